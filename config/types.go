@@ -1,0 +1,201 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is one complete, validated ebpfvrrp configuration. Both loaders (YAML/TOML/JSON
+// through viper, and keepalived.conf) produce this type; everything downstream consumes
+// only this type. Field tags are the YAML keys.
+type Config struct {
+	// RouterID names this node in logs and metrics (keepalived's global_defs router_id).
+	RouterID string `mapstructure:"router_id" yaml:"router_id,omitempty"`
+
+	// Defaults applied to every instance that does not set its own GARP values
+	// (keepalived's global vrrp_garp_* settings).
+	GARP GARP `mapstructure:"garp" yaml:"garp,omitempty"`
+
+	// Multicast groups used for adverts (keepalived's vrrp_mcast_group4/6).
+	McastGroup4 netip.Addr `mapstructure:"mcast_group4" yaml:"mcast_group4,omitempty"`
+	McastGroup6 netip.Addr `mapstructure:"mcast_group6" yaml:"mcast_group6,omitempty"`
+
+	// ScriptUser runs scripts as this user unless a script sets its own.
+	ScriptUser string `mapstructure:"script_user" yaml:"script_user,omitempty"`
+
+	Instances  []Instance         `mapstructure:"instances" yaml:"instances"`
+	Trackers   map[string]Tracker `mapstructure:"trackers" yaml:"trackers,omitempty"`
+	SyncGroups []SyncGroup        `mapstructure:"sync_groups" yaml:"sync_groups,omitempty"`
+	Dataplane  Dataplane          `mapstructure:"dataplane" yaml:"dataplane,omitempty"`
+	Telemetry  Telemetry          `mapstructure:"telemetry" yaml:"telemetry,omitempty"`
+	SplitBrain SplitBrain         `mapstructure:"split_brain" yaml:"split_brain,omitempty"`
+
+	// Source is the file this config was read from (not part of the schema).
+	Source string `mapstructure:"-" yaml:"-"`
+	// Warnings lists what was read but is not implemented (keepalived keywords we
+	// skip), each with file:line. Not part of the schema.
+	Warnings []Warning `mapstructure:"-" yaml:"-"`
+}
+
+// Warning is a non-fatal finding while loading, e.g. an unsupported keepalived keyword.
+type Warning struct {
+	File    string
+	Line    int
+	Message string
+}
+
+// Instance is one VRRP instance (keepalived's vrrp_instance).
+type Instance struct {
+	Name      string `mapstructure:"name" yaml:"name"`
+	Interface string `mapstructure:"interface" yaml:"interface"`
+	VRID      int    `mapstructure:"vrid" yaml:"vrid"`
+	// Priority 1–255; 255 means address owner.
+	Priority int `mapstructure:"priority" yaml:"priority"`
+	// Version is the VRRP version, 2 (RFC 3768, IPv4 only) or 3 (RFC 5798).
+	Version int `mapstructure:"version" yaml:"version"`
+	// AdvertInterval: v2 whole seconds 1–255, v3 10ms–40.95s in centisecond steps.
+	AdvertInterval time.Duration `mapstructure:"advert_interval" yaml:"advert_interval"`
+	// State is the initial state hint: "backup" (default) or "master".
+	State        string        `mapstructure:"state" yaml:"state,omitempty"`
+	Preempt      bool          `mapstructure:"preempt" yaml:"preempt"`
+	PreemptDelay time.Duration `mapstructure:"preempt_delay" yaml:"preempt_delay,omitempty"`
+	Auth         Auth          `mapstructure:"auth" yaml:"auth,omitempty"`
+	// VIPs are advertised and added on Master. All must be of one family.
+	VIPs []VIP `mapstructure:"vips" yaml:"vips"`
+	// ExcludedVIPs are added on Master but not carried in adverts.
+	ExcludedVIPs []VIP `mapstructure:"excluded_vips" yaml:"excluded_vips,omitempty"`
+	// UnicastSource/UnicastPeers switch the instance from multicast to unicast adverts.
+	UnicastSource netip.Addr   `mapstructure:"unicast_source" yaml:"unicast_source,omitempty"`
+	UnicastPeers  []netip.Addr `mapstructure:"unicast_peers" yaml:"unicast_peers,omitempty"`
+	// AllowedPeers, when not empty, is the only set of sources whose adverts the kernel
+	// accepts. Defaults to UnicastPeers when those are set.
+	AllowedPeers []netip.Addr `mapstructure:"allowed_peers" yaml:"allowed_peers,omitempty"`
+	// Track lists trackers by name (keys of Config.Trackers) with optional weight override.
+	Track           []TrackRef       `mapstructure:"track" yaml:"track,omitempty"`
+	TrackInterfaces []TrackInterface `mapstructure:"track_interfaces" yaml:"track_interfaces,omitempty"`
+	// DontTrackPrimary: link down on Interface does not cause FAULT.
+	DontTrackPrimary bool   `mapstructure:"dont_track_primary" yaml:"dont_track_primary,omitempty"`
+	Notify           Notify `mapstructure:"notify" yaml:"notify,omitempty"`
+	// GARP overrides Config.GARP for this instance; zero fields inherit.
+	GARP    GARP `mapstructure:"garp" yaml:"garp,omitempty"`
+	UseVMAC bool `mapstructure:"use_vmac" yaml:"use_vmac,omitempty"`
+	// SecondaryPaths are extra heartbeat paths for split-brain detection: another
+	// interface, or a unicast address of the peer.
+	SecondaryPaths []SecondaryPath `mapstructure:"secondary_paths" yaml:"secondary_paths,omitempty"`
+}
+
+// Auth is VRRPv2 authentication. Type "none" or "pass" (keepalived PASS, ≤8 bytes).
+type Auth struct {
+	Type     string `mapstructure:"type" yaml:"type,omitempty"`
+	Password string `mapstructure:"password" yaml:"password,omitempty"`
+}
+
+// VIP is one virtual address. Prefix length defaults to /32 (v4) or /128 (v6),
+// as keepalived does.
+type VIP struct {
+	Address netip.Prefix `mapstructure:"address" yaml:"address"`
+	Device  string       `mapstructure:"dev" yaml:"dev,omitempty"`
+	Label   string       `mapstructure:"label" yaml:"label,omitempty"`
+}
+
+// TrackRef attaches a tracker to an instance. Weight nil: use the tracker's weight.
+type TrackRef struct {
+	Name   string `mapstructure:"name" yaml:"name"`
+	Weight *int   `mapstructure:"weight" yaml:"weight,omitempty"`
+}
+
+// TrackInterface: link down means FAULT (weight 0) or priority += weight.
+type TrackInterface struct {
+	Name   string `mapstructure:"name" yaml:"name"`
+	Weight int    `mapstructure:"weight" yaml:"weight,omitempty"`
+}
+
+// Tracker is a health check. Exactly one of Command, HTTP, TCP or File is set.
+// Weight semantics are keepalived's: 0 means failure puts the instance in FAULT;
+// positive adds weight while healthy; negative adds weight while failing.
+type Tracker struct {
+	// Command is argv, executed directly; with Shell it is passed to /bin/sh -c.
+	Command []string `mapstructure:"command" yaml:"command,omitempty"`
+	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	User    string   `mapstructure:"user" yaml:"user,omitempty"`
+	HTTP    *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
+	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
+	// File is keepalived's track_file: the file holds an integer; value*weight is added,
+	// or with weight 0 a non-zero value means FAULT.
+	File     string        `mapstructure:"file" yaml:"file,omitempty"`
+	Interval time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+	Timeout  time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
+	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`
+	Rise     int           `mapstructure:"rise" yaml:"rise,omitempty"`
+	Fall     int           `mapstructure:"fall" yaml:"fall,omitempty"`
+}
+
+// HTTPCheck succeeds when GET URL answers ExpectStatus (default 200) within the timeout.
+type HTTPCheck struct {
+	URL          string `mapstructure:"url" yaml:"url"`
+	ExpectStatus int    `mapstructure:"expect_status" yaml:"expect_status,omitempty"`
+}
+
+// TCPCheck succeeds when a TCP connect to Address (host:port) completes.
+type TCPCheck struct {
+	Address string `mapstructure:"address" yaml:"address"`
+}
+
+// Notify hooks, each argv. Generic is called as keepalived calls its notify script:
+// argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP).
+type Notify struct {
+	Master  []string      `mapstructure:"master" yaml:"master,omitempty"`
+	Backup  []string      `mapstructure:"backup" yaml:"backup,omitempty"`
+	Fault   []string      `mapstructure:"fault" yaml:"fault,omitempty"`
+	Stop    []string      `mapstructure:"stop" yaml:"stop,omitempty"`
+	Generic []string      `mapstructure:"generic" yaml:"generic,omitempty"`
+	Shell   bool          `mapstructure:"shell" yaml:"shell,omitempty"`
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
+}
+
+// GARP controls gratuitous ARP / unsolicited NA on becoming Master. Defaults are
+// keepalived's: delay 5s after the first burst, repeat 5, no periodic refresh.
+type GARP struct {
+	MasterDelay   time.Duration `mapstructure:"master_delay" yaml:"master_delay,omitempty"`
+	MasterRepeat  int           `mapstructure:"master_repeat" yaml:"master_repeat,omitempty"`
+	Refresh       time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
+	RefreshRepeat int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
+	Interval      time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+}
+
+// SecondaryPath is a second heartbeat path: an interface, or a unicast peer address.
+type SecondaryPath struct {
+	Interface string     `mapstructure:"interface" yaml:"interface,omitempty"`
+	Peer      netip.Addr `mapstructure:"peer" yaml:"peer,omitempty"`
+}
+
+// SyncGroup: member instances change state together (keepalived's vrrp_sync_group).
+type SyncGroup struct {
+	Name      string   `mapstructure:"name" yaml:"name"`
+	Instances []string `mapstructure:"instances" yaml:"instances"`
+	Notify    Notify   `mapstructure:"notify" yaml:"notify,omitempty"`
+}
+
+// Dataplane selects how the kernel programs attach and where maps are pinned.
+type Dataplane struct {
+	// AttachMode: auto (XDP native, then generic), xdp-native, xdp-generic, tc.
+	AttachMode string `mapstructure:"attach_mode" yaml:"attach_mode,omitempty"`
+	// PinPath defaults to /sys/fs/bpf/ebpfvrrp.
+	PinPath string `mapstructure:"pin_path" yaml:"pin_path,omitempty"`
+}
+
+// Telemetry: Prometheus /metrics listen address, default 127.0.0.1:9864; "" disables.
+type Telemetry struct {
+	Listen string `mapstructure:"listen" yaml:"listen,omitempty"`
+}
+
+// SplitBrain: what to do when two Masters are seen. Action alert (default), demote, script.
+type SplitBrain struct {
+	Action string   `mapstructure:"action" yaml:"action,omitempty"`
+	Script []string `mapstructure:"script" yaml:"script,omitempty"`
+	// ProbeInterval: how often a Master ARP/NS-probes its VIPs; 0 disables.
+	ProbeInterval time.Duration `mapstructure:"probe_interval" yaml:"probe_interval,omitempty"`
+	// TakeoverOnPathFailure: take over even when the master is still heard on a
+	// secondary path (default false).
+	TakeoverOnPathFailure bool `mapstructure:"takeover_on_path_failure" yaml:"takeover_on_path_failure,omitempty"`
+}
