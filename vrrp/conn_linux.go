@@ -1,0 +1,291 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// BatchConn is the part of *ipv4.RawConn and *ipv6.PacketConn a Conn uses, so
+// tests can hand New a fake. ipv4.Message and ipv6.Message are the same type.
+type BatchConn interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+	Close() error
+}
+
+// Message is one advertisement to send. Src and Dst override the Conn's default
+// source (the interface's primary IPv4 address, or its IPv6 link-local address as
+// RFC 5798 §5.1.2.1 requires) and the VRRP multicast group.
+type Message struct {
+	Adv      *Advertisement
+	Src, Dst netip.Addr
+}
+
+// Conn sends advertisements on one interface for one address family. It never
+// receives: the dataplane sees adverts before any socket, so the socket drops
+// everything in the kernel and a flood cannot fill its receive buffer.
+type Conn struct {
+	ifi    *net.Interface
+	family int
+	c      BatchConn
+
+	mu   sync.Mutex
+	src  netip.Addr // default source; resolved lazily if the interface had none yet
+	buf  []byte     // encoded packets of the current batch, back to back
+	bufs [][]byte
+	ms   []ipv4.Message
+}
+
+// Dial opens a raw VRRP socket on ifi for family 4 or 6. IPv4 uses IP_HDRINCL so
+// the source, TTL and TOS are exactly what EncodePacket writes; IPv6 sets them per
+// packet with ancillary data. Both are bound to ifi (SO_BINDTODEVICE, so unicast
+// peers leave by it too), send multicast on ifi with loopback off, and carry a
+// socket filter that drops every received packet. Needs CAP_NET_RAW.
+func Dial(ifi *net.Interface, family int) (*Conn, error) {
+	if ifi == nil {
+		return nil, errors.New("vrrp: dial: nil interface")
+	}
+	var network, laddr string
+	switch family {
+	case 4:
+		network, laddr = "ip4:112", "0.0.0.0"
+	case 6:
+		network, laddr = "ip6:112", "::"
+	default:
+		return nil, fmt.Errorf("vrrp: dial: family %d, want 4 or 6", family)
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = prepareSocket(int(fd), ifi.Name) }); err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), network, laddr)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: dial %s on %s: %w", network, ifi.Name, err)
+	}
+	bc, err := configure(pc, ifi, family)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("vrrp: dial %s on %s: %w", network, ifi.Name, err)
+	}
+	return New(ifi, family, bc)
+}
+
+// prepareSocket runs before the socket is returned to Go: the drop-all filter goes
+// on first, then whatever was queued between socket() and now is drained.
+func prepareSocket(fd int, ifname string) error {
+	// A classic BPF "ret #0": accept zero bytes of every packet.
+	prog := unix.SockFprog{Len: 1, Filter: &[]unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}[0]}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
+		return fmt.Errorf("attach drop-all socket filter: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_LOCK_FILTER, 1); err != nil {
+		return fmt.Errorf("lock socket filter: %w", err)
+	}
+	var b [1]byte
+	for {
+		if _, _, err := unix.Recvfrom(fd, b[:], unix.MSG_DONTWAIT); err != nil {
+			break
+		}
+	}
+	if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifname); err != nil {
+		return fmt.Errorf("bind to device %s: %w", ifname, err)
+	}
+	return nil
+}
+
+func configure(pc net.PacketConn, ifi *net.Interface, family int) (BatchConn, error) {
+	if family == 4 {
+		rc, err := ipv4.NewRawConn(pc)
+		if err != nil {
+			return nil, fmt.Errorf("set IP_HDRINCL: %w", err)
+		}
+		if err := rc.SetMulticastInterface(ifi); err != nil {
+			return nil, fmt.Errorf("set multicast interface: %w", err)
+		}
+		if err := rc.SetMulticastLoopback(false); err != nil {
+			return nil, fmt.Errorf("disable multicast loopback: %w", err)
+		}
+		return rc, nil
+	}
+	p := ipv6.NewPacketConn(pc)
+	if err := p.SetMulticastInterface(ifi); err != nil {
+		return nil, fmt.Errorf("set multicast interface: %w", err)
+	}
+	if err := p.SetMulticastLoopback(false); err != nil {
+		return nil, fmt.Errorf("disable multicast loopback: %w", err)
+	}
+	// Also set per packet; the socket defaults cover anything sent without it.
+	if err := p.SetMulticastHopLimit(TTL); err != nil {
+		return nil, fmt.Errorf("set multicast hop limit: %w", err)
+	}
+	if err := p.SetHopLimit(TTL); err != nil {
+		return nil, fmt.Errorf("set unicast hop limit: %w", err)
+	}
+	return p, nil
+}
+
+// New wraps c, which must already be set up as Dial does: for family 4 a raw
+// socket with IP_HDRINCL (it is written whole IP packets), for family 6 a raw
+// IPv6 socket (it is written VRRP messages plus ancillary data).
+func New(ifi *net.Interface, family int, c BatchConn) (*Conn, error) {
+	if family != 4 && family != 6 {
+		return nil, fmt.Errorf("vrrp: new conn: family %d, want 4 or 6", family)
+	}
+	cn := &Conn{ifi: ifi, family: family, c: c}
+	// Best effort: the interface may get its address only later.
+	cn.src, _ = defaultSource(ifi, family)
+	return cn, nil
+}
+
+// SetSource sets the default source address (a configured unicast source), or
+// with an invalid addr returns to the interface's own address.
+func (c *Conn) SetSource(addr netip.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.src = addr.Unmap()
+}
+
+// defaultSource is ifi's first IPv4 address (the kernel lists the primary first)
+// or its first IPv6 link-local address.
+func defaultSource(ifi *net.Interface, family int) (netip.Addr, error) {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		if family == 4 && ip.Is4() {
+			return ip, nil
+		}
+		if family == 6 && ip.Is6() && ip.IsLinkLocalUnicast() {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no IPv%d source address on %s", family, ifi.Name)
+}
+
+// WriteBatch sends msgs with as few sendmmsg calls as the kernel allows and
+// returns how many were sent. Every message is encoded before any is sent, so an
+// invalid advertisement sends nothing. The advertisements are not modified.
+func (c *Conn) WriteBatch(msgs []Message) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := c.encode(msgs); err != nil {
+		return 0, fmt.Errorf("vrrp: write batch on %s: %w", c.ifi.Name, err)
+	}
+	sent := 0
+	for sent < len(c.ms) {
+		n, err := c.c.WriteBatch(c.ms[sent:], 0)
+		if n > 0 {
+			sent += n
+		}
+		if err != nil {
+			return sent, fmt.Errorf("vrrp: write batch on %s: %w", c.ifi.Name, err)
+		}
+		if n <= 0 {
+			return sent, fmt.Errorf("vrrp: write batch on %s: sent nothing", c.ifi.Name)
+		}
+	}
+	return sent, nil
+}
+
+func (c *Conn) encode(msgs []Message) error {
+	if !c.src.IsValid() {
+		src, err := defaultSource(c.ifi, c.family)
+		if err != nil && needsDefaultSource(msgs) {
+			return err
+		}
+		c.src = src
+	}
+	group := IPv4Multicast
+	if c.family == 6 {
+		group = IPv6Multicast
+	}
+	c.buf = c.buf[:0]
+	ends := make([]int, 0, 16)
+	if cap(c.ms) < len(msgs) {
+		c.ms = make([]ipv4.Message, len(msgs))
+		c.bufs = make([][]byte, len(msgs))
+	}
+	c.ms, c.bufs = c.ms[:len(msgs)], c.bufs[:len(msgs)]
+	for i, m := range msgs {
+		if m.Adv == nil {
+			return fmt.Errorf("message %d: nil advertisement", i)
+		}
+		adv := *m.Adv
+		adv.Source, adv.Destination = c.src, group
+		if m.Src.IsValid() {
+			adv.Source = m.Src.Unmap()
+		}
+		if m.Dst.IsValid() {
+			adv.Destination = m.Dst.Unmap()
+		}
+		if adv.Destination.Is6() != (c.family == 6) || adv.Source.Is6() != (c.family == 6) {
+			return fmt.Errorf("message %d: %v -> %v on an IPv%d conn", i, adv.Source, adv.Destination, c.family)
+		}
+		var err error
+		if c.family == 4 {
+			c.buf, err = appendPacket(c.buf, &adv, TTL, 0)
+		} else {
+			c.buf, err = adv.AppendBinary(c.buf)
+		}
+		if err != nil {
+			return fmt.Errorf("message %d: %w", i, err)
+		}
+		ends = append(ends, len(c.buf))
+		c.ms[i] = ipv4.Message{Addr: &net.IPAddr{IP: adv.Destination.AsSlice()}}
+		if c.family == 6 {
+			cm := ipv6.ControlMessage{
+				TrafficClass: tosInternetControl,
+				HopLimit:     TTL,
+				Src:          adv.Source.AsSlice(),
+				IfIndex:      c.ifi.Index,
+			}
+			c.ms[i].OOB = cm.Marshal()
+		}
+	}
+	// Slice only now: appending may have moved c.buf.
+	start := 0
+	for i, end := range ends {
+		c.bufs[i] = c.buf[start:end:end]
+		c.ms[i].Buffers = c.bufs[i : i+1]
+		start = end
+	}
+	return nil
+}
+
+func needsDefaultSource(msgs []Message) bool {
+	for _, m := range msgs {
+		if !m.Src.IsValid() {
+			return true
+		}
+	}
+	return false
+}
+
+// Close closes the socket.
+func (c *Conn) Close() error {
+	return c.c.Close()
+}
