@@ -1,0 +1,743 @@
+package control
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Event is an input to Machine.Handle. The Kernel* events come from the dataplane's
+// ring buffer (through the Runner); timers from the Runner; the rest from trackers,
+// link watchers, sync groups and the daemon's lifecycle.
+type Event interface{ isEvent() }
+
+// Startup leaves Init: Master for the address owner, otherwise Backup (RFC 5798 §6.4.1).
+type Startup struct{}
+
+// Shutdown returns to Init; a Master sends a priority-0 advert and releases its VIPs
+// (RFC 5798 §6.4.3). Reason defaults to ReasonShutdown (ReasonConfigReload when an
+// instance is removed by a reload).
+type Shutdown struct{ Reason Reason }
+
+// KernelMasterDown: the kernel's master-down timer expired (no advert from the master
+// for Master_Down_Interval). SecondaryAlive is filled in by the Runner: the master is
+// still heard on a secondary path.
+type KernelMasterDown struct{ SecondaryAlive bool }
+
+// KernelNewMaster: adverts now come from a different master.
+type KernelNewMaster struct {
+	Addr     netip.Addr
+	Prio     uint8
+	Interval time.Duration
+}
+
+// KernelPrioChange: the current master advertises a different priority.
+type KernelPrioChange struct {
+	Addr netip.Addr
+	Prio uint8
+}
+
+// KernelPrioZero: the master sent a priority-0 advert (it is shutting down).
+type KernelPrioZero struct{ Addr netip.Addr }
+
+// KernelPreempt: while we are Master, an advert with a higher priority, or an equal
+// priority and a higher primary address, arrived (RFC 5798 §6.4.3).
+type KernelPreempt struct {
+	Addr     netip.Addr
+	Prio     uint8
+	Interval time.Duration
+}
+
+// KernelBothMasters: while we are Master, an advert from another Master that does not
+// preempt us arrived. Secondary is set when it was seen on a secondary path (the
+// primary path is then presumably cut, which is when split brain is real).
+type KernelBothMasters struct {
+	Addr      netip.Addr
+	Prio      uint8
+	Secondary bool
+}
+
+// AdvertTimer: time to send the next advert (Master).
+type AdvertTimer struct{}
+
+// MasterDownTimer: the Runner's lazy master-down deadline fired (Backup). The Runner
+// fills in what the kernel knows: whether the master was Heard and the Age of its last
+// advert, and whether it is still heard on a secondary path. The machine re-arms for
+// the remainder when the master was heard within Master_Down_Interval, so a
+// descheduled controller never fails over early.
+type MasterDownTimer struct {
+	Heard          bool
+	Age            time.Duration
+	SecondaryAlive bool
+}
+
+// PreemptDelayTimer: the preempt delay started at startup (or on leaving Fault) ran out.
+type PreemptDelayTimer struct{}
+
+// PriorityChanged: trackers changed the effective priority.
+type PriorityChanged struct{ Effective uint8 }
+
+// TrackerFault: a weight-0 tracker (or a file tracker in fault) failed.
+type TrackerFault struct{}
+
+// TrackerRecovered: no weight-0 tracker fails any more.
+type TrackerRecovered struct{}
+
+// InterfaceDown / InterfaceUp: link state of the instance's interface.
+type InterfaceDown struct{}
+type InterfaceUp struct{}
+
+// SyncGroupState: another member of our sync group changed to State; we follow
+// (keepalived's vrrp_sync_group semantics).
+type SyncGroupState struct{ State State }
+
+func (Startup) isEvent()           {}
+func (Shutdown) isEvent()          {}
+func (KernelMasterDown) isEvent()  {}
+func (KernelNewMaster) isEvent()   {}
+func (KernelPrioChange) isEvent()  {}
+func (KernelPrioZero) isEvent()    {}
+func (KernelPreempt) isEvent()     {}
+func (KernelBothMasters) isEvent() {}
+func (AdvertTimer) isEvent()       {}
+func (MasterDownTimer) isEvent()   {}
+func (PreemptDelayTimer) isEvent() {}
+func (PriorityChanged) isEvent()   {}
+func (TrackerFault) isEvent()      {}
+func (TrackerRecovered) isEvent()  {}
+func (InterfaceDown) isEvent()     {}
+func (InterfaceUp) isEvent()       {}
+func (SyncGroupState) isEvent()    {}
+
+// Action is an output of Machine.Handle, applied in order by the Runner.
+type Action interface{ isAction() }
+
+// SendAdvert sends one advert with Priority (0 on shutdown).
+type SendAdvert struct{ Priority uint8 }
+
+// AddVIPs / RemoveVIPs add or remove every VIP of the instance (excluded ones too).
+// RemoveVIPs also stops the GARP/NA schedule started by Announce.
+type AddVIPs struct{}
+type RemoveVIPs struct{}
+
+// Announce starts the gratuitous ARP / unsolicited NA schedule for the VIPs.
+type Announce struct{}
+
+// SetKernelState tells the dataplane our state and effective priority.
+type SetKernelState struct {
+	State    State
+	Priority uint8
+}
+
+// HookState is the STATE argument of notify hooks.
+type HookState uint8
+
+const (
+	HookMaster HookState = iota
+	HookBackup
+	HookFault
+	HookStop
+	HookSplitBrain
+)
+
+func (h HookState) String() string {
+	switch h {
+	case HookMaster:
+		return "MASTER"
+	case HookBackup:
+		return "BACKUP"
+	case HookFault:
+		return "FAULT"
+	case HookStop:
+		return "STOP"
+	case HookSplitBrain:
+		return "SPLIT_BRAIN"
+	}
+	return "HookState(?)"
+}
+
+// Notify runs the notify hooks for State (asynchronously, in the Runner).
+type Notify struct{ State HookState }
+
+// TimerKind names the per-instance timers the Runner keeps.
+type TimerKind uint8
+
+const (
+	TimerAdvert TimerKind = iota
+	TimerMasterDown
+	TimerPreemptDelay
+	numTimers
+)
+
+func (k TimerKind) String() string {
+	switch k {
+	case TimerAdvert:
+		return "advert"
+	case TimerMasterDown:
+		return "master_down"
+	case TimerPreemptDelay:
+		return "preempt_delay"
+	}
+	return "TimerKind(?)"
+}
+
+// ArmTimer (re-)arms timer Kind to fire After from now; CancelTimer stops it.
+type ArmTimer struct {
+	Kind  TimerKind
+	After time.Duration
+}
+type CancelTimer struct{ Kind TimerKind }
+
+// Transition records a state change; the Runner logs exactly one line per Transition.
+// Master is the master's address as known after the transition (ours when To is
+// Master).
+type Transition struct {
+	From, To State
+	Reason   Reason
+	Priority uint8
+	Master   netip.Addr
+}
+
+// SplitBrainDetected: we are Master and another Master was seen. Demoted says whether
+// this node gave up (Action demote and we lose the tie-break).
+type SplitBrainDetected struct {
+	Peer         netip.Addr
+	PeerPriority uint8
+	Priority     uint8
+	Secondary    bool
+	Action       SplitBrainAction
+	Demoted      bool
+}
+
+// PathFailureChanged: the master is silent on the primary path but heard on a
+// secondary one (Active), or that condition ended.
+type PathFailureChanged struct{ Active bool }
+
+func (SendAdvert) isAction()         {}
+func (AddVIPs) isAction()            {}
+func (RemoveVIPs) isAction()         {}
+func (Announce) isAction()           {}
+func (SetKernelState) isAction()     {}
+func (Notify) isAction()             {}
+func (ArmTimer) isAction()           {}
+func (CancelTimer) isAction()        {}
+func (Transition) isAction()         {}
+func (SplitBrainDetected) isAction() {}
+func (PathFailureChanged) isAction() {}
+
+// Machine is the RFC 5798 (v3) / RFC 3768 (v2) state machine of one instance. It does
+// no I/O and reads no clock: Handle takes the time and returns what to do.
+//
+// Preempt delay follows keepalived: it only applies from startup and from leaving
+// Fault; during it a Backup with preempt does not take over from a lower-priority
+// master (it still takes over from a dead one), and when it ends the Backup takes
+// over at once (reason preempt_delay_expired).
+//
+// Preempting a lower-priority master follows RFC 5798 §6.4.2: a Backup with preempt
+// ignores adverts of lower priority, i.e. its master-down timer is not reset by
+// them, so it becomes Master at its next master-down deadline (reason preempt).
+type Machine struct {
+	cfg   InstanceConfig
+	state State
+	eff   uint8
+
+	master         netip.Addr
+	masterPrio     uint8
+	masterInterval time.Duration
+
+	ifDown, trackFault, syncFault bool
+
+	zeroPending  bool // Backup saw priority 0: the next master-down deadline is final
+	preemptUntil time.Time
+	pathFailure  bool
+	splitBrain   bool
+	lastReason   Reason
+}
+
+// MachineStatus is a read-only view of a Machine.
+type MachineStatus struct {
+	State              State
+	EffectivePriority  uint8
+	Master             netip.Addr
+	MasterPriority     uint8
+	MasterDownInterval time.Duration
+	PathFailure        bool
+	SplitBrain         bool
+	Faulted            bool
+	LastReason         Reason
+}
+
+// NewMachine returns a machine in Init with effective priority = configured priority.
+func NewMachine(cfg InstanceConfig) *Machine {
+	return &Machine{cfg: cfg, eff: cfg.Priority}
+}
+
+// Config returns the instance configuration the machine runs with.
+func (m *Machine) Config() InstanceConfig { return m.cfg }
+
+// Reconfigure swaps the configuration without a state change (reload of an instance
+// whose identity and owner status are unchanged). The caller follows up with
+// PriorityChanged when the effective priority changes.
+func (m *Machine) Reconfigure(cfg InstanceConfig) { m.cfg = cfg }
+
+// Status reports the machine's current view.
+func (m *Machine) Status() MachineStatus {
+	master := m.master
+	if m.state == Master {
+		master = m.cfg.PrimaryAddr
+	}
+	return MachineStatus{
+		State:              m.state,
+		EffectivePriority:  m.eff,
+		Master:             master,
+		MasterPriority:     m.masterPrio,
+		MasterDownInterval: m.mdi(),
+		PathFailure:        m.pathFailure,
+		SplitBrain:         m.splitBrain,
+		Faulted:            m.faulted(),
+		LastReason:         m.lastReason,
+	}
+}
+
+// Handle feeds one event at time now and returns the actions to apply, in order.
+func (m *Machine) Handle(now time.Time, ev Event) []Action {
+	switch e := ev.(type) {
+	case Startup:
+		return m.startup(now)
+	case Shutdown:
+		r := e.Reason
+		if r == ReasonNone {
+			r = ReasonShutdown
+		}
+		return m.shutdown(r)
+	case KernelMasterDown:
+		return m.kernelMasterDown(now, e)
+	case KernelNewMaster:
+		return m.newMaster(now, e.Addr, e.Prio, e.Interval)
+	case KernelPrioChange:
+		return m.prioChange(now, e)
+	case KernelPrioZero:
+		return m.prioZero(now, e.Addr)
+	case KernelPreempt:
+		return m.preempted(now, e)
+	case KernelBothMasters:
+		return m.bothMasters(now, e)
+	case AdvertTimer:
+		if m.state != Master {
+			return nil
+		}
+		return []Action{SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval}}
+	case MasterDownTimer:
+		return m.masterDownTimer(now, e)
+	case PreemptDelayTimer:
+		if m.state == Backup && m.preemptable() {
+			return m.enterMaster(ReasonPreemptDelayExpired)
+		}
+		return nil
+	case PriorityChanged:
+		return m.priorityChanged(e.Effective)
+	case TrackerFault:
+		m.trackFault = true
+		return m.faultChanged(now, ReasonTrackerFailed)
+	case TrackerRecovered:
+		m.trackFault = false
+		return m.faultChanged(now, ReasonTrackerRecovered)
+	case InterfaceDown:
+		m.ifDown = true
+		return m.faultChanged(now, ReasonInterfaceDown)
+	case InterfaceUp:
+		m.ifDown = false
+		return m.faultChanged(now, ReasonInterfaceUp)
+	case SyncGroupState:
+		return m.syncGroup(now, e.State)
+	}
+	return nil
+}
+
+func (m *Machine) faulted() bool { return m.ifDown || m.trackFault || m.syncFault }
+
+// mdi is Master_Down_Interval with our effective priority; v3 backups use the
+// master's advertised interval (RFC 5798 §6.4.2), v2 intervals must match anyway.
+func (m *Machine) mdi() time.Duration {
+	return MasterDownInterval(m.cfg.Version, m.masterAdverInterval(), m.eff)
+}
+
+func (m *Machine) masterAdverInterval() time.Duration {
+	if m.cfg.Version == 3 && m.masterInterval > 0 {
+		return m.masterInterval
+	}
+	return m.cfg.AdvertInterval
+}
+
+// beats reports whether an advert (addr, prio) wins against our own (RFC 5798 §6.4.3).
+func (m *Machine) beats(addr netip.Addr, prio uint8) bool {
+	if prio != m.eff {
+		return prio > m.eff
+	}
+	return addr.Compare(m.cfg.PrimaryAddr) > 0
+}
+
+// preemptable: we are a Backup that would ignore the current master's adverts
+// because we have a higher priority and may preempt (the owner always may).
+func (m *Machine) preemptable() bool {
+	if !m.cfg.Preempt && m.cfg.Priority != 255 {
+		return false
+	}
+	return m.master.IsValid() && m.masterPrio != 0 && m.masterPrio < m.eff
+}
+
+func (m *Machine) transition(to State, r Reason) Transition {
+	t := Transition{From: m.state, To: to, Reason: r, Priority: m.eff, Master: m.master}
+	if to == Master {
+		t.Master = m.cfg.PrimaryAddr
+	}
+	m.state = to
+	m.lastReason = r
+	return t
+}
+
+func (m *Machine) startup(now time.Time) []Action {
+	if m.state != Init {
+		return nil
+	}
+	if m.cfg.PreemptDelay > 0 {
+		m.preemptUntil = now.Add(m.cfg.PreemptDelay)
+	}
+	if m.faulted() {
+		r := ReasonTrackerFailed
+		switch {
+		case m.ifDown:
+			r = ReasonInterfaceDown
+		case m.syncFault && !m.trackFault:
+			r = ReasonSyncGroup
+		}
+		return m.enterFault(r)
+	}
+	if m.cfg.Priority == 255 {
+		return m.enterMaster(ReasonPriorityOwner)
+	}
+	first := m.mdi()
+	if m.cfg.StartMaster {
+		first = m.masterAdverInterval() + SkewTime(m.cfg.Version, m.masterAdverInterval(), m.eff)
+	}
+	return m.enterBackup(ReasonStartup, first)
+}
+
+func (m *Machine) shutdown(r Reason) []Action {
+	if m.state == Init {
+		return nil
+	}
+	var acts []Action
+	wasMaster := m.state == Master
+	acts = append(acts, m.transition(Init, r))
+	if wasMaster {
+		acts = append(acts, SendAdvert{0}, RemoveVIPs{})
+	}
+	acts = append(acts,
+		CancelTimer{TimerAdvert}, CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay},
+		SetKernelState{Init, m.eff},
+		Notify{HookStop})
+	m.zeroPending, m.pathFailure, m.splitBrain = false, false, false
+	m.master, m.masterPrio, m.masterInterval = netip.Addr{}, 0, 0
+	m.preemptUntil = time.Time{}
+	return acts
+}
+
+func (m *Machine) enterMaster(r Reason) []Action {
+	acts := []Action{m.transition(Master, r)}
+	m.zeroPending = false
+	m.splitBrain = false
+	acts = append(acts, CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay})
+	if m.pathFailure {
+		m.pathFailure = false
+		acts = append(acts, PathFailureChanged{false})
+	}
+	acts = append(acts,
+		SetKernelState{Master, m.eff},
+		AddVIPs{},
+		SendAdvert{m.eff},
+		Announce{},
+		ArmTimer{TimerAdvert, m.cfg.AdvertInterval},
+		Notify{HookMaster})
+	return acts
+}
+
+func (m *Machine) enterBackup(r Reason, deadline time.Duration) []Action {
+	wasMaster := m.state == Master
+	acts := []Action{m.transition(Backup, r)}
+	m.splitBrain = false
+	if wasMaster {
+		acts = append(acts, CancelTimer{TimerAdvert}, RemoveVIPs{})
+	}
+	return append(acts,
+		SetKernelState{Backup, m.eff},
+		ArmTimer{TimerMasterDown, deadline},
+		Notify{HookBackup})
+}
+
+func (m *Machine) enterFault(r Reason) []Action {
+	wasMaster := m.state == Master
+	acts := []Action{m.transition(Fault, r)}
+	m.splitBrain = false
+	m.zeroPending = false
+	if wasMaster {
+		// keepalived tells the backups to take over at once (priority 0) unless the
+		// link is down, when nothing can be sent anyway.
+		if !m.ifDown {
+			acts = append(acts, SendAdvert{0})
+		}
+		acts = append(acts, RemoveVIPs{})
+	}
+	acts = append(acts, CancelTimer{TimerAdvert}, CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay})
+	if m.pathFailure {
+		m.pathFailure = false
+		acts = append(acts, PathFailureChanged{false})
+	}
+	return append(acts, SetKernelState{Fault, m.eff}, Notify{HookFault})
+}
+
+func (m *Machine) faultChanged(now time.Time, r Reason) []Action {
+	switch {
+	case m.state == Init:
+		return nil // remembered; Startup looks at it
+	case m.faulted() && m.state != Fault:
+		return m.enterFault(r)
+	case !m.faulted() && m.state == Fault:
+		return m.leaveFault(now, r)
+	}
+	return nil
+}
+
+func (m *Machine) leaveFault(now time.Time, r Reason) []Action {
+	if m.cfg.PreemptDelay > 0 {
+		m.preemptUntil = now.Add(m.cfg.PreemptDelay)
+	}
+	if m.cfg.Priority == 255 {
+		return m.enterMaster(r)
+	}
+	return m.enterBackup(r, m.mdi())
+}
+
+func (m *Machine) recordMaster(addr netip.Addr, prio uint8, interval time.Duration) {
+	m.master, m.masterPrio = addr, prio
+	if interval > 0 {
+		m.masterInterval = interval
+	}
+}
+
+func (m *Machine) kernelMasterDown(now time.Time, e KernelMasterDown) []Action {
+	switch m.state {
+	case Master:
+		// The other master we saw went silent: split brain is over.
+		m.splitBrain = false
+		return nil
+	case Backup:
+		return m.primarySilent(e.SecondaryAlive)
+	}
+	return nil
+}
+
+// primarySilent decides a Backup's fate when the master is not heard on the primary
+// path any more.
+func (m *Machine) primarySilent(secondaryAlive bool) []Action {
+	if m.zeroPending {
+		return m.enterMaster(ReasonPriorityZeroReceived)
+	}
+	if secondaryAlive && !m.cfg.TakeoverOnPathFailure {
+		acts := []Action{ArmTimer{TimerMasterDown, m.mdi()}}
+		if !m.pathFailure {
+			m.pathFailure = true
+			m.lastReason = ReasonPathFailure
+			acts = append(acts, PathFailureChanged{true})
+		}
+		return acts
+	}
+	return m.enterMaster(ReasonMasterDownExpired)
+}
+
+func (m *Machine) masterDownTimer(now time.Time, e MasterDownTimer) []Action {
+	if m.state != Backup {
+		return nil
+	}
+	if m.zeroPending {
+		return m.enterMaster(ReasonPriorityZeroReceived)
+	}
+	mdi := m.mdi()
+	if !e.Heard || e.Age >= mdi {
+		return m.primarySilent(e.SecondaryAlive)
+	}
+	var acts []Action
+	if m.pathFailure {
+		m.pathFailure = false
+		acts = append(acts, PathFailureChanged{false})
+	}
+	if m.preemptable() {
+		if now.Before(m.preemptUntil) {
+			return append(acts,
+				ArmTimer{TimerPreemptDelay, m.preemptUntil.Sub(now)},
+				ArmTimer{TimerMasterDown, mdi - e.Age})
+		}
+		return append(acts, m.enterMaster(ReasonPreempt)...)
+	}
+	return append(acts, ArmTimer{TimerMasterDown, mdi - e.Age})
+}
+
+func (m *Machine) newMaster(now time.Time, addr netip.Addr, prio uint8, interval time.Duration) []Action {
+	if prio == 0 {
+		return m.prioZero(now, addr)
+	}
+	switch m.state {
+	case Master:
+		if m.beats(addr, prio) {
+			m.recordMaster(addr, prio, interval)
+			return m.enterBackup(ReasonHigherPrioritySeen, m.mdi())
+		}
+		return m.bothMasters(now, KernelBothMasters{Addr: addr, Prio: prio})
+	case Backup:
+		m.recordMaster(addr, prio, interval)
+		m.zeroPending = false
+		var acts []Action
+		if m.pathFailure {
+			m.pathFailure = false
+			acts = append(acts, PathFailureChanged{false})
+		}
+		// The master was just heard: a full interval from now (this also applies a
+		// newly adopted v3 interval at once).
+		return append(acts, ArmTimer{TimerMasterDown, m.mdi()})
+	default:
+		m.recordMaster(addr, prio, interval)
+	}
+	return nil
+}
+
+func (m *Machine) prioChange(now time.Time, e KernelPrioChange) []Action {
+	if e.Prio == 0 {
+		return m.prioZero(now, e.Addr)
+	}
+	if e.Addr.IsValid() && m.master.IsValid() && e.Addr != m.master {
+		return m.newMaster(now, e.Addr, e.Prio, 0)
+	}
+	if m.state == Master {
+		if m.beats(e.Addr, e.Prio) {
+			m.recordMaster(e.Addr, e.Prio, 0)
+			return m.enterBackup(ReasonHigherPrioritySeen, m.mdi())
+		}
+		return nil
+	}
+	if e.Addr.IsValid() {
+		m.master = e.Addr
+	}
+	m.masterPrio = e.Prio
+	m.zeroPending = false
+	return nil
+}
+
+func (m *Machine) prioZero(now time.Time, addr netip.Addr) []Action {
+	switch m.state {
+	case Master:
+		// RFC 5798 §6.4.3: answer at once so the backups see a live master.
+		if addr == m.master {
+			m.splitBrain = false
+		}
+		return []Action{SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval}}
+	case Backup:
+		// RFC 5798 §6.4.2: Master_Down_Timer = Skew_Time.
+		m.zeroPending = true
+		if addr.IsValid() {
+			m.master = addr
+		}
+		m.masterPrio = 0
+		return []Action{ArmTimer{TimerMasterDown, SkewTime(m.cfg.Version, m.masterAdverInterval(), m.eff)}}
+	}
+	return nil
+}
+
+func (m *Machine) preempted(now time.Time, e KernelPreempt) []Action {
+	switch m.state {
+	case Master:
+		if m.beats(e.Addr, e.Prio) {
+			m.recordMaster(e.Addr, e.Prio, e.Interval)
+			return m.enterBackup(ReasonHigherPrioritySeen, m.mdi())
+		}
+		// Stale: our priority rose since the kernel compared. Assert ourselves.
+		return []Action{SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval}}
+	default:
+		return m.newMaster(now, e.Addr, e.Prio, e.Interval)
+	}
+}
+
+func (m *Machine) bothMasters(now time.Time, e KernelBothMasters) []Action {
+	if m.state != Master {
+		return nil
+	}
+	peerWins := m.beats(e.Addr, e.Prio)
+	if peerWins && !e.Secondary {
+		// On the primary path the RFC already settles it.
+		m.recordMaster(e.Addr, e.Prio, 0)
+		return m.enterBackup(ReasonHigherPrioritySeen, m.mdi())
+	}
+	m.splitBrain = true
+	det := SplitBrainDetected{
+		Peer: e.Addr, PeerPriority: e.Prio, Priority: m.eff,
+		Secondary: e.Secondary, Action: m.cfg.SplitBrain,
+	}
+	if peerWins && m.cfg.SplitBrain == SplitBrainDemote {
+		det.Demoted = true
+		m.recordMaster(e.Addr, e.Prio, 0)
+		return append([]Action{det}, m.enterBackup(ReasonSplitBrainDemote, m.mdi())...)
+	}
+	acts := []Action{det}
+	if !e.Secondary {
+		// keepalived answers a lower-priority master at once so it steps down.
+		acts = append(acts, SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval})
+	}
+	return acts
+}
+
+func (m *Machine) priorityChanged(eff uint8) []Action {
+	if m.cfg.Priority == 255 {
+		return nil // the owner's priority is never changed by trackers (keepalived)
+	}
+	if eff < 1 {
+		eff = 1
+	}
+	if eff > 254 {
+		eff = 254
+	}
+	if eff == m.eff {
+		return nil
+	}
+	m.eff = eff
+	if m.state == Init {
+		return nil
+	}
+	// On Master the next advert carries the new priority; on Backup with preempt the
+	// next master-down deadline takes over if we now outrank the master.
+	return []Action{SetKernelState{m.state, m.eff}}
+}
+
+func (m *Machine) syncGroup(now time.Time, s State) []Action {
+	switch s {
+	case Fault:
+		m.syncFault = true
+		if m.state == Backup || m.state == Master {
+			return m.enterFault(ReasonSyncGroup)
+		}
+	case Backup:
+		m.syncFault = false
+		switch {
+		case m.state == Master:
+			return m.enterBackup(ReasonSyncGroup, m.mdi())
+		case m.state == Fault && !m.faulted():
+			if m.cfg.PreemptDelay > 0 {
+				m.preemptUntil = now.Add(m.cfg.PreemptDelay)
+			}
+			return m.enterBackup(ReasonSyncGroup, m.mdi())
+		}
+	case Master:
+		m.syncFault = false
+		if m.state == Backup || (m.state == Fault && !m.faulted()) {
+			return m.enterMaster(ReasonSyncGroup)
+		}
+	}
+	return nil
+}
