@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map key, map value and event shared with Go. Go gets these through
+ * bpf2go -type, never by hand; loader tests assert their sizes. Addresses are
+ * 16 bytes: IPv4 in the first 4 bytes, the rest zero. */
+#ifndef VRRP_TYPES_H
+#define VRRP_TYPES_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include "vrrp_const.h"
+
+/* One VRRP instance: VRID on an interface for one address family (4 or 6). */
+struct instance_key {
+	__u32 ifindex;
+	__u8 vrid;
+	__u8 family;
+	__u8 pad[2];
+};
+
+/* Our side of an instance, written only by the controller. */
+struct instance_cfg {
+	enum vrrp_state state;
+	__u32 epoch;          /* bumped by the controller on every state write */
+	__u8 priority;        /* our effective priority, for the skew and PREEMPT */
+	__u8 version;         /* 2 or 3 */
+	__u8 preempt;         /* 1: a lower-priority master does not hold our timer */
+	__u8 auth_type;       /* v2 only: 0 none, 1 PASS */
+	__u8 auth_pass[8];    /* v2 PASS, zero padded */
+	__u16 interval_cs;    /* our advert interval, centiseconds */
+	__u8 check_peers;     /* 1: only sources in the allowed_peers map */
+	__u8 pad;
+	__u8 primary[16];     /* our primary address: equal priority, higher wins */
+};
+
+/* Kernel-owned per-instance state. Userspace only reads it: an update from
+ * userspace would cancel the timer. */
+struct instance_state {
+	struct bpf_timer timer;  /* master-down timer, armed only while Backup */
+	__u64 last_ns;           /* last accepted advert (bpf_ktime_get_ns) */
+	__u64 both_masters;      /* adverts from a lower router while we were Master */
+	__u64 rl_ns;             /* last rate-limited event (Master state) */
+	__u32 epoch;             /* cfg epoch seen last; a change resets the master */
+	__u16 master_interval_cs;
+	__u8 master_prio;
+	__u8 has_master;
+	__u8 master[16];
+};
+
+/* A sender of adverts, and the key of the allowed-peer set. */
+struct peer_key {
+	__u32 ifindex;
+	__u8 vrid;
+	__u8 family;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
+/* What we know of one sender of valid adverts. */
+struct peer_stats {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 count;
+	__u64 max_gap_ns;
+	__u64 missed;             /* estimated adverts lost in gaps > 1.5 intervals */
+	__u64 hist[HIST_BUCKETS]; /* inter-arrival gaps, log2 microseconds */
+	__u16 interval_cs;        /* advertised interval, centiseconds */
+	__u8 priority;            /* last advertised priority */
+	__u8 version;
+	__u8 pad[4];
+};
+
+/* Key of the per-interface drop counters (value: per-CPU __u64). */
+struct drop_key {
+	__u32 ifindex;
+	enum drop_reason reason;
+};
+
+/* Our own adverts as seen at TC egress. */
+struct tx_stats {
+	__u64 count;
+	__u64 last_ns;
+	__u64 max_gap_ns;
+	__u64 hist[HIST_BUCKETS];
+};
+
+/* A virtual address we answer ARP/NS for on one interface. */
+struct vip_key {
+	__u32 ifindex;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct vip_lease {
+	__u64 expires_ns; /* bpf_ktime_get_ns after which ARP/NS for it is dropped */
+	__u64 guarded;    /* requests dropped because the lease had lapsed */
+};
+
+/* One ring-buffer record. */
+struct event {
+	__u64 ts_ns;
+	__u32 ifindex;
+	enum event_type type;
+	__u8 vrid;
+	__u8 family;
+	__u8 priority;      /* priority in the advert (MASTER_DOWN: the lost master's) */
+	__u8 prev_priority; /* PRIO_CHANGE: the master's previous priority */
+	__u16 interval_cs;  /* interval in the advert */
+	__u8 pad[2];
+	__u8 addr[16];      /* source of the advert (MASTER_DOWN: the lost master) */
+};
+
+#endif /* VRRP_TYPES_H */

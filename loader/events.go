@@ -1,0 +1,66 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// Events streams ring-buffer events until ctx is done, then closes the
+// channel. The kernel writes one only when something matters to the state
+// machine, so in steady state (a master adverting regularly) this goroutine
+// is never woken. Only one reader per Dataplane makes sense: readers would
+// split the records between them.
+func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
+	rd, err := ringbuf.NewReader(d.objs.Events)
+	if err != nil {
+		return nil, fmt.Errorf("loader: open ring buffer: %w", err)
+	}
+	ch := make(chan Event, 64)
+	go func() {
+		<-ctx.Done()
+		rd.Close()
+	}()
+	go func() {
+		defer close(ch)
+		var rec ringbuf.Record
+		for {
+			if err := rd.ReadInto(&rec); err != nil {
+				if !errors.Is(err, ringbuf.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
+					d.log.Error("ring buffer read failed", "err", err)
+				}
+				return
+			}
+			var raw vrrpEvent
+			if err := binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &raw); err != nil {
+				d.log.Error("malformed ring buffer record", "len", len(rec.RawSample), "err", err)
+				continue
+			}
+			select {
+			case ch <- eventFromRaw(raw):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+func eventFromRaw(r vrrpEvent) Event {
+	k := InstanceKey{Ifindex: r.Ifindex, VRID: r.Vrid, Family: r.Family}
+	return Event{
+		Time:         wallTime(r.TsNs),
+		Key:          k,
+		Type:         EventType(r.Type),
+		Addr:         addrFrom(r.Family, r.Addr),
+		Priority:     r.Priority,
+		PrevPriority: r.PrevPriority,
+		Interval:     time.Duration(r.IntervalCs) * centisecond,
+	}
+}

@@ -1,0 +1,240 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultPinPath is where maps and links are pinned unless Options says otherwise.
+const DefaultPinPath = "/sys/fs/bpf/ebpfvrrp"
+
+// Options configures Load.
+type Options struct {
+	// PinPath is the bpffs directory for pinned maps and links; default
+	// DefaultPinPath. bpffs is mounted on its parent if nothing is. Two
+	// daemons (e.g. in two network namespaces) need two pin paths.
+	PinPath string
+	// Logger for the rare lifecycle messages (incompatible pin replaced...);
+	// default slog.Default().
+	Logger *slog.Logger
+}
+
+// Errors callers can branch on.
+var (
+	// ErrXDPInUse: another XDP program is attached to the interface; we never
+	// replace it.
+	ErrXDPInUse = errors.New("another XDP program is attached")
+	// ErrNotAttached: Detach of an interface we did not attach to.
+	ErrNotAttached = errors.New("not attached")
+	// ErrNoInstance: the instance has no kernel config.
+	ErrNoInstance = errors.New("no such instance")
+	// ErrInvalidConfig: an InstanceConfig the kernel cannot represent.
+	ErrInvalidConfig = errors.New("invalid instance config")
+)
+
+// Dataplane is the loaded kernel program and its maps. Methods are safe for
+// concurrent use.
+type Dataplane struct {
+	pinPath string
+	log     *slog.Logger
+	objs    vrrpObjects
+
+	mu       sync.Mutex
+	attached map[string]*attachment // by interface name
+	epochs   sync.Mutex             // serialises read-modify-write of instances
+}
+
+// Load loads and verifies the programs and pins their maps under the pin path,
+// reusing maps already pinned there when they are compatible (so counters and
+// peer history survive a restart). A pinned map whose layout changed (an
+// upgrade) is replaced, with a warning. A first load creates the pins in a
+// temporary directory and renames it into place, so a concurrent reader never
+// sees half a set; a lock on the parent directory serialises loaders.
+func Load(opts Options) (*Dataplane, error) {
+	pin := opts.PinPath
+	if pin == "" {
+		pin = DefaultPinPath
+	}
+	pin = filepath.Clean(pin)
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	parent := filepath.Dir(pin)
+	if err := ensureBPFFS(parent); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(parent)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	spec, err := loadVrrp()
+	if err != nil {
+		return nil, fmt.Errorf("loader: %w", err)
+	}
+	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}}
+
+	if _, err := os.Stat(pin); err == nil {
+		if err := dropIncompatiblePins(spec, pin, log); err != nil {
+			return nil, err
+		}
+		if err := loadObjects(spec, &d.objs, pin); err != nil {
+			return nil, err
+		}
+	} else if errors.Is(err, fs.ErrNotExist) {
+		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(pin)+".tmp")
+		if err != nil {
+			return nil, fmt.Errorf("loader: create pin directory: %w", err)
+		}
+		if err := loadObjects(spec, &d.objs, tmp); err != nil {
+			_ = os.RemoveAll(tmp)
+			return nil, err
+		}
+		if err := os.Rename(tmp, pin); err != nil {
+			d.objs.Close()
+			_ = os.RemoveAll(tmp)
+			return nil, fmt.Errorf("loader: commit pin directory: %w", err)
+		}
+	} else {
+		return nil, fmt.Errorf("loader: pin path: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(pin, linkDir), 0o700); err != nil {
+		d.objs.Close()
+		return nil, fmt.Errorf("loader: create link pin directory: %w", err)
+	}
+	return d, nil
+}
+
+func loadObjects(spec *ebpf.CollectionSpec, objs *vrrpObjects, pin string) error {
+	err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: pin}})
+	if err == nil {
+		return nil
+	}
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		// The tail of the verifier log says why; the whole log is huge.
+		return fmt.Errorf("loader: load programs: %w\n%s", err, tail(fmt.Sprintf("%+v", ve), 40))
+	}
+	return fmt.Errorf("loader: load programs: %w", err)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// dropIncompatiblePins removes pinned maps whose type, key, value or size no
+// longer match the program (after an upgrade): keeping them would fail the
+// load, and their old layout cannot be read by the new code anyway.
+func dropIncompatiblePins(spec *ebpf.CollectionSpec, pin string, log *slog.Logger) error {
+	for name, ms := range spec.Maps {
+		if ms.Pinning != ebpf.PinByName {
+			continue
+		}
+		p := filepath.Join(pin, name)
+		m, err := ebpf.LoadPinnedMap(p, nil)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("loader: open pinned map %s: %w", p, err)
+		}
+		cerr := ms.Compatible(m)
+		m.Close()
+		if cerr == nil {
+			continue
+		}
+		log.Warn("replacing incompatible pinned map", "map", p, "reason", cerr)
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("loader: remove incompatible pin %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// ensureBPFFS mounts bpffs on dir unless dir already is on a bpffs.
+func ensureBPFFS(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("loader: create %s: %w", dir, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("loader: statfs %s: %w", dir, err)
+	}
+	if st.Type == unix.BPF_FS_MAGIC {
+		return nil
+	}
+	if err := unix.Mount("bpf", dir, "bpf", 0, "mode=0700"); err != nil {
+		return fmt.Errorf("loader: mount bpffs on %s: %w", dir, err)
+	}
+	return nil
+}
+
+// lockDir takes an exclusive flock on a directory (bpffs holds no regular
+// files, but flock works on any inode).
+func lockDir(dir string) (func(), error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("loader: open %s for locking: %w", dir, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("loader: lock %s: %w", dir, err)
+	}
+	return func() {
+		_ = unix.Flock(fd, unix.LOCK_UN)
+		unix.Close(fd)
+	}, nil
+}
+
+// PinPath is the bpffs directory holding this dataplane's pins.
+func (d *Dataplane) PinPath() string { return d.pinPath }
+
+// Close releases file descriptors and keeps every pin: attached programs keep
+// running (the ghost-VIP guard relies on that) and the next Load reuses the
+// maps.
+func (d *Dataplane) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	for _, a := range d.attached {
+		errs = append(errs, a.close())
+	}
+	d.attached = map[string]*attachment{}
+	errs = append(errs, d.objs.Close())
+	return errors.Join(errs...)
+}
+
+// Unpin is the clean shutdown: it detaches every interface this pin path has
+// links for (also ones attached by an earlier process), removes all pins and
+// closes the dataplane.
+func (d *Dataplane) Unpin() error {
+	d.mu.Lock()
+	var errs []error
+	for name, a := range d.attached {
+		errs = append(errs, a.detach())
+		delete(d.attached, name)
+	}
+	d.mu.Unlock()
+	// Removing a link pin releases the link: this also detaches hooks an
+	// earlier process pinned and this one never took over.
+	if err := os.RemoveAll(d.pinPath); err != nil {
+		errs = append(errs, fmt.Errorf("loader: remove pins: %w", err))
+	}
+	errs = append(errs, d.Close())
+	return errors.Join(errs...)
+}
