@@ -247,7 +247,8 @@ func (a *Advertisement) check() (is6 bool, err error) {
 // as long as its address count says. The v2 checksum is always verified; the v3
 // checksum only when a.Source and a.Destination are already set, since the
 // pseudo-header needs them (ParsePacket sets them). Source and Destination are
-// kept; every other field is overwritten.
+// kept; every other field is overwritten, and the Addresses backing array is
+// reused, so decoding into one Advertisement in a loop does not allocate.
 func (a *Advertisement) UnmarshalBinary(b []byte) error {
 	if err := a.unmarshal(b); err != nil {
 		return fmt.Errorf("vrrp: parse advertisement: %w", err)
