@@ -35,6 +35,18 @@ type Config struct {
 	// Warnings lists what was read but is not implemented (keepalived keywords we
 	// skip), each with file:line. Not part of the schema.
 	Warnings []Warning `mapstructure:"-" yaml:"-"`
+	// Positions maps a field path as Problem.Path spells it ("instances[0].vrid",
+	// "trackers.chk_nginx.interval") to where its value was written, so Validate can
+	// name file and line. Loaders fill it; a path without an entry inherits its
+	// parent's position. Not part of the schema.
+	Positions map[string]Position `mapstructure:"-" yaml:"-"`
+}
+
+// Position is where a configuration value was written: a file and 1-based line, or
+// for an environment override File "$EBPFVRRP_..." and Line 0.
+type Position struct {
+	File string
+	Line int
 }
 
 // Warning is a non-fatal finding while loading, e.g. an unsupported keepalived keyword.
@@ -115,9 +127,9 @@ type TrackInterface struct {
 // positive adds weight while healthy; negative adds weight while failing.
 type Tracker struct {
 	// Command is argv, executed directly; with Shell it is passed to /bin/sh -c.
-	Command []string `mapstructure:"command" yaml:"command,omitempty"`
-	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
-	User    string   `mapstructure:"user" yaml:"user,omitempty"`
+	Command []string   `mapstructure:"command" yaml:"command,omitempty"`
+	Shell   bool       `mapstructure:"shell" yaml:"shell,omitempty"`
+	User    string     `mapstructure:"user" yaml:"user,omitempty"`
 	HTTP    *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
 	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,

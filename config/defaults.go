@@ -1,0 +1,202 @@
+package config
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults. Where keepalived has the same concept the value is keepalived's, so a
+// converted keepalived.conf behaves the same without spelling every knob out.
+const (
+	DefaultPriority       = 100
+	DefaultVersion        = 2
+	DefaultAdvertInterval = time.Second
+	DefaultState          = "backup"
+	DefaultPreempt        = true
+	DefaultAuthType       = "none"
+	DefaultNotifyTimeout  = 5 * time.Second
+
+	DefaultGARPMasterDelay   = 5 * time.Second
+	DefaultGARPMasterRepeat  = 5
+	DefaultGARPRefresh       = 0
+	DefaultGARPRefreshRepeat = 1
+	DefaultGARPInterval      = 0
+
+	DefaultTrackerInterval = time.Second
+	DefaultTrackerRise     = 1
+	DefaultTrackerFall     = 1
+	DefaultHTTPStatus      = 200
+
+	DefaultAttachMode      = "auto"
+	DefaultPinPath         = "/sys/fs/bpf/ebpfvrrp"
+	DefaultTelemetryListen = "127.0.0.1:9864"
+	DefaultSplitBrain      = "alert"
+)
+
+// Default multicast groups (RFC 5798 §5.1.1.2 and §5.1.2.2, keepalived's defaults).
+var (
+	DefaultMcastGroup4 = netip.MustParseAddr("224.0.0.18")
+	DefaultMcastGroup6 = netip.MustParseAddr("ff02::12")
+)
+
+// DefaultConfig returns a Config holding every top-level default and no instances.
+// Code that builds a Config by hand (the keepalived importer, tests) starts here,
+// because two defaults cannot be recovered from a zero value by Normalize:
+// Telemetry.Listen ("" means disabled) and GARP.MasterDelay (0 means no delayed
+// second burst).
+func DefaultConfig() *Config {
+	return &Config{
+		GARP: GARP{
+			MasterDelay:   DefaultGARPMasterDelay,
+			MasterRepeat:  DefaultGARPMasterRepeat,
+			Refresh:       DefaultGARPRefresh,
+			RefreshRepeat: DefaultGARPRefreshRepeat,
+			Interval:      DefaultGARPInterval,
+		},
+		McastGroup4: DefaultMcastGroup4,
+		McastGroup6: DefaultMcastGroup6,
+		Dataplane:   Dataplane{AttachMode: DefaultAttachMode, PinPath: DefaultPinPath},
+		Telemetry:   Telemetry{Listen: DefaultTelemetryListen},
+		SplitBrain:  SplitBrain{Action: DefaultSplitBrain},
+	}
+}
+
+// DefaultInstance returns an Instance with keepalived's defaults. Preempt is true,
+// which Normalize cannot infer from a zero bool, so hand-built instances start here.
+func DefaultInstance() Instance {
+	return Instance{
+		Priority:       DefaultPriority,
+		Version:        DefaultVersion,
+		AdvertInterval: DefaultAdvertInterval,
+		State:          DefaultState,
+		Preempt:        DefaultPreempt,
+		Auth:           Auth{Type: DefaultAuthType},
+		Notify:         Notify{Timeout: DefaultNotifyTimeout},
+	}
+}
+
+// DefaultTracker returns a Tracker with every default except its check.
+func DefaultTracker() Tracker {
+	return Tracker{
+		Interval: DefaultTrackerInterval,
+		Timeout:  DefaultTrackerInterval,
+		Rise:     DefaultTrackerRise,
+		Fall:     DefaultTrackerFall,
+	}
+}
+
+// Normalize fills defaults into every field whose zero value is not a valid setting
+// and lower-cases enumerations, so Validate sees what will run. It is idempotent.
+//
+// Resolved here so consumers need no inheritance logic of their own:
+//   - each Instance.GARP field left zero takes Config.GARP's value;
+//   - AllowedPeers empty takes a copy of UnicastPeers;
+//   - a Tracker's Timeout left zero takes its Interval;
+//   - Auth.Type left empty becomes "pass" when a password is set, else "none".
+//
+// Not touched, because zero is meaningful there: Preempt, Telemetry.Listen ("" turns
+// telemetry off), GARP.MasterDelay/Refresh/Interval. Those defaults are applied while
+// decoding a file and by DefaultConfig/DefaultInstance.
+func (c *Config) Normalize() {
+	if !c.McastGroup4.IsValid() {
+		c.McastGroup4 = DefaultMcastGroup4
+	}
+	if !c.McastGroup6.IsValid() {
+		c.McastGroup6 = DefaultMcastGroup6
+	}
+	if c.GARP.MasterRepeat == 0 {
+		c.GARP.MasterRepeat = DefaultGARPMasterRepeat
+	}
+	if c.GARP.RefreshRepeat == 0 {
+		c.GARP.RefreshRepeat = DefaultGARPRefreshRepeat
+	}
+	c.Dataplane.AttachMode = lowerOr(c.Dataplane.AttachMode, DefaultAttachMode)
+	if c.Dataplane.PinPath == "" {
+		c.Dataplane.PinPath = DefaultPinPath
+	}
+	c.SplitBrain.Action = lowerOr(c.SplitBrain.Action, DefaultSplitBrain)
+
+	for i := range c.Instances {
+		in := &c.Instances[i]
+		if in.Priority == 0 {
+			in.Priority = DefaultPriority
+		}
+		if in.Version == 0 {
+			in.Version = DefaultVersion
+		}
+		if in.AdvertInterval == 0 {
+			in.AdvertInterval = DefaultAdvertInterval
+		}
+		in.State = lowerOr(in.State, DefaultState)
+		in.Auth.Type = strings.ToLower(in.Auth.Type)
+		if in.Auth.Type == "" {
+			in.Auth.Type = DefaultAuthType
+			if in.Auth.Password != "" {
+				in.Auth.Type = "pass"
+			}
+		}
+		normalizeNotify(&in.Notify)
+		in.GARP = inheritGARP(in.GARP, c.GARP)
+		if len(in.AllowedPeers) == 0 && len(in.UnicastPeers) > 0 {
+			in.AllowedPeers = slices.Clone(in.UnicastPeers)
+		}
+	}
+	for name, t := range c.Trackers {
+		if t.Interval == 0 {
+			t.Interval = DefaultTrackerInterval
+		}
+		if t.Timeout == 0 {
+			t.Timeout = t.Interval
+		}
+		if t.Rise == 0 {
+			t.Rise = DefaultTrackerRise
+		}
+		if t.Fall == 0 {
+			t.Fall = DefaultTrackerFall
+		}
+		if t.HTTP != nil && t.HTTP.ExpectStatus == 0 {
+			h := *t.HTTP
+			h.ExpectStatus = DefaultHTTPStatus
+			t.HTTP = &h
+		}
+		c.Trackers[name] = t
+	}
+	for i := range c.SyncGroups {
+		normalizeNotify(&c.SyncGroups[i].Notify)
+	}
+}
+
+func normalizeNotify(n *Notify) {
+	if n.Timeout == 0 {
+		n.Timeout = DefaultNotifyTimeout
+	}
+}
+
+// inheritGARP fills the zero fields of an instance's GARP settings from the global ones.
+func inheritGARP(in, global GARP) GARP {
+	if in.MasterDelay == 0 {
+		in.MasterDelay = global.MasterDelay
+	}
+	if in.MasterRepeat == 0 {
+		in.MasterRepeat = global.MasterRepeat
+	}
+	if in.Refresh == 0 {
+		in.Refresh = global.Refresh
+	}
+	if in.RefreshRepeat == 0 {
+		in.RefreshRepeat = global.RefreshRepeat
+	}
+	if in.Interval == 0 {
+		in.Interval = global.Interval
+	}
+	return in
+}
+
+func lowerOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return strings.ToLower(s)
+}

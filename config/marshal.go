@@ -1,0 +1,199 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// alwaysEmit are omitempty fields whose zero value differs from their default, so
+// leaving them out would not load back to the same Config.
+var alwaysEmit = map[string]bool{
+	"garp.master_delay": true,
+	"telemetry.listen":  true,
+}
+
+// Marshal renders c as YAML that Parse turns back into an equal Config (Source,
+// Positions and Warnings aside). It is what `ebpfvrrp convert` prints: durations as
+// "1s", addresses as text, VIPs and tracker references in their one-line forms, and
+// per-instance values that only repeat what Normalize would derive (GARP inherited
+// from the global block, allowed_peers equal to unicast_peers) left out.
+func Marshal(c *Config) ([]byte, error) {
+	cp := *c
+	cp.Instances = slices.Clone(c.Instances)
+	for i := range cp.Instances {
+		in := &cp.Instances[i]
+		in.GARP = omitInherited(in.GARP, c.GARP)
+		if slices.Equal(in.AllowedPeers, in.UnicastPeers) {
+			in.AllowedPeers = nil
+		}
+	}
+	root, err := encodeValue(reflect.ValueOf(cp), "")
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return nil, fmt.Errorf("config: marshal: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("config: marshal: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// omitInherited zeroes the fields Normalize would fill from the global GARP block.
+func omitInherited(in, global GARP) GARP {
+	if in.MasterDelay == global.MasterDelay {
+		in.MasterDelay = 0
+	}
+	if in.MasterRepeat == global.MasterRepeat {
+		in.MasterRepeat = 0
+	}
+	if in.Refresh == global.Refresh {
+		in.Refresh = 0
+	}
+	if in.RefreshRepeat == global.RefreshRepeat {
+		in.RefreshRepeat = 0
+	}
+	if in.Interval == global.Interval {
+		in.Interval = 0
+	}
+	return in
+}
+
+func scalar(tag, value string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
+}
+
+func str(s string) *yaml.Node { return scalar("!!str", s) }
+
+func encodeValue(v reflect.Value, path string) (*yaml.Node, error) {
+	switch v.Type() {
+	case durationType:
+		return str(time.Duration(v.Int()).String()), nil
+	case addrType:
+		a := v.Interface().(netip.Addr)
+		if !a.IsValid() {
+			return str(""), nil
+		}
+		return str(a.String()), nil
+	case prefixType:
+		p := v.Interface().(netip.Prefix)
+		if !p.IsValid() {
+			return str(""), nil
+		}
+		return str(p.String()), nil
+	case vipType:
+		vip := v.Interface().(VIP)
+		if back, err := ParseVIP(vip.String()); err == nil && back == vip {
+			return str(vip.String()), nil
+		}
+	case trackRefType:
+		if r := v.Interface().(TrackRef); r.Weight == nil {
+			return str(r.Name), nil
+		}
+	case trackIfaceType:
+		if t := v.Interface().(TrackInterface); t.Weight == 0 {
+			return str(t.Name), nil
+		}
+	case secondaryPathType:
+		sp := v.Interface().(SecondaryPath)
+		switch {
+		case sp.Interface != "" && !sp.Peer.IsValid():
+			if _, err := netip.ParseAddr(sp.Interface); err != nil {
+				return str(sp.Interface), nil
+			}
+		case sp.Interface == "" && sp.Peer.IsValid():
+			return str(sp.Peer.String()), nil
+		}
+	}
+
+	switch v.Kind() {
+	case reflect.String:
+		return str(v.String()), nil
+	case reflect.Bool:
+		return scalar("!!bool", strconv.FormatBool(v.Bool())), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return scalar("!!int", strconv.FormatInt(v.Int(), 10)), nil
+	case reflect.Pointer:
+		if v.IsNil() {
+			return scalar("!!null", "null"), nil
+		}
+		return encodeValue(v.Elem(), path)
+	case reflect.Slice:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if e := v.Type().Elem(); e.Kind() == reflect.String || e == addrType {
+			n.Style = yaml.FlowStyle
+		}
+		for i := range v.Len() {
+			c, err := encodeValue(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, c)
+		}
+		return n, nil
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return nil, fmt.Errorf("config: marshal %s: map key %s is not a string", path, v.Type().Key())
+		}
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		keys := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			c, err := encodeValue(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), joinPath(path, k))
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, str(k), c)
+		}
+		return n, nil
+	case reflect.Struct:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			fv := v.Field(i)
+			p := joinPath(path, name)
+			if opts == "omitempty" && isEmpty(fv) && !alwaysEmit[p] {
+				continue
+			}
+			c, err := encodeValue(fv, p)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, str(name), c)
+		}
+		return n, nil
+	}
+	return nil, fmt.Errorf("config: marshal %s: unsupported type %s", path, v.Type())
+}
+
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	}
+	return v.IsZero()
+}
