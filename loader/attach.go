@@ -48,8 +48,9 @@ func ParseAttachMode(s string) (AttachMode, error) {
 	return 0, fmt.Errorf("loader: unknown attach mode %q (want auto, xdp-native, xdp-generic or tc)", s)
 }
 
-// linkDir holds pinned links, named <ifname>.<kind>: the kind records the mode
-// so a restart knows what it is reusing.
+// linkDir holds pinned links, named <ifname>@<kind> (bpffs refuses dots, so
+// a dot in the interface name becomes '%'): the kind records the mode so a
+// restart knows what it is reusing.
 const linkDir = "links"
 
 const (
@@ -148,7 +149,7 @@ func (d *Dataplane) Attach(ifname string, mode AttachMode) (err error) {
 }
 
 func (d *Dataplane) linkPin(ifname, kind string) string {
-	return filepath.Join(d.pinPath, linkDir, ifname+"."+kind)
+	return filepath.Join(d.pinPath, linkDir, strings.ReplaceAll(ifname, ".", "%")+"@"+kind)
 }
 
 // reuse takes over a link pinned by an earlier process if it still hooks this
@@ -333,12 +334,8 @@ func (d *Dataplane) Detach(ifname string) error {
 		errs = append(errs, a.detach())
 	}
 	// Leftover pins for this interface: removing the pin releases the link.
-	matches, _ := filepath.Glob(filepath.Join(d.pinPath, linkDir, ifname+".*"))
-	for _, m := range matches {
-		if strings.TrimPrefix(filepath.Base(m), ifname+".") == "" {
-			continue
-		}
-		if err := os.Remove(m); err == nil {
+	for _, k := range []string{kindXDPNative, kindXDPGeneric, kindTCIngress, kindTCEgress} {
+		if err := os.Remove(d.linkPin(ifname, k)); err == nil {
 			ok = true
 		}
 	}

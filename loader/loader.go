@@ -93,7 +93,8 @@ func Load(opts Options) (*Dataplane, error) {
 			return nil, err
 		}
 	} else if errors.Is(err, fs.ErrNotExist) {
-		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(pin)+".tmp")
+		// bpffs refuses names with a dot.
+		tmp, err := os.MkdirTemp(parent, filepath.Base(pin)+"-tmp")
 		if err != nil {
 			return nil, fmt.Errorf("loader: create pin directory: %w", err)
 		}

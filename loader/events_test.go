@@ -1,0 +1,189 @@
+package loader
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+)
+
+// TestMasterDownTimer: a Backup that heard a master once gets MASTER_DOWN from
+// the bpf_timer about Master_Down_Interval later, through the Events channel,
+// and the master is forgotten so its return is a NEW_MASTER again.
+func TestMasterDownTimer(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evtmr")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 7, Family: FamilyIPv4}
+	// 50 ms adverts: MDI = 3*5cs + (156*5)/256 cs = 18 cs = 180 ms.
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: 50 * time.Millisecond, Primary: ipSelf}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := d.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := vrrp.Advertisement{Version: 3, VRID: 7, Priority: 200, Interval: 50 * time.Millisecond, Addresses: []netip.Addr{vip4}, Source: ipA}
+	frame := ether(advert(t, a, 255))
+	sent := time.Now()
+	if v := runIn(t, ns, d.RunXDP, frame); v != XDPPass {
+		t.Fatalf("verdict %d, want pass", v)
+	}
+	mi, ok, err := d.Master(k)
+	if err != nil || !ok || mi.Addr != ipA || mi.Priority != 200 || mi.Interval != 50*time.Millisecond {
+		t.Fatalf("Master = %+v, %v, %v; want %v prio 200 interval 50ms", mi, ok, err, ipA)
+	}
+	want := []EventType{EventNewMaster, EventMasterDown}
+	for _, w := range want {
+		select {
+		case e := <-events:
+			if e.Type != w || e.Key != k || e.Addr != ipA || e.Priority != 200 {
+				t.Fatalf("event %+v, want %v from %v prio 200 on %v", e, w, ipA, k)
+			}
+			if w == EventMasterDown {
+				t.Logf("MASTER_DOWN %v after the advert (MDI 180ms)", time.Since(sent))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v event within 10s", w)
+		}
+	}
+	if _, ok, _ := d.Master(k); ok {
+		t.Errorf("master still known after MASTER_DOWN")
+	}
+	runIn(t, ns, d.RunXDP, frame)
+	select {
+	case e := <-events:
+		if e.Type != EventNewMaster {
+			t.Errorf("after master down, advert gave %v, want new_master", e.Type)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no NEW_MASTER after the master returned")
+	}
+	// Leaving Backup: the timer armed by that advert must not fire into a
+	// later period.
+	if err := d.SetState(k, StateMaster, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetState(k, StateBackup, 100); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-events:
+		t.Errorf("unexpected event after state change: %+v", e)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// TestPreemptHoldsNoTimer: with preempt on, a lower-priority master does not
+// hold our timer (RFC 5798 6.4.2): MASTER_DOWN comes even while it adverts,
+// and Master().Age keeps growing for the userspace deadline.
+func TestPreemptHoldsNoTimer(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evpre")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 8, Family: FamilyIPv4}
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 200, Version: 3, Preempt: true, Interval: 50 * time.Millisecond, Primary: ipSelf}); err != nil {
+		t.Fatal(err)
+	}
+	a := vrrp.Advertisement{Version: 3, VRID: 8, Priority: 100, Interval: 50 * time.Millisecond, Addresses: []netip.Addr{vip4}, Source: ipA}
+	runIn(t, ns, d.RunXDP, ether(advert(t, a, 255)))
+	got := drainEvents(t, d)
+	if len(got) != 1 || got[0].Type != EventNewMaster {
+		t.Fatalf("events %+v, want one new_master", got)
+	}
+	mi, ok, err := d.Master(k)
+	if err != nil || !ok {
+		t.Fatalf("Master: %v %v", ok, err)
+	}
+	if mi.Age != time.Duration(1<<63-1) {
+		t.Errorf("Age = %v, want max: a lower master never held our timer", mi.Age)
+	}
+}
+
+// TestStateChangeForgetsMaster: a state write by the controller (epoch) makes
+// the next advert in Backup a NEW_MASTER even from the same router.
+func TestStateChangeForgetsMaster(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evepo")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 9, Family: FamilyIPv4}
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
+		t.Fatal(err)
+	}
+	frame := ether(advert(t, v3adv(9, 150, ipA), 255))
+	runIn(t, ns, d.RunXDP, frame)
+	runIn(t, ns, d.RunXDP, frame)
+	if got := drainEvents(t, d); len(got) != 1 || got[0].Type != EventNewMaster {
+		t.Fatalf("events %+v, want one new_master", got)
+	}
+	// A priority-only change keeps the state, hence the master.
+	if err := d.SetState(k, StateBackup, 90); err != nil {
+		t.Fatal(err)
+	}
+	runIn(t, ns, d.RunXDP, frame)
+	if got := drainEvents(t, d); len(got) != 0 {
+		t.Fatalf("events %+v after a priority-only change, want none", got)
+	}
+	if err := d.SetState(k, StateMaster, 90); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetState(k, StateBackup, 90); err != nil {
+		t.Fatal(err)
+	}
+	runIn(t, ns, d.RunXDP, frame)
+	if got := drainEvents(t, d); len(got) != 1 || got[0].Type != EventNewMaster {
+		t.Fatalf("events %+v, want one new_master", got)
+	}
+}
+
+// TestVIPGuard: ARP requests and neighbour solicitations for a VIP pass while
+// its lease is valid and are dropped (and counted) once it lapsed; other
+// addresses and other interfaces are never touched.
+func TestVIPGuard(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evvip")
+	for _, vip := range []netip.Addr{vip4, vip6} {
+		frame := arpRequest(vip)
+		other := arpRequest(ipSelf)
+		if vip.Is6() {
+			frame = neighborSolicit(vip)
+			other = neighborSolicit(netip.MustParseAddr("fd00:198:18::1"))
+		}
+		if err := d.SetVIPLease(testIfindex, vip, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if v := runIn(t, ns, d.RunXDP, frame); v != XDPPass {
+			t.Errorf("%v: valid lease: verdict %d, want pass", vip, v)
+		}
+		if err := d.SetVIPLease(testIfindex, vip, -time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if v := runIn(t, ns, d.RunXDP, frame); v != XDPDrop {
+			t.Errorf("%v: lapsed lease: verdict %d, want drop", vip, v)
+		}
+		if v := runIn(t, ns, d.RunTC, frame); v != TCShot {
+			t.Errorf("%v: lapsed lease, tc: verdict %d, want shot", vip, v)
+		}
+		if v := runIn(t, ns, d.RunXDP, other); v != XDPPass {
+			t.Errorf("%v: other address: verdict %d, want pass", vip, v)
+		}
+		if n, err := d.VIPGuarded(testIfindex, vip); err != nil || n != 2 {
+			t.Errorf("%v: guarded = %d, %v; want 2", vip, n, err)
+		}
+		if err := d.SetVIPLease(testIfindex+1, vip, -time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.DeleteVIPLease(testIfindex, vip); err != nil {
+			t.Fatal(err)
+		}
+		if v := runIn(t, ns, d.RunXDP, frame); v != XDPPass {
+			t.Errorf("%v: lease on another interface only: verdict %d, want pass", vip, v)
+		}
+	}
+}
