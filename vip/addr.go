@@ -92,7 +92,7 @@ type Option func(*Manager)
 // WithNetns makes the Manager act in network namespace ns instead of the
 // calling thread's. The caller keeps ownership of ns and must keep it open.
 func WithNetns(ns netns.NsHandle) Option {
-	return func(m *Manager) { m.nl.ns = ns }
+	return func(m *Manager) { m.nl = rtnlAt(ns) }
 }
 
 // Manager adds and removes the VIPs of one owner. It is safe for concurrent use.
@@ -107,7 +107,7 @@ type Manager struct {
 
 // NewManager returns a Manager whose addresses are marked with Proto(owner).
 func NewManager(owner string, opts ...Option) *Manager {
-	m := &Manager{owner: owner, proto: Proto(owner), nl: rtnl{ns: netns.None()}, owned: map[key]Address{}}
+	m := &Manager{owner: owner, proto: Proto(owner), owned: map[key]Address{}}
 	for _, o := range opts {
 		o(m)
 	}

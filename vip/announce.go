@@ -41,7 +41,7 @@ func NewAnnouncer(ifindex int) (*Announcer, error) {
 		ns.Close()
 		return nil, fmt.Errorf("vip: announcer on %s: %w", ifi.Name, err)
 	}
-	return &Announcer{ifindex: ifindex, mac: ifi.HardwareAddr, conn: conn, nl: rtnl{ns: ns}}, nil
+	return &Announcer{ifindex: ifindex, mac: ifi.HardwareAddr, conn: conn, nl: rtnlAt(ns)}, nil
 }
 
 // Ifindex is the interface the Announcer sends on.

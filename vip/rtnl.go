@@ -26,14 +26,17 @@ type kernelAddr struct {
 	Proto   uint8
 }
 
-// rtnl issues rtnetlink address requests in one network namespace: ns when it
-// is open, otherwise the namespace of the calling thread.
+// rtnl issues rtnetlink address requests in one network namespace: ns when
+// pinned is set, otherwise (the zero value) the namespace of the calling thread.
 type rtnl struct {
-	ns netns.NsHandle
+	ns     netns.NsHandle
+	pinned bool
 }
 
+func rtnlAt(ns netns.NsHandle) rtnl { return rtnl{ns: ns, pinned: true} }
+
 func (r rtnl) execute(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
-	if !r.ns.IsOpen() {
+	if !r.pinned {
 		return req.Execute(unix.NETLINK_ROUTE, resType)
 	}
 	s, err := nl.GetNetlinkSocketAt(r.ns, netns.None(), unix.NETLINK_ROUTE)
