@@ -79,7 +79,9 @@ type Advertisement struct {
 	// RFC 5798 §5.2.7). Marshal rejects values the wire cannot carry exactly.
 	Interval time.Duration
 	// Addresses are the virtual addresses (RFC 3768 §5.3.9, RFC 5798 §5.2.9):
-	// all IPv4, or, in v3 only, all IPv6.
+	// all IPv4, or, in v3 only, all IPv6. Families are netip's: an IPv4-mapped
+	// IPv6 address is IPv6 (it is 16 bytes on the wire), so unmap addresses that
+	// came from a 16-byte net.IP.
 	Addresses []netip.Addr
 	// AuthType is the v2 Auth Type (RFC 3768 §5.3.6); AuthNone in v3.
 	AuthType AuthType
@@ -90,7 +92,8 @@ type Advertisement struct {
 
 	// Source and Destination are not VRRP fields: they are the IP addresses of the
 	// packet, needed for the v3 checksum pseudo-header (RFC 5798 §5.2.8) and for
-	// peer checks. ParsePacket sets them; set them before marshalling v3.
+	// peer checks. ParsePacket sets them; set them before marshalling v3. As for
+	// Addresses, an IPv4-mapped address counts as IPv6.
 	Source, Destination netip.Addr
 
 	// Checksum is the VRRP checksum (RFC 3768 §5.3.8, RFC 5798 §5.2.8) as decoded,
@@ -102,9 +105,9 @@ type Advertisement struct {
 // by Source when it has none.
 func (a *Advertisement) Is6() bool {
 	if len(a.Addresses) > 0 {
-		return a.Addresses[0].Unmap().Is6()
+		return a.Addresses[0].Is6()
 	}
-	return a.Source.Unmap().Is6()
+	return a.Source.Is6()
 }
 
 // Len returns the length of the marshalled VRRP message in bytes.
@@ -177,7 +180,6 @@ func (a *Advertisement) AppendBinary(b []byte) ([]byte, error) {
 		b = append(b, uint8(cs>>8)&0x0f, uint8(cs), 0, 0)
 	}
 	for _, ip := range a.Addresses {
-		ip = ip.Unmap()
 		if is6 {
 			s := ip.As16()
 			b = append(b, s[:]...)
@@ -219,7 +221,7 @@ func (a *Advertisement) check() (is6 bool, err error) {
 		if !a.Source.IsValid() || !a.Destination.IsValid() {
 			return false, fmt.Errorf("v3 checksum needs source and destination addresses")
 		}
-		if a.Source.Unmap().Is6() != a.Destination.Unmap().Is6() {
+		if a.Source.Is6() != a.Destination.Is6() {
 			return false, fmt.Errorf("source %v and destination %v are of different families", a.Source, a.Destination)
 		}
 	default:
@@ -232,11 +234,11 @@ func (a *Advertisement) check() (is6 bool, err error) {
 	if is6 && a.Version == 2 {
 		return false, fmt.Errorf("%w: v2 carries IPv4 only", ErrBadVersion)
 	}
-	if a.Source.IsValid() && a.Source.Unmap().Is6() != is6 {
+	if a.Source.IsValid() && a.Source.Is6() != is6 {
 		return false, fmt.Errorf("%w: addresses and source %v are of different families", ErrAddrCount, a.Source)
 	}
 	for _, ip := range a.Addresses {
-		if !ip.IsValid() || ip.Unmap().Is6() != is6 {
+		if !ip.IsValid() || ip.Is6() != is6 {
 			return false, fmt.Errorf("%w: address %v is not of the advertisement's family", ErrAddrCount, ip)
 		}
 	}
@@ -269,7 +271,7 @@ func (a *Advertisement) unmarshal(b []byte) error {
 	}
 	n := int(b[3])
 	haveIP := a.Source.IsValid() && a.Destination.IsValid()
-	srcIs6 := a.Source.Unmap().Is6()
+	srcIs6 := a.Source.Is6()
 	addrLen := 4
 	var want int
 	switch {

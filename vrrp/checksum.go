@@ -39,7 +39,7 @@ func fold(s uint32) uint16 {
 // zero padding adds nothing and a length below 65536 sums the same in 16 or 32 bits.
 func pseudoHeaderSum(src, dst netip.Addr, n int) uint32 {
 	var sum uint32
-	for _, ip := range [2]netip.Addr{src.Unmap(), dst.Unmap()} {
+	for _, ip := range [2]netip.Addr{src, dst} {
 		if ip.Is4() {
 			b := ip.As4()
 			sum = sumBytes(sum, b[:])

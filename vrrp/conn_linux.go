@@ -36,6 +36,7 @@ type Conn struct {
 	ifi    *net.Interface
 	family int
 	c      BatchConn
+	pc     net.PacketConn // the socket under c when Dial made it; tests inspect it
 
 	mu   sync.Mutex
 	src  netip.Addr // default source; resolved lazily if the interface had none yet
@@ -78,7 +79,13 @@ func Dial(ifi *net.Interface, family int) (*Conn, error) {
 		pc.Close()
 		return nil, fmt.Errorf("vrrp: dial %s on %s: %w", network, ifi.Name, err)
 	}
-	return New(ifi, family, bc)
+	c, err := New(ifi, family, bc)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	c.pc = pc
+	return c, nil
 }
 
 // prepareSocket runs before the socket is returned to Go: the drop-all filter goes

@@ -143,7 +143,7 @@ func EncodePacket(a *Advertisement, hopLimit uint8) ([]byte, error) {
 //	|                  Source Address (128 bits)                    |
 //	|               Destination Address (128 bits)                  |
 func appendPacket(b []byte, a *Advertisement, hopLimit uint8, id uint16) ([]byte, error) {
-	src, dst := a.Source.Unmap(), a.Destination.Unmap()
+	src, dst := a.Source, a.Destination
 	if !src.IsValid() || !dst.IsValid() {
 		return b, fmt.Errorf("source and destination addresses required")
 	}

@@ -59,6 +59,11 @@ func TestRoundTrip(t *testing.T) {
 	}
 	none := v2Adv()
 	none.AuthType, none.AuthData, none.Addresses = AuthNone, [8]byte{}, nil
+	// Former FuzzUnmarshal crasher (testdata/fuzz/FuzzUnmarshal/23e16a7f5d8aa76a):
+	// an IPv4-mapped address in an IPv6 advert was re-encoded as 4 bytes.
+	mapped := v3Adv6()
+	mapped.Addresses[0] = netip.MustParseAddr("::ffff:198.18.0.3")
+	mapped.Source = netip.MustParseAddr("::ffff:198.18.0.1")
 	unicast := v3Adv4()
 	unicast.Destination = netip.MustParseAddr("198.18.0.2")
 	tests := []struct {
@@ -71,6 +76,7 @@ func TestRoundTrip(t *testing.T) {
 		{"v3 ipv4 unicast", unicast},
 		{"v3 ipv6 max interval", v3Adv6()},
 		{"v3 ipv6 255 addresses", many},
+		{"v3 ipv6 ipv4-mapped address and source", mapped},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
