@@ -98,6 +98,10 @@ func (c *kaConverter) at(path string, p kaPos) {
 	c.cfg.Positions[path] = Position{File: p.File, Line: p.Line}
 }
 
+func (c *kaConverter) warnPos(p Position, format string, args ...any) {
+	c.cfg.Warnings = append(c.cfg.Warnings, Warning{File: p.File, Line: p.Line, Message: fmt.Sprintf(format, args...)})
+}
+
 func (c *kaConverter) warnf(p kaPos, format string, args ...any) {
 	c.cfg.Warnings = append(c.cfg.Warnings, Warning{File: p.File, Line: p.Line, Message: fmt.Sprintf(format, args...)})
 }
@@ -164,6 +168,21 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 		// no IPv6.
 		if in.Version == 2 && len(in.VIPs) > 0 && in.VIPs[0].Address.Addr().Is6() && !in.VIPs[0].Address.Addr().Is4In6() {
 			in.Version = 3
+		}
+	}
+	// Conflicts keepalived resolves with a warning and still runs; so do we.
+	for i := range c.cfg.Instances {
+		in := &c.cfg.Instances[i]
+		prefix := fmt.Sprintf("instances[%d]", i)
+		if in.Version == 3 && in.Auth.Type == "pass" {
+			c.warnPos(c.cfg.Positions[prefix+".auth"], "(%s) VRRP version 3 does not support authentication; ignored, as keepalived does", in.Name)
+			in.Auth = Auth{Type: DefaultAuthType}
+			delete(c.cfg.Positions, prefix+".auth.type")
+			delete(c.cfg.Positions, prefix+".auth.password")
+		}
+		if !in.Preempt && in.PreemptDelay > 0 {
+			c.warnPos(c.cfg.Positions[prefix+".preempt_delay"], "(%s) preempt_delay has no effect with nopreempt; reset to 0, as keepalived does", in.Name)
+			in.PreemptDelay = 0
 		}
 	}
 	delete(c.cfg.Positions, "version")
@@ -504,11 +523,12 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 		}
 		switch s.Name() {
 		case "script":
+			haveScript = true // when invalid, scriptArgv has said why
 			argv, extra, ok := c.scriptArgv(s)
 			if !ok {
 				continue
 			}
-			t.Command, haveScript = argv, true
+			t.Command = argv
 			if len(extra) > 0 {
 				c.warnf(s.Pos(), "script: keepalived ignores %q after the script; quote the whole command line to pass arguments", strings.Join(extra, " "))
 			}

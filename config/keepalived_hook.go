@@ -1,5 +1,6 @@
 package config
 
-// loadKeepalived is how Load reaches the keepalived.conf reader. TEMPORARY: declared
-// here until load.go (owned by the YAML/viper loader) declares it; delete this file then.
+// loadKeepalived is how Load reaches the keepalived.conf reader (set by
+// keepalived.go's init), so the YAML loader and the keepalived importer build and
+// test independently of each other.
 var loadKeepalived func(path string) (*Config, error)
