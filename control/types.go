@@ -93,6 +93,11 @@ type InstanceKey struct {
 type Path struct {
 	Key  InstanceKey
 	Peer netip.Addr
+	// Interface and Src are where our own adverts leave on this path while we are
+	// Master (so the peer can hear us there too); Src defaults to PrimaryAddr when
+	// the path shares the primary key.
+	Interface string
+	Src       netip.Addr
 }
 
 // VIP is one virtual address with the device and label it is added with.
