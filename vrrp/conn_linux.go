@@ -43,6 +43,7 @@ type Conn struct {
 	buf  []byte     // encoded packets of the current batch, back to back
 	bufs [][]byte
 	ms   []ipv4.Message
+	ends []int
 }
 
 // Dial opens a raw VRRP socket on ifi for family 4 or 6. IPv4 uses IP_HDRINCL so
@@ -231,7 +232,7 @@ func (c *Conn) encode(msgs []Message) error {
 		group = IPv6Multicast
 	}
 	c.buf = c.buf[:0]
-	ends := make([]int, 0, 16)
+	c.ends = c.ends[:0]
 	if cap(c.ms) < len(msgs) {
 		c.ms = make([]ipv4.Message, len(msgs))
 		c.bufs = make([][]byte, len(msgs))
@@ -261,7 +262,7 @@ func (c *Conn) encode(msgs []Message) error {
 		if err != nil {
 			return fmt.Errorf("message %d: %w", i, err)
 		}
-		ends = append(ends, len(c.buf))
+		c.ends = append(c.ends, len(c.buf))
 		c.ms[i] = ipv4.Message{Addr: &net.IPAddr{IP: adv.Destination.AsSlice()}}
 		if c.family == 6 {
 			cm := ipv6.ControlMessage{
@@ -275,7 +276,7 @@ func (c *Conn) encode(msgs []Message) error {
 	}
 	// Slice only now: appending may have moved c.buf.
 	start := 0
-	for i, end := range ends {
+	for i, end := range c.ends {
 		c.bufs[i] = c.buf[start:end:end]
 		c.ms[i].Buffers = c.bufs[i : i+1]
 		start = end

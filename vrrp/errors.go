@@ -10,8 +10,11 @@ import (
 // append-only: never reorder or reuse one.
 type DropReason uint32
 
-// Drop reasons, in the order the checks run: wire-level reasons first (decided by
-// the packet alone), then config-relative ones (decided by Policy.Check).
+// Drop reasons. ParsePacket and UnmarshalBinary decide the wire-level ones from the
+// packet alone, in this order: short_packet, bad_ttl, fragment, bad_version,
+// bad_type, addr_count, bad_checksum, bad_auth_type (AH or unknown), bad_interval.
+// Policy.Check decides the config-relative ones: unknown_vrid, bad_version (not the
+// configured one), bad_auth_type, wrong_password, not_peer, interval_mismatch.
 const (
 	ReasonShortPacket      DropReason = iota // IP header or VRRP header truncated
 	ReasonBadTTL                             // TTL / hop limit != 255 (RFC 3768 §7.1, RFC 5798 §7.1)
