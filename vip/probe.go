@@ -33,6 +33,8 @@ type probeOptions struct {
 	// unspecifiedSource forces the DAD form of NS even when the interface has
 	// a link-local address.
 	unspecifiedSource bool
+	// own replaces the host's MAC addresses as the set of answers that are us.
+	own map[string]bool
 }
 
 // Probe asks the link who holds addrs and reports every answer from a MAC
@@ -124,9 +126,11 @@ func probe(ctx context.Context, ifindex int, addrs []netip.Addr, timeout time.Du
 	if len(ifi.HardwareAddr) != 6 {
 		return nil, fmt.Errorf("vip: probe on %s: not an Ethernet interface", ifi.Name)
 	}
-	own, err := ownMACs()
-	if err != nil {
-		return nil, fmt.Errorf("vip: probe on %s: %w", ifi.Name, err)
+	own := opts.own
+	if own == nil {
+		if own, err = ownMACs(); err != nil {
+			return nil, fmt.Errorf("vip: probe on %s: %w", ifi.Name, err)
+		}
 	}
 	col := &collector{want: map[netip.Addr]bool{}, own: own, found: map[string]Conflict{}}
 	var v4, v6 []netip.Addr
