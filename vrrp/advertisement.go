@@ -330,9 +330,13 @@ func (a *Advertisement) unmarshal(b []byte) error {
 	if version == 2 {
 		copy(a.AuthData[:], b[headerLen+4*n:])
 	}
-	a.Addresses = a.Addresses[:0]
-	if n == 0 {
+	switch {
+	case n == 0:
 		a.Addresses = nil
+	case cap(a.Addresses) < n:
+		a.Addresses = make([]netip.Addr, 0, n)
+	default:
+		a.Addresses = a.Addresses[:0]
 	}
 	for i := 0; i < n; i++ {
 		p := b[headerLen+i*addrLen:]
