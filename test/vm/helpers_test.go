@@ -1,0 +1,177 @@
+package vm
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
+)
+
+// pair is which daemon runs on lb-5 (priority 150) and lb-6 (priority 100).
+type pair struct {
+	name     string
+	lb5, lb6 Daemon
+}
+
+var (
+	allKeepalived = pair{"keepalived", Keepalived, Keepalived}
+	allEbpfvrrp   = pair{"ebpfvrrp", Ebpfvrrp, Ebpfvrrp}
+	// daemonPairs runs each scenario on ebpfvrrp and on the keepalived baseline.
+	daemonPairs = []pair{allKeepalived, allEbpfvrrp}
+	// mixedPairs puts keepalived in both roles opposite ebpfvrrp.
+	mixedPairs = []pair{
+		{"ebpfvrrp-master+keepalived-backup", Ebpfvrrp, Keepalived},
+		{"keepalived-master+ebpfvrrp-backup", Keepalived, Ebpfvrrp},
+	}
+)
+
+func (p pair) uses(d Daemon) bool { return p.lb5 == d || p.lb6 == d }
+
+var (
+	buildOnce sync.Once
+	buildBin  string
+	buildErr  error
+	buildDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// ebpfvrrpBinary builds cmd/ebpfvrrp once per test process (EBPFVRRP_BINARY
+// overrides it).
+func ebpfvrrpBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("EBPFVRRP_BINARY"); b != "" {
+		return b
+	}
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "ebpfvrrp-lab-bin-")
+		if buildErr == nil {
+			buildBin, buildErr = BuildEbpfvrrp(buildDir)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build ebpfvrrp: %v", buildErr)
+	}
+	return buildBin
+}
+
+// newLab builds a fresh lab for p, removed at cleanup; on failure the daemons' and
+// nginx's logs are printed first.
+func newLab(t *testing.T, p pair, opts Options) *Lab {
+	t.Helper()
+	testutil.Privileged(t)
+	testutil.Require(t, "keepalived", "nginx", "nft", "tcpdump")
+	opts.Prefix = "evt"
+	opts.Daemons = map[string]Daemon{LB5: p.lb5, LB6: p.lb6}
+	opts.RequireNginx = true
+	if p.uses(Ebpfvrrp) {
+		opts.EbpfvrrpBinary = ebpfvrrpBinary(t)
+	}
+	opts.Logf = func(format string, args ...any) { t.Logf(format, args...) }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := New(ctx, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, h := range LBHosts {
+				t.Logf("--- %s %s log:\n%s", h, l.Daemon(h), tail(l.Log(h, "lb"), 80))
+				t.Logf("--- %s nginx log:\n%s", h, tail(l.Log(h, "web"), 20))
+			}
+		}
+		// Keep Logf quiet after the test returned.
+		l.opts.Logf = nil
+		if err := l.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return l
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// startPair starts lb-5 then lb-6 on DefaultConfig.
+func startPair(t *testing.T, l *Lab) {
+	t.Helper()
+	for _, h := range LBHosts {
+		if err := l.StartLB(h, l.DefaultConfig(h)); err != nil {
+			t.Fatalf("StartLB(%s): %v", h, err)
+		}
+	}
+}
+
+// waitVIP waits up to 15 s until exactly want hold the VIP.
+func waitVIP(t *testing.T, l *Lab, want ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := l.WaitVIP(ctx, want...); err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Logf("VIP on %v after %v", want, time.Since(start).Round(time.Millisecond))
+}
+
+// waitVIPOn waits up to 15 s until h holds the VIP (others may too: a cut-off master
+// keeping it harms nobody).
+func waitVIPOn(t *testing.T, l *Lab, h string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !slices.Contains(l.VIPHolder(), h) {
+		if time.Now().After(deadline) {
+			t.Fatalf("VIP not on %s within 15 s (holders %v)", h, l.VIPHolder())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// holdVIP checks for d that exactly want keep holding the VIP.
+func holdVIP(t *testing.T, l *Lab, d time.Duration, want ...string) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if got := l.VIPHolder(); !slices.Equal(got, want) {
+			t.Fatalf("VIP holders changed: want %v, got %v", want, got)
+		}
+	}
+}
+
+// waitServed waits up to 10 s until the probe has a success sent after since.
+func waitServed(t *testing.T, p *Probe, since time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		r := p.Snapshot()
+		for i := len(r.Timeline) - 1; i >= 0 && r.Timeline[i].T > since; i-- {
+			if r.Timeline[i].OK {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("client not served again within 10 s: %v", p.Snapshot())
+}
+
+// settle gives the backup time to hear the master before a fault is injected, so
+// the scenario starts from steady state rather than mid-election.
+func settle(l *Lab) {
+	time.Sleep(max(3*l.opts.AdvertInterval, 500*time.Millisecond))
+}
