@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -110,6 +111,8 @@ type Options struct {
 	// RequireNginx fails New when nginx is missing instead of falling back to the
 	// built-in Go web server and proxy.
 	RequireNginx bool
+	// BuiltinWeb uses the built-in Go web server and proxy even where nginx exists.
+	BuiltinWeb bool
 	// Logf receives progress lines (nil: silent).
 	Logf func(format string, args ...any)
 }
@@ -176,7 +179,7 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 	}
 	l := &Lab{Name: name, Dir: dir, opts: opts, hosts: map[string]*host{}}
 	_, nerr := exec.LookPath("nginx")
-	l.nginx = nerr == nil
+	l.nginx = nerr == nil && !opts.BuiltinWeb
 	if !l.nginx && opts.RequireNginx {
 		_ = l.Close()
 		return nil, fmt.Errorf("vm: nginx not found and RequireNginx set: %w", nerr)
@@ -655,4 +658,28 @@ func (l *Lab) LinkStats(hostName, link string) (*netlink.LinkStatistics, error) 
 		return nil, fmt.Errorf("vm: no statistics for %s/%s", hostName, link)
 	}
 	return lk.Attrs().Statistics, nil
+}
+
+// CloseOnSignal closes the lab when the process gets SIGINT or SIGTERM (Ctrl-C in the
+// demo), then re-raises nothing: the caller's own handling (e.g. NotifyContext) sees
+// the signal too. The returned function unregisters it.
+func (l *Lab) CloseOnSignal() (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			l.logf("lab %s: signal: cleaning up", l.Name)
+			_ = l.Close()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+		})
+	}
 }
