@@ -661,8 +661,8 @@ func (l *Lab) LinkStats(hostName, link string) (*netlink.LinkStatistics, error) 
 }
 
 // CloseOnSignal closes the lab when the process gets SIGINT or SIGTERM (Ctrl-C in the
-// demo), then re-raises nothing: the caller's own handling (e.g. NotifyContext) sees
-// the signal too. The returned function unregisters it.
+// demo). Other signal.Notify channels (e.g. the caller's NotifyContext) still get
+// the signal. The returned function unregisters it.
 func (l *Lab) CloseOnSignal() (stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
