@@ -1,0 +1,144 @@
+package control
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// recorder writes a script that appends "<tag> <args>" to out.
+func recorder(t *testing.T, dir, tag string) []string {
+	t.Helper()
+	p := filepath.Join(dir, tag+".sh")
+	body := "#!/bin/sh\necho \"" + tag + " $*\" >> " + filepath.Join(dir, "out") + "\n"
+	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{p}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func TestExecNotifierArguments(t *testing.T) {
+	dir := t.TempDir()
+	hooks := NotifyConfig{
+		Master: recorder(t, dir, "master"), Backup: recorder(t, dir, "backup"),
+		Fault: recorder(t, dir, "fault"), Stop: recorder(t, dir, "stop"),
+		Generic: recorder(t, dir, "generic"), SplitBrain: recorder(t, dir, "sb"),
+	}
+	n := NewExecNotifier(slog.New(slog.DiscardHandler))
+	peer := netip.MustParseAddr("198.18.0.6")
+	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookMaster, Priority: 100, Hooks: hooks})
+	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookBackup, Priority: 90, Hooks: hooks})
+	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookSplitBrain, Priority: 90, Peer: peer, PeerPriority: 200, Hooks: hooks})
+	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookStop, Priority: 90, Hooks: hooks})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := n.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.Notify(Notification{Type: "GROUP", Name: "G", State: HookFault, Hooks: hooks})
+	if err := n.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"master ", "generic INSTANCE VI_1 MASTER 100",
+		"backup ", "generic INSTANCE VI_1 BACKUP 90",
+		"generic INSTANCE VI_1 SPLIT_BRAIN 90", "sb INSTANCE VI_1 SPLIT_BRAIN 90 198.18.0.6 200",
+		"stop ", "generic INSTANCE VI_1 STOP 90",
+		"fault ", "generic GROUP G FAULT",
+	}
+	got := readLines(t, filepath.Join(dir, "out"))
+	for i := range got {
+		got[i] = strings.TrimSpace(got[i])
+	}
+	for i := range want {
+		want[i] = strings.TrimSpace(want[i])
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("hook calls (-want +got):\n-%q\n+%q", want, got)
+	}
+}
+
+func TestExecNotifierTimeoutKillsHook(t *testing.T) {
+	logs := &syncBuffer{}
+	n := NewExecNotifier(slog.New(slog.NewTextHandler(logs, nil)))
+	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookMaster,
+		Hooks: NotifyConfig{Master: []string{"sleep", "300"}, Timeout: 50 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := n.Wait(ctx); err != nil {
+		t.Fatalf("hook not killed at its timeout: %v", err)
+	}
+	if len(logs.lines("notify hook failed")) != 1 {
+		t.Errorf("no log line for the killed hook")
+	}
+}
+
+// TestSlowHookNeverDelaysTransitions: a master hook that blocks until released does
+// not hold up the runner; later hooks of the instance wait their turn.
+func TestSlowHookNeverDelaysTransitions(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "release")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	started := filepath.Join(dir, "started")
+	slow := []string{"sh", "-c", "touch " + started + "; cat " + fifo + " >/dev/null"}
+	c := inst("VI_1", 50, 255, "198.18.1.100/32")
+	c.Notify = NotifyConfig{Master: slow, Backup: recorder(t, dir, "backup"), Timeout: time.Minute}
+	notifier := NewExecNotifier(slog.New(slog.DiscardHandler))
+	clock := newFakeClock()
+	r, err := NewRunner(Deps{Clock: clock, Dataplane: newFakeDataplane(), Addresses: newFakeAddresses(),
+		Sender: &fakeSender{}, Notifier: notifier, Logger: slog.New(slog.DiscardHandler)},
+		Setup{Instances: []InstanceConfig{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Release the hook if the test failed before doing so, then wait for it.
+		f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			f.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Shutdown(ctx)
+		_ = notifier.Wait(ctx)
+	})
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the master hook to start", func() bool { _, err := os.Stat(started); return err == nil })
+	// While it blocks, the instance is preempted and steps down at once.
+	r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventPreempt, Addr: highAddr, Priority: 255})
+	if st := r.Snapshot()[0].State; st != Backup {
+		t.Fatalf("state = %v, want BACKUP while the hook blocks", st)
+	}
+	if got := readLines(t, filepath.Join(dir, "out")); len(got) != 0 {
+		t.Errorf("backup hook ran before the master hook finished: %v", got)
+	}
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	eventually(t, "the backup hook", func() bool { return len(readLines(t, filepath.Join(dir, "out"))) == 1 })
+}

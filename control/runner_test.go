@@ -1,0 +1,549 @@
+package control
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func inst(name string, vrid uint8, prio uint8, vip string) InstanceConfig {
+	c := baseCfg()
+	c.Name = name
+	c.Key = InstanceKey{Ifindex: 2, VRID: vrid}
+	c.Priority = prio
+	c.VIPs = []VIP{{Prefix: netip.MustParsePrefix(vip)}}
+	return c
+}
+
+func prefixes(ss ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+func diffPrefixes(want, got []netip.Prefix) string {
+	if slices.Equal(want, got) {
+		return ""
+	}
+	return fmt.Sprintf("-%v\n+%v", want, got)
+}
+
+// priorities renders each batch as its adverts' "instance/priority".
+func priorities(batches [][]OutAdvert) [][]string {
+	var out [][]string
+	for _, b := range batches {
+		var s []string
+		for _, a := range b {
+			s = append(s, fmt.Sprintf("%s/%d", a.Instance, a.Priority))
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func diffBatches(want, got [][]string) string {
+	if fmt.Sprint(want) == fmt.Sprint(got) {
+		return ""
+	}
+	return fmt.Sprintf("-%v\n+%v", want, got)
+}
+
+func TestRunnerStartsBackupAndFailsOverWhenNothingIsHeard(t *testing.T) {
+	h := newHarness(t, Setup{Instances: []InstanceConfig{inst("VI_1", 50, 100, "198.18.1.100/32")}})
+	h.wantState(t, "VI_1", Backup)
+	if _, ok := h.dp.instances[InstanceKey{Ifindex: 2, VRID: 50}]; !ok {
+		t.Fatalf("kernel instance not created")
+	}
+	h.clock.Advance(3*sec + skew100v3 - time.Millisecond)
+	h.wantState(t, "VI_1", Backup)
+	h.clock.Advance(time.Millisecond)
+	h.wantState(t, "VI_1", Master)
+	if d := diffPrefixes(prefixes("198.18.1.100/32"), h.addrs.get("VI_1")); d != "" {
+		t.Errorf("VIPs (-want +got):\n%s", d)
+	}
+	if !h.ann.isRunning("VI_1") {
+		t.Errorf("GARP schedule not started")
+	}
+	if st, p := h.dp.state(InstanceKey{Ifindex: 2, VRID: 50}); st != Master || p != 100 {
+		t.Errorf("kernel state = %v/%d, want MASTER/100", st, p)
+	}
+	b := h.send.take()
+	if d := diffBatches([][]string{{"VI_1/100"}}, priorities(b)); d != "" {
+		t.Fatalf("adverts (-want +got):\n%s", d)
+	}
+	a := b[0][0]
+	if a.Dst != DefaultGroup4 || a.Src != ourAddr || a.VRID != 50 || a.Version != 3 ||
+		!slices.Equal(a.Addresses, []netip.Addr{netip.MustParseAddr("198.18.1.100")}) {
+		t.Errorf("advert = %+v", a)
+	}
+	lines := h.logs.lines("msg=transition")
+	if len(lines) != 2 {
+		t.Fatalf("transition log lines = %d, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, want := range []string{"instance=VI_1", "from=BACKUP", "to=MASTER", "reason=master_down_expired", "priority=100", "master=198.18.0.5"} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("log line %q lacks %q", lines[1], want)
+		}
+	}
+	h.clock.Advance(3 * sec)
+	if d := diffBatches([][]string{{"VI_1/100"}, {"VI_1/100"}, {"VI_1/100"}}, priorities(h.send.take())); d != "" {
+		t.Errorf("adverts over 3 intervals (-want +got):\n%s", d)
+	}
+}
+
+func TestRunnerLazyMasterDownNeverFailsOverEarly(t *testing.T) {
+	key := InstanceKey{Ifindex: 2, VRID: 50}
+	h := newHarness(t, Setup{Instances: []InstanceConfig{inst("VI_1", 50, 100, "198.18.1.100/32")}})
+	h.r.HandleKernelEvent(KernelEvent{Key: key, Kind: EventNewMaster, Addr: highAddr, Priority: 200, Interval: sec})
+	mdi := 3*sec + skew100v3
+	// The deadline fires (late, for a descheduled controller, or because it was
+	// armed long ago), but the kernel heard the master 500 ms ago.
+	h.dp.setAge(key, 500*time.Millisecond, true)
+	h.clock.Advance(mdi)
+	h.wantState(t, "VI_1", Backup)
+	// It re-armed for the remainder (mdi − 500 ms); by then the master is silent.
+	h.dp.setAge(key, mdi, true)
+	h.clock.Advance(mdi - 500*time.Millisecond - time.Millisecond)
+	h.wantState(t, "VI_1", Backup)
+	h.clock.Advance(time.Millisecond)
+	h.wantState(t, "VI_1", Master)
+	if got := h.status(t, "VI_1").LastReason; got != ReasonMasterDownExpired {
+		t.Errorf("reason = %v, want master_down_expired", got)
+	}
+}
+
+func TestRunnerBatchesAdvertsOfManyInstances(t *testing.T) {
+	var cfgs []InstanceConfig
+	for i := range 5 {
+		c := inst(fmt.Sprintf("VI_%d", i), uint8(10+i), 255, fmt.Sprintf("198.18.1.%d/32", 10+i))
+		c.AdvertInterval = 10 * time.Millisecond
+		cfgs = append(cfgs, c)
+	}
+	h := newHarness(t, Setup{Instances: cfgs})
+	// Owners start as Master together: the first adverts go out in one batch.
+	first := h.send.take()
+	if len(first) != 1 || len(first[0]) != 5 {
+		t.Fatalf("startup batches = %v, want one batch of 5", priorities(first))
+	}
+	h.clock.Advance(100 * time.Millisecond)
+	b := h.send.take()
+	if len(b) != 10 {
+		t.Errorf("batches in 10 intervals = %d, want 10", len(b))
+	}
+	for _, batch := range b {
+		if len(batch) != 5 {
+			t.Errorf("batch of %d adverts, want 5: %v", len(batch), priorities([][]OutAdvert{batch}))
+		}
+	}
+}
+
+func TestRunnerAdvertPhasesConverge(t *testing.T) {
+	// Two backups become Master 30 ms apart (1 s interval); after one tick they send
+	// together.
+	a, b := inst("A", 1, 100, "198.18.1.1/32"), inst("B", 2, 100, "198.18.1.2/32")
+	h := newHarness(t, Setup{Instances: []InstanceConfig{a, b}})
+	h.r.HandleKernelEvent(KernelEvent{Key: a.Key, Kind: EventMasterDown})
+	h.clock.Advance(30 * time.Millisecond)
+	h.r.HandleKernelEvent(KernelEvent{Key: b.Key, Kind: EventMasterDown})
+	h.send.take()
+	h.clock.Advance(5 * sec)
+	got := priorities(h.send.take())
+	want := [][]string{{"A/100", "B/100"}, {"A/100", "B/100"}, {"A/100", "B/100"}, {"A/100", "B/100"}, {"A/100", "B/100"}}
+	if d := diffBatches(want, got); d != "" {
+		t.Errorf("batches (-want +got):\n%s", d)
+	}
+}
+
+func TestRunnerPreemptedMasterReleasesVIPs(t *testing.T) {
+	c := inst("VI_1", 50, 255, "198.18.1.100/32")
+	h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
+	h.wantState(t, "VI_1", Master)
+	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventPreempt, Addr: highAddr, Priority: 255, Interval: sec})
+	h.wantState(t, "VI_1", Backup)
+	if got := h.addrs.get("VI_1"); len(got) != 0 {
+		t.Errorf("VIPs left: %v", got)
+	}
+	if h.ann.isRunning("VI_1") {
+		t.Errorf("GARP schedule still running")
+	}
+	st := h.status(t, "VI_1")
+	if st.Master != highAddr || st.LastReason != ReasonHigherPrioritySeen {
+		t.Errorf("status = master %v reason %v", st.Master, st.LastReason)
+	}
+	h.send.take()
+	h.clock.Advance(2 * sec)
+	if b := h.send.take(); len(b) != 0 {
+		t.Errorf("a backup sent adverts: %v", priorities(b))
+	}
+	if d := diffBatches(nil, nil); d != "" {
+		t.Fatal(d)
+	}
+	want := []string{"INSTANCE VI_1 MASTER", "INSTANCE VI_1 BACKUP"}
+	if got := h.notif.summary(); !slices.Equal(got, want) {
+		t.Errorf("notifications = %v, want %v", got, want)
+	}
+	wantT := []TransitionCount{
+		{From: Init, To: Master, Reason: ReasonPriorityOwner, Count: 1},
+		{From: Master, To: Backup, Reason: ReasonHigherPrioritySeen, Count: 1},
+	}
+	if got := st.Transitions; !slices.Equal(got, wantT) {
+		t.Errorf("transitions = %+v, want %+v", got, wantT)
+	}
+	h.tmu.Lock()
+	n := len(h.trans)
+	h.tmu.Unlock()
+	if n != 2 {
+		t.Errorf("transition hook called %d times, want 2", n)
+	}
+}
+
+func TestRunnerShutdownSendsPriorityZeroInOneBatch(t *testing.T) {
+	a, b, c := inst("A", 1, 255, "198.18.1.1/32"), inst("B", 2, 255, "198.18.1.2/32"), inst("C", 3, 100, "198.18.1.3/32")
+	h := newHarness(t, Setup{Instances: []InstanceConfig{a, b, c}})
+	h.send.take()
+	if err := h.r.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffBatches([][]string{{"A/0", "B/0"}}, priorities(h.send.take())); d != "" {
+		t.Errorf("shutdown adverts (-want +got):\n%s", d)
+	}
+	for _, n := range []string{"A", "B", "C"} {
+		if got := h.addrs.get(n); len(got) != 0 {
+			t.Errorf("%s VIPs left: %v", n, got)
+		}
+		h.wantState(t, n, Init)
+	}
+	h.clock.Advance(10 * sec)
+	if b := h.send.take(); len(b) != 0 {
+		t.Errorf("adverts after shutdown: %v", priorities(b))
+	}
+	stops := 0
+	for _, s := range h.notif.summary() {
+		if strings.HasSuffix(s, " STOP") {
+			stops++
+		}
+	}
+	if stops != 3 {
+		t.Errorf("STOP notifications = %d, want 3", stops)
+	}
+}
+
+func TestRunnerReload(t *testing.T) {
+	keep, change, drop := inst("keep", 1, 255, "198.18.1.1/32"), inst("change", 2, 255, "198.18.1.2/32"), inst("drop", 3, 255, "198.18.1.3/32")
+	h := newHarness(t, Setup{Instances: []InstanceConfig{keep, change, drop}})
+	h.send.take()
+	h.tmu.Lock()
+	h.trans = nil
+	h.tmu.Unlock()
+
+	change2 := change
+	change2.VIPs = []VIP{{Prefix: netip.MustParsePrefix("198.18.1.22/32")}}
+	change2.Preempt = false
+	added := inst("added", 4, 100, "198.18.1.4/32")
+	if err := h.r.Reload(Setup{Instances: []InstanceConfig{keep, change2, added}}); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	h.wantState(t, "keep", Master)
+	h.wantState(t, "change", Master)
+	h.wantState(t, "added", Backup)
+	if d := diffPrefixes(prefixes("198.18.1.1/32"), h.addrs.get("keep")); d != "" {
+		t.Errorf("keep VIPs (-want +got):\n%s", d)
+	}
+	if d := diffPrefixes(prefixes("198.18.1.22/32"), h.addrs.get("change")); d != "" {
+		t.Errorf("change VIPs (-want +got):\n%s", d)
+	}
+	if got := h.addrs.get("drop"); len(got) != 0 {
+		t.Errorf("drop VIPs left: %v", got)
+	}
+	if d := diffBatches([][]string{{"drop/0"}}, priorities(h.send.take())); d != "" {
+		t.Errorf("reload adverts (-want +got):\n%s", d)
+	}
+	if !slices.Contains(h.dp.deleted, drop.Key) {
+		t.Errorf("kernel instance of drop not deleted")
+	}
+	if kc := h.dp.instances[change.Key]; kc.Preempt {
+		t.Errorf("kernel config of change not updated: %+v", kc)
+	}
+	h.tmu.Lock()
+	var got []string
+	for _, tr := range h.trans {
+		got = append(got, tr.Instance+" "+tr.From.String()+">"+tr.To.String()+" "+tr.Reason.String())
+	}
+	h.tmu.Unlock()
+	want := []string{"drop MASTER>INIT config_reload", "added INIT>BACKUP startup"}
+	if !slices.Equal(got, want) {
+		t.Errorf("transitions = %v, want %v", got, want)
+	}
+	h.clock.Advance(sec)
+	if d := diffBatches([][]string{{"change/255", "keep/255"}}, priorities(h.send.take())); d != "" {
+		t.Errorf("adverts after reload (-want +got):\n%s", d)
+	}
+
+	if err := h.r.Reload(Setup{Instances: []InstanceConfig{keep, keep}}); err == nil {
+		t.Errorf("Reload with a duplicate instance succeeded")
+	}
+	h.wantState(t, "change", Master)
+}
+
+func TestRunnerSyncGroup(t *testing.T) {
+	a, b := inst("A", 1, 100, "198.18.1.1/32"), inst("B", 2, 100, "198.18.1.2/32")
+	b.Interface = "eth1"
+	h := newHarness(t, Setup{
+		Instances:  []InstanceConfig{a, b},
+		SyncGroups: []SyncGroupConfig{{Name: "G", Instances: []string{"A", "B"}}},
+	})
+	// A's master dies: B follows A to Master.
+	h.r.HandleKernelEvent(KernelEvent{Key: a.Key, Kind: EventMasterDown})
+	h.wantState(t, "A", Master)
+	h.wantState(t, "B", Master)
+	if got := h.status(t, "B").LastReason; got != ReasonSyncGroup {
+		t.Errorf("B reason = %v, want sync_group", got)
+	}
+	if d := diffPrefixes(prefixes("198.18.1.2/32"), h.addrs.get("B")); d != "" {
+		t.Errorf("B VIPs (-want +got):\n%s", d)
+	}
+	// B's interface goes down: A follows into FAULT.
+	h.links.set("eth1", false)
+	h.wantState(t, "B", Fault)
+	h.wantState(t, "A", Fault)
+	if got := h.addrs.get("A"); len(got) != 0 {
+		t.Errorf("A VIPs left: %v", got)
+	}
+	// B recovers: both come back as Backup.
+	h.links.set("eth1", true)
+	h.wantState(t, "B", Backup)
+	h.wantState(t, "A", Backup)
+	if !slices.Contains(h.notif.summary(), "GROUP G FAULT") {
+		t.Errorf("no group notification: %v", h.notif.summary())
+	}
+}
+
+func TestRunnerTrackerWeights(t *testing.T) {
+	c := inst("VI_1", 50, 100, "198.18.1.100/32")
+	c.TrackInterfaces = []TrackRef{{Name: "uplink", Weight: -30}, {Name: "mgmt", Weight: 0}}
+	h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
+	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
+	h.send.take()
+	h.links.set("uplink", false)
+	if st := h.status(t, "VI_1"); st.EffectivePriority != 70 || st.State != Master {
+		t.Fatalf("after uplink down: %v/%d, want MASTER/70", st.State, st.EffectivePriority)
+	}
+	if _, p := h.dp.state(c.Key); p != 70 {
+		t.Errorf("kernel priority = %d, want 70", p)
+	}
+	h.clock.Advance(sec)
+	if d := diffBatches([][]string{{"VI_1/70"}}, priorities(h.send.take())); d != "" {
+		t.Errorf("adverts (-want +got):\n%s", d)
+	}
+	h.links.set("mgmt", false)
+	h.wantState(t, "VI_1", Fault)
+	if d := diffBatches([][]string{{"VI_1/0"}}, priorities(h.send.take())); d != "" {
+		t.Errorf("fault adverts (-want +got):\n%s", d)
+	}
+	if st := h.status(t, "VI_1"); st.LastReason != ReasonTrackerFailed {
+		t.Errorf("reason = %v", st.LastReason)
+	}
+	h.links.set("mgmt", true)
+	h.links.set("uplink", true)
+	if st := h.status(t, "VI_1"); st.State != Backup || st.EffectivePriority != 100 {
+		t.Errorf("after recovery: %v/%d, want BACKUP/100", st.State, st.EffectivePriority)
+	}
+}
+
+func TestRunnerPrimaryInterfaceDown(t *testing.T) {
+	c := inst("VI_1", 50, 255, "198.18.1.100/32")
+	h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
+	h.wantState(t, "VI_1", Master)
+	h.send.take()
+	h.links.set("eth0", false)
+	h.wantState(t, "VI_1", Fault)
+	if b := h.send.take(); len(b) != 0 {
+		t.Errorf("adverts on a down link: %v", priorities(b))
+	}
+	if got := h.addrs.get("VI_1"); len(got) != 0 {
+		t.Errorf("VIPs left: %v", got)
+	}
+	h.links.set("eth0", true)
+	h.wantState(t, "VI_1", Master)
+}
+
+func TestRunnerSplitBrainOnSecondaryPath(t *testing.T) {
+	second := InstanceKey{Ifindex: 3, VRID: 50}
+	peerB := netip.MustParseAddr("198.19.0.6")
+	tests := []struct {
+		name      string
+		action    SplitBrainAction
+		peerPrio  uint8
+		wantState State
+	}{
+		{"alert keeps master", SplitBrainAlert, 200, Master},
+		{"demote loser", SplitBrainDemote, 200, Backup},
+		{"demote winner stays", SplitBrainDemote, 50, Master},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := inst("VI_1", 50, 100, "198.18.1.100/32")
+			c.SplitBrain = tt.action
+			c.SecondaryPaths = []Path{{Key: second, Interface: "eth1", Src: netip.MustParseAddr("198.19.0.5")}}
+			h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
+			if kc, ok := h.dp.instances[second]; !ok || !kc.Secondary {
+				t.Fatalf("secondary path not registered: %+v", kc)
+			}
+			// Secondary-path events do nothing to a Backup.
+			h.r.HandleKernelEvent(KernelEvent{Key: second, Kind: EventNewMaster, Addr: peerB, Priority: tt.peerPrio})
+			h.wantState(t, "VI_1", Backup)
+			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
+			h.wantState(t, "VI_1", Master)
+			b := h.send.take()
+			if len(b) != 1 || len(b[0]) != 2 || b[0][1].Key != second || b[0][1].Interface != "eth1" {
+				t.Errorf("master adverts do not cover the secondary path: %+v", b)
+			}
+			h.r.HandleKernelEvent(KernelEvent{Key: second, Kind: EventNewMaster, Addr: peerB, Priority: tt.peerPrio})
+			h.wantState(t, "VI_1", tt.wantState)
+			st := h.status(t, "VI_1")
+			if st.BothMasters != 1 {
+				t.Errorf("BothMasters = %d, want 1", st.BothMasters)
+			}
+			if !slices.Contains(h.notif.summary(), "INSTANCE VI_1 SPLIT_BRAIN") {
+				t.Errorf("no SPLIT_BRAIN notification: %v", h.notif.summary())
+			}
+			if l := h.logs.lines("split brain"); len(l) != 1 || !strings.Contains(l[0], "peer=198.19.0.6") || !strings.Contains(l[0], "local=198.18.0.5") {
+				t.Errorf("split brain log = %v", l)
+			}
+			if tt.wantState == Master && !st.SplitBrain {
+				t.Errorf("SplitBrain not reported while both are master")
+			}
+		})
+	}
+}
+
+func TestRunnerPathFailure(t *testing.T) {
+	second := InstanceKey{Ifindex: 3, VRID: 50}
+	for _, takeover := range []bool{false, true} {
+		t.Run(fmt.Sprintf("takeover=%v", takeover), func(t *testing.T) {
+			c := inst("VI_1", 50, 100, "198.18.1.100/32")
+			c.SecondaryPaths = []Path{{Key: second}}
+			c.TakeoverOnPathFailure = takeover
+			h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
+			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventNewMaster, Addr: highAddr, Priority: 200, Interval: sec})
+			h.dp.setAge(second, 200*time.Millisecond, true) // still heard on the secondary path
+			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
+			if takeover {
+				h.wantState(t, "VI_1", Master)
+				return
+			}
+			h.wantState(t, "VI_1", Backup)
+			st := h.status(t, "VI_1")
+			if !st.PathFailure || st.LastReason != ReasonPathFailure {
+				t.Errorf("path failure not reported: %+v", st)
+			}
+			// Still only on the secondary path at the next deadline: still Backup.
+			h.clock.Advance(4 * sec)
+			h.wantState(t, "VI_1", Backup)
+			// The secondary goes silent too: take over.
+			h.dp.setAge(second, 0, false)
+			h.clock.Advance(4 * sec)
+			h.wantState(t, "VI_1", Master)
+			if st := h.status(t, "VI_1"); st.PathFailure {
+				t.Errorf("path failure still reported as Master")
+			}
+		})
+	}
+}
+
+func TestRunnerVIPConflict(t *testing.T) {
+	c := inst("VI_1", 50, 255, "198.18.1.100/32")
+	h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
+	h.r.ReportVIPConflict("VI_1", netip.MustParseAddr("198.18.1.100"), net.HardwareAddr{2, 0, 0, 0, 0, 1})
+	if st := h.status(t, "VI_1"); st.VIPConflicts != 1 || st.State != Master {
+		t.Errorf("after conflict: %+v", st)
+	}
+	if !slices.Contains(h.notif.summary(), "INSTANCE VI_1 SPLIT_BRAIN") {
+		t.Errorf("no SPLIT_BRAIN notification")
+	}
+}
+
+func TestNewRunnerRejectsInvalidSetups(t *testing.T) {
+	good := inst("VI_1", 50, 100, "198.18.1.100/32")
+	deps := Deps{Dataplane: newFakeDataplane(), Addresses: newFakeAddresses(), Sender: &fakeSender{}}
+	tests := []struct {
+		name string
+		s    Setup
+	}{
+		{"duplicate name", Setup{Instances: []InstanceConfig{good, good}}},
+		{"duplicate key", Setup{Instances: []InstanceConfig{good, func() InstanceConfig { c := good; c.Name = "x"; return c }()}}},
+		{"bad version", Setup{Instances: []InstanceConfig{func() InstanceConfig { c := good; c.Version = 4; return c }()}}},
+		{"unknown tracker", Setup{Instances: []InstanceConfig{func() InstanceConfig { c := good; c.Track = []TrackRef{{Name: "nope"}}; return c }()}}},
+		{"tracker with check and link", Setup{Trackers: []TrackerConfig{{Name: "t", Check: TCPCheck{}, Link: "eth0"}}}},
+		{"unknown sync member", Setup{Instances: []InstanceConfig{good}, SyncGroups: []SyncGroupConfig{{Name: "g", Instances: []string{"nope"}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewRunner(deps, tt.s); err == nil {
+				t.Errorf("NewRunner accepted %s", tt.name)
+			}
+		})
+	}
+	if _, err := NewRunner(deps, Setup{Instances: []InstanceConfig{good}}); err != nil {
+		t.Errorf("NewRunner rejected a good setup: %v", err)
+	}
+}
+
+// TestRunnerCheckWebScript is the tutorial's check_web.sh: a weight-0 tracker whose
+// script tries to restart nginx and exits non-zero when that fails puts the Master in
+// FAULT and releases the VIP; when the restart works, nothing happens.
+func TestRunnerCheckWebScript(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		restart   string // stands in for "systemctl restart nginx"
+		wantState State
+	}{
+		{"restart fails: give up the VIP", "false", Fault},
+		{"restart works: keep the VIP", "true", Master},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			script := filepath.Join(dir, "check_web.sh")
+			body := "#!/bin/sh\n" +
+				"# nginx is down (no pid file); try to restart it\n" +
+				"[ -e " + filepath.Join(dir, "nginx.pid") + " ] && exit 0\n" +
+				"touch " + filepath.Join(dir, "tried") + "\n" +
+				tt.restart + " || exit 1\n" +
+				"exit 0\n"
+			if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			c := inst("VI_1", 50, 100, "198.18.1.100/32")
+			c.Track = []TrackRef{{Name: "check_web", Weight: 0}}
+			h := newHarness(t, Setup{
+				Instances: []InstanceConfig{c},
+				Trackers:  []TrackerConfig{{Name: "check_web", Check: ExecCheck{Argv: []string{script}}, Interval: 2 * sec, Timeout: 10 * sec}},
+			})
+			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
+			eventually(t, "the script's verdict", func() bool {
+				if _, err := os.Stat(filepath.Join(dir, "tried")); err != nil {
+					return false
+				}
+				trs := h.status(t, "VI_1").Trackers
+				failed := len(trs) == 1 && trs[0].LastError != ""
+				return len(trs) == 1 && failed == (tt.wantState == Fault)
+			})
+			if tt.wantState == Fault {
+				eventually(t, "FAULT", func() bool { return h.status(t, "VI_1").State == Fault })
+				if got := h.addrs.get("VI_1"); len(got) != 0 {
+					t.Errorf("VIPs left: %v", got)
+				}
+				return
+			}
+			h.wantState(t, "VI_1", Master)
+		})
+	}
+}
