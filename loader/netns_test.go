@@ -467,3 +467,46 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 		return nil
 	})
 }
+
+// TestClsactFallback: on a kernel without TCX, AttachTC uses a clsact qdisc
+// (forced here); Detach removes the filters.
+func TestClsactFallback(t *testing.T) {
+	testutil.Privileged(t)
+	tcxDisabled = true
+	t.Cleanup(func() { tcxDisabled = false })
+	p := newPair(t, 5)
+	d := newDataplane(t)
+	p.b.Do(t, func() error { return d.Attach(p.ifB, AttachTC) })
+	k := InstanceKey{Ifindex: p.ifindexB, VRID: 54, Family: FamilyIPv4}
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB}); err != nil {
+		t.Fatal(err)
+	}
+	c := sender(t, p.a, p.ifA)
+	adv := vrrp.Advertisement{Version: 3, VRID: 54, Priority: 150, Interval: time.Second, Addresses: []netip.Addr{netip.MustParseAddr("198.18.5.100")}}
+	send(t, c, adv)
+	send(t, c, adv)
+	waitFor(t, 5*time.Second, "2 adverts via clsact ingress", func() bool {
+		ps, _ := d.Peers()
+		return len(ps) == 1 && ps[0].Count == 2
+	})
+	cb := sender(t, p.b, p.ifB)
+	send(t, cb, adv)
+	waitFor(t, 5*time.Second, "1 advert via clsact egress", func() bool {
+		ts, _ := d.TxStats()
+		return len(ts) == 1 && ts[0].Count == 1
+	})
+	for _, dir := range []string{"ingress", "egress"} {
+		if out := p.b.Exec(t, "tc", "filter", "show", "dev", p.ifB, dir); !strings.Contains(out, "ebpfvrrp-tc-"+dir) {
+			t.Errorf("no ebpfvrrp %s filter while attached:\n%s", dir, out)
+		}
+	}
+	if err := p.b.Run(func() error { return d.Detach(p.ifB) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"ingress", "egress"} {
+		out := p.b.Exec(t, "tc", "filter", "show", "dev", p.ifB, dir)
+		if strings.Contains(out, "ebpfvrrp") {
+			t.Errorf("%s filter left after Detach:\n%s", dir, out)
+		}
+	}
+}
