@@ -36,6 +36,10 @@ var ErrKeepalivedSyntax = errors.New("keepalived syntax error")
 // weights) whose meaning cannot be carried over.
 var ErrKeepalivedConfig = errors.New("keepalived config error")
 
+// maxExpandedLine bounds a line after $NAME expansion, so "$A=$A$A" cannot double
+// its way through memory (keepalived's own line buffer is smaller still).
+const maxExpandedLine = 64 * 1024
+
 // maxIncludeDepth bounds include nesting even where paths differ (e.g. symlink loops).
 const maxIncludeDepth = 32
 
@@ -329,6 +333,9 @@ func (lx *kaLexer) expand(text string, pos func(int) kaPos) (string, error) {
 		}
 		if !changed {
 			return text, nil
+		}
+		if b.Len() > maxExpandedLine {
+			return "", kaConfigErr(pos(0), "parameter expansion makes this line longer than %d bytes (a definition refers to itself?)", maxExpandedLine)
 		}
 		text = b.String()
 	}

@@ -231,3 +231,42 @@ func TestKeepalivedEditDistanceSuggest(t *testing.T) {
 		}
 	}
 }
+
+// FuzzKeepalived feeds arbitrary text through tokenizer, parser and conversion: it
+// must return a config or an error, never panic, and an error must carry a position.
+func FuzzKeepalived(f *testing.F) {
+	for _, seed := range []string{
+		"global_defs {\n router_id lb-5 # 路由器ID\n}\n",
+		"vrrp_instance V { virtual_ipaddress { 10.0.0.3/24 dev eth0 label eth0:1 } unicast_peer { 10.0.0.6 } }\n",
+		"vrrp_script s {\n script \"/bin/sh -c 'a \\\"b\\\"'\" x\n weight -2 reverse\n}\n",
+		"$A=${B}\n$B=$A\nx $A\n@host y\n~SEQ(i,1,2)\n",
+		"vrrp_instance V {\n authentication {\n auth_type AH\n }\n track_script {\n s weight\n }\n}\n}\n{\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		lx := newKALexer()
+		if err := lx.readData("f.conf", []byte(in)); err != nil {
+			var ke *KeepalivedError
+			if !errors.As(err, &ke) || ke.Pos.Line < 1 {
+				t.Fatalf("lexer error without position: %v", err)
+			}
+			return
+		}
+		nodes, err := parseKA(lx.toks)
+		if err != nil {
+			return
+		}
+		cfg := DefaultConfig()
+		cfg.Positions = map[string]Position{}
+		c := &kaConverter{cfg: cfg}
+		c.convert(nodes)
+		for _, e := range c.errs {
+			var ke *KeepalivedError
+			if !errors.As(e, &ke) || ke.Pos.Line < 1 {
+				t.Fatalf("conversion error without position: %v", e)
+			}
+		}
+		IsKeepalived([]byte(in))
+	})
+}
