@@ -60,7 +60,8 @@ type Announcer interface {
 }
 
 // Sender sends adverts; the Runner passes every advert due on one tick in one call
-// (WriteBatch underneath), so many instances do not mean many syscalls.
+// (WriteBatch underneath), so many instances do not mean many syscalls. Send must not
+// retain msgs (or their Addresses) after it returns: the Runner reuses the buffer.
 type Sender interface {
 	Send(msgs []OutAdvert) error
 }
@@ -196,6 +197,7 @@ type instance struct {
 	nextAdvert  time.Time
 
 	announceStop func()
+	addrs        []netip.Addr // cached advertised addresses
 	trackFault   bool
 	group        *syncGroup
 	linkCancel   []func()
@@ -690,6 +692,7 @@ func kernelConfig(c InstanceConfig, st State, prio uint8, secondary bool) Kernel
 func (r *Runner) reconfigure(now time.Time, inst *instance, c InstanceConfig) {
 	old := inst.cfg
 	inst.cfg = c
+	inst.addrs = nil
 	inst.m.Reconfigure(c)
 	st := inst.m.Status()
 	if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, st.State, st.EffectivePriority, false)); err != nil {

@@ -173,7 +173,7 @@ func (r *Runner) appendAdverts(out []OutAdvert, inst *instance, prio uint8) []Ou
 	c := &inst.cfg
 	base := OutAdvert{
 		Instance: c.Name, Interface: c.Interface, Key: c.Key, Version: c.Version, VRID: c.Key.VRID,
-		Priority: prio, Interval: c.AdvertInterval, Addresses: c.advertAddrs(),
+		Priority: prio, Interval: c.AdvertInterval, Addresses: inst.advertAddrs(),
 		AuthType: c.AuthType, AuthData: c.AuthData, Src: c.PrimaryAddr,
 	}
 	if len(c.Peers) == 0 {
@@ -210,7 +210,8 @@ func (r *Runner) flushLocked() {
 		return
 	}
 	batch := r.pending
-	r.pending = nil
+	// The buffer is reused for the next tick (Sender must not retain it).
+	defer func() { r.pending = batch[:0] }()
 	if err := r.d.Sender.Send(batch); err != nil {
 		r.sendErrors++
 		now := r.d.Clock.Now()
@@ -341,4 +342,13 @@ func (r *Runner) ordered() []*instance {
 		})
 	}
 	return r.order
+}
+
+// advertAddrs caches the advertised addresses (shared by every advert of the
+// instance; a Sender must not modify OutAdvert.Addresses).
+func (inst *instance) advertAddrs() []netip.Addr {
+	if inst.addrs == nil {
+		inst.addrs = inst.cfg.advertAddrs()
+	}
+	return inst.addrs
 }

@@ -1,7 +1,10 @@
 package control
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -545,5 +548,38 @@ func TestRunnerCheckWebScript(t *testing.T) {
 			}
 			h.wantState(t, "VI_1", Master)
 		})
+	}
+}
+
+func TestRunnerRunPumpsEventsAndShutsDown(t *testing.T) {
+	c := inst("VI_1", 50, 100, "198.18.1.100/32")
+	dp, addrs, send := newFakeDataplane(), newFakeAddresses(), &fakeSender{}
+	r, err := NewRunner(Deps{Clock: newFakeClock(), Dataplane: dp, Addresses: addrs, Sender: send,
+		Logger: slog.New(slog.DiscardHandler)}, Setup{Instances: []InstanceConfig{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan KernelEvent)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, events) }()
+	events <- KernelEvent{Key: c.Key, Kind: EventMasterDown}
+	eventually(t, "MASTER", func() bool { return len(r.Snapshot()) == 1 && r.Snapshot()[0].State == Master })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := r.Snapshot()[0].State; st != Init {
+		t.Errorf("state after Run = %v, want INIT", st)
+	}
+	if got := addrs.get("VI_1"); len(got) != 0 {
+		t.Errorf("VIPs left after Run: %v", got)
+	}
+	b := send.take()
+	if last := b[len(b)-1]; last[0].Priority != 0 {
+		t.Errorf("last advert priority = %d, want 0", last[0].Priority)
+	}
+	if err := r.Reload(Setup{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Reload after shutdown = %v, want ErrClosed", err)
 	}
 }

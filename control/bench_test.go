@@ -1,0 +1,47 @@
+package control
+
+import (
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+type nopSender struct{ batches, adverts int }
+
+func (s *nopSender) Send(m []OutAdvert) error { s.batches++; s.adverts += len(m); return nil }
+
+// BenchmarkAdvertTick: one 10 ms tick of N Master instances (one batch per tick).
+func BenchmarkAdvertTick(b *testing.B) {
+	for _, n := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			var cfgs []InstanceConfig
+			for i := range n {
+				c := inst(fmt.Sprintf("VI_%04d", i), uint8(i%255+1), 255, fmt.Sprintf("198.18.%d.%d/32", 2+i/250, i%250+1))
+				c.Key = InstanceKey{Ifindex: 2 + i/255, VRID: uint8(i%255 + 1)}
+				c.AdvertInterval = 10 * time.Millisecond
+				cfgs = append(cfgs, c)
+			}
+			clock := newFakeClock()
+			s := &nopSender{}
+			r, err := NewRunner(Deps{Clock: clock, Dataplane: newFakeDataplane(), Addresses: newFakeAddresses(),
+				Sender: s, Logger: slog.New(slog.DiscardHandler)}, Setup{Instances: cfgs})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Start(); err != nil {
+				b.Fatal(err)
+			}
+			s.batches, s.adverts = 0, 0
+			b.ResetTimer()
+			for range b.N {
+				clock.Advance(10 * time.Millisecond)
+			}
+			b.StopTimer()
+			if s.batches != b.N || s.adverts != b.N*n {
+				b.Fatalf("%d batches / %d adverts for %d ticks of %d instances", s.batches, s.adverts, b.N, n)
+			}
+			b.ReportMetric(float64(s.adverts)/float64(b.N), "adverts/tick")
+		})
+	}
+}
