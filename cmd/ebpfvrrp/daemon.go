@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/loader"
+	"github.com/ebpfvrrp/ebpfvrrp/telemetry"
+	"github.com/ebpfvrrp/ebpfvrrp/vip"
+)
+
+// vipOwner marks the addresses this daemon adds (vip.Proto), so a restart after a
+// crash removes exactly what the crashed run left behind.
+const vipOwner = "ebpfvrrp"
+
+type runFlags struct {
+	config, pinPath, metricsListen, logLevel, logFormat, controlSocket string
+}
+
+func cmdRun(ctx context.Context, args []string, env Env) error {
+	fs := newFlagSet("run", "run --config FILE [flags]", env)
+	var f runFlags
+	fs.StringVar(&f.config, "config", "", "config file: ebpfvrrp YAML/TOML/JSON or keepalived.conf (required)")
+	fs.StringVar(&f.pinPath, "pin-path", "", "bpffs directory for pinned maps and links (default: config dataplane.pin_path, "+loader.DefaultPinPath+")")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus /metrics and /status listen address (default: config telemetry.listen, 127.0.0.1:9864; \"off\" disables)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.controlSocket, "control-socket", "", "unix socket `ebpfvrrp status` talks to (default: derived from the pin path)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.config == "" {
+		return fmt.Errorf("%w: run needs --config FILE", errUsage)
+	}
+	log, err := newLogger(env.Stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config: not implemented, ignored", "file", w.File, "line", w.Line, "what", w.Message)
+	}
+	if f.pinPath == "" {
+		f.pinPath = cfg.Dataplane.PinPath
+	}
+	if f.metricsListen == "" {
+		f.metricsListen = cfg.Telemetry.Listen
+	}
+	if f.controlSocket == "" {
+		f.controlSocket = defaultControlSocket(f.pinPath)
+	}
+	d := &daemon{flags: f, log: log, cfg: cfg}
+	return d.run(ctx)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// defaultControlSocket derives the socket from the pin path so two daemons (in two
+// network namespaces, with two pin paths) never share one.
+func defaultControlSocket(pinPath string) string {
+	if pinPath == "" {
+		pinPath = loader.DefaultPinPath
+	}
+	return filepath.Join("/run/ebpfvrrp", filepath.Base(filepath.Clean(pinPath))+".sock")
+}
+
+type daemon struct {
+	flags runFlags
+	log   *slog.Logger
+
+	mu  sync.Mutex
+	cfg *config.Config
+
+	dp     *loader.Dataplane
+	runner *control.Runner
+	addrs  *addressAdapter
+	ann    *announcerAdapter
+	ifaces map[string]bool // attached
+}
+
+func (d *daemon) run(ctx context.Context) (err error) {
+	d.dp, err = loader.Load(loader.Options{PinPath: d.flags.pinPath, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
+	defer func() {
+		if uerr := d.dp.Unpin(); uerr != nil {
+			d.log.Error("unpinning dataplane", "err", uerr)
+		}
+		d.dp.Close()
+	}()
+	d.ifaces = map[string]bool{}
+	if err := d.attach(d.cfg); err != nil {
+		return err
+	}
+
+	mgr := vip.NewManager(vipOwner)
+	if stale, err := mgr.CleanupStale(); err != nil {
+		d.log.Warn("removing VIPs left by a previous run", "err", err)
+	} else if len(stale) > 0 {
+		d.log.Info("removed VIPs left by a previous run", "count", len(stale))
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d.addrs = newAddressAdapter(mgr, d.dp, d.log)
+	go d.addrs.refreshLeases(runCtx)
+	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
+	defer d.ann.Close()
+	sender := newSenderAdapter()
+	defer sender.Close()
+	links, err := newLinkWatcher(runCtx, d.log)
+	if err != nil {
+		return fmt.Errorf("watch links: %w", err)
+	}
+	notifier := control.NewExecNotifier(d.log)
+
+	setup, err := buildSetup(d.cfg)
+	if err != nil {
+		return err
+	}
+	d.setAnnounceSettings(d.cfg, setup)
+	d.runner, err = control.NewRunner(control.Deps{
+		Dataplane: dataplaneAdapter{d.dp},
+		Addresses: d.addrs,
+		Announcer: d.ann,
+		Sender:    sender,
+		Notifier:  notifier,
+		Links:     links,
+		Logger:    d.log,
+	}, setup)
+	if err != nil {
+		return err
+	}
+
+	kevents, err := d.dp.Events(runCtx)
+	if err != nil {
+		return err
+	}
+	events := make(chan control.KernelEvent, 256)
+	go func() {
+		defer close(events)
+		for ev := range kevents {
+			if ce, ok := translateEvent(ev); ok {
+				events <- ce
+			}
+		}
+	}()
+
+	srvs, err := d.serve()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range srvs {
+			s.Close()
+		}
+	}()
+	go d.probeLoop(runCtx)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			d.reload()
+		}
+	}()
+
+	d.log.Info("ebpfvrrp running", "version", version, "config", d.flags.config,
+		"instances", len(setup.Instances), "pin_path", d.dp.PinPath(), "metrics", d.flags.metricsListen,
+		"control_socket", d.flags.controlSocket)
+	rerr := d.runner.Run(ctx, events)
+	waitCtx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	_ = notifier.Wait(waitCtx)
+	d.log.Info("ebpfvrrp stopped")
+	if errors.Is(rerr, context.Canceled) {
+		return nil
+	}
+	return rerr
+}
+
+// attach hooks the receive path on every interface the config uses.
+func (d *daemon) attach(cfg *config.Config) error {
+	mode, err := loader.ParseAttachMode(cfg.Dataplane.AttachMode)
+	if err != nil {
+		return fmt.Errorf("dataplane.attach_mode: %w", err)
+	}
+	want := map[string]bool{}
+	for _, in := range cfg.Instances {
+		want[in.Interface] = true
+		for _, p := range in.SecondaryPaths {
+			if p.Interface != "" {
+				want[p.Interface] = true
+			}
+		}
+	}
+	for name := range want {
+		if d.ifaces[name] {
+			continue
+		}
+		if err := d.dp.Attach(name, mode); err != nil {
+			return fmt.Errorf("attach to %s: %w", name, err)
+		}
+		got, _ := d.dp.Mode(name)
+		d.log.Info("receive path attached", "interface", name, "mode", got.String())
+		d.ifaces[name] = true
+	}
+	return nil
+}
+
+func (d *daemon) setAnnounceSettings(cfg *config.Config, s control.Setup) {
+	settings := map[string]vip.GARPSettings{}
+	ifx := map[string]int{}
+	for i, in := range cfg.Instances {
+		g := in.GARP
+		settings[in.Name] = vip.GARPSettings{Delay: g.MasterDelay, Repeat: g.MasterRepeat,
+			Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, Interval: g.Interval}
+		ifx[in.Name] = s.Instances[i].Key.Ifindex
+	}
+	d.ann.mu.Lock()
+	d.ann.settings, d.ann.ifindex = settings, ifx
+	d.ann.mu.Unlock()
+}
+
+// reload re-reads the config file. A file that fails to load or validate is
+// rejected with a log line and the running config stays.
+func (d *daemon) reload() {
+	d.log.Info("SIGHUP: reloading config", "config", d.flags.config)
+	cfg, err := config.Load(d.flags.config)
+	if err != nil {
+		d.log.Error("reload rejected, keeping the running config", "err", err)
+		return
+	}
+	setup, err := buildSetup(cfg)
+	if err != nil {
+		d.log.Error("reload rejected, keeping the running config", "err", err)
+		return
+	}
+	if err := d.attach(cfg); err != nil {
+		d.log.Error("reload rejected, keeping the running config", "err", err)
+		return
+	}
+	d.setAnnounceSettings(cfg, setup)
+	if err := d.runner.Reload(setup); err != nil {
+		d.log.Error("reload failed", "err", err)
+		return
+	}
+	d.mu.Lock()
+	d.cfg = cfg
+	d.mu.Unlock()
+	d.log.Info("config reloaded", "instances", len(setup.Instances))
+}
+
+// probeLoop ARP/NS-probes the VIPs of every Master at split_brain.probe_interval;
+// an answer from another MAC is a VIP conflict.
+func (d *daemon) probeLoop(ctx context.Context) {
+	d.mu.Lock()
+	every := d.cfg.SplitBrain.ProbeInterval
+	d.mu.Unlock()
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for inst, addrs := range d.addrs.heldVIPs() {
+			byIf := map[int][]netip.Addr{}
+			for _, a := range addrs {
+				byIf[a.Ifindex] = append(byIf[a.Ifindex], a.Prefix.Addr())
+			}
+			for ifx, list := range byIf {
+				conflicts, err := vip.Probe(ctx, ifx, list, every/2)
+				if err != nil {
+					d.log.Debug("VIP probe failed", "instance", inst, "err", err)
+					continue
+				}
+				for _, c := range conflicts {
+					d.runner.ReportVIPConflict(inst, c.Addr, c.MAC)
+				}
+			}
+		}
+	}
+}
+
+// serve starts the metrics listener (if enabled) and the control socket.
+func (d *daemon) serve() ([]*http.Server, error) {
+	src := &telemetrySource{d: d}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(telemetry.NewRegistry(src, version, d.log), promhttp.HandlerOpts{}))
+	mux.HandleFunc("/status", d.handleStatus)
+	var srvs []*http.Server
+	if l := d.flags.metricsListen; l != "" && l != "off" {
+		ln, err := net.Listen("tcp", l)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-listen %s: %w", l, err)
+		}
+		s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go s.Serve(ln)
+		srvs = append(srvs, s)
+	}
+	sock := d.flags.controlSocket
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	// A socket file left by a crashed run is stale only if nobody answers on it.
+	if c, err := net.DialTimeout("unix", sock, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s: another ebpfvrrp is running (use a different --pin-path or --control-socket)", sock)
+	}
+	os.Remove(sock)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	os.Chmod(sock, 0o660)
+	s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go s.Serve(ln)
+	srvs = append(srvs, s)
+	return srvs, nil
+}
+
+func ifName(ifindex int) string {
+	if ifi, err := net.InterfaceByIndex(ifindex); err == nil {
+		return ifi.Name
+	}
+	return fmt.Sprintf("if%d", ifindex)
+}

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func cmdDemo(ctx context.Context, args []string, env Env) error {
+	return fmt.Errorf("demo: not yet wired")
+}

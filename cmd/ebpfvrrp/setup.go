@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+
+	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+)
+
+// buildSetup turns a validated config into the Runner's desired state. It resolves
+// interface names to indexes in the current network namespace and picks each
+// instance's primary address, so it fails when the host does not match the config.
+func buildSetup(cfg *config.Config) (control.Setup, error) {
+	var s control.Setup
+	for name, t := range cfg.Trackers {
+		tc := control.TrackerConfig{
+			Name: name, Interval: t.Interval, Timeout: t.Timeout, Rise: t.Rise, Fall: t.Fall,
+		}
+		switch {
+		case len(t.Command) > 0:
+			user := t.User
+			if user == "" {
+				user = cfg.ScriptUser
+			}
+			tc.Check = control.ExecCheck{Argv: t.Command, Shell: t.Shell, User: user,
+				Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+		case t.HTTP != nil:
+			tc.Check = control.HTTPCheck{URL: t.HTTP.URL, ExpectStatus: t.HTTP.ExpectStatus}
+		case t.TCP != nil:
+			tc.Check = control.TCPCheck{Address: t.TCP.Address}
+		case t.File != "":
+			tc.Check = control.FileCheck{Path: t.File}
+		default:
+			return s, fmt.Errorf("trackers.%s: no check configured", name)
+		}
+		s.Trackers = append(s.Trackers, tc)
+	}
+	// Map iteration order must not leak into the Runner (reload compares setups).
+	sort.Slice(s.Trackers, func(i, j int) bool { return s.Trackers[i].Name < s.Trackers[j].Name })
+
+	sbAction := control.SplitBrainAlert
+	switch cfg.SplitBrain.Action {
+	case "demote":
+		sbAction = control.SplitBrainDemote
+	case "script":
+		sbAction = control.SplitBrainScript
+	}
+
+	for i, in := range cfg.Instances {
+		ifi, err := net.InterfaceByName(in.Interface)
+		if err != nil {
+			return s, fmt.Errorf("instances[%d] (%s).interface: %q: %w", i, in.Name, in.Interface, err)
+		}
+		ipv6 := len(in.VIPs) > 0 && in.VIPs[0].Address.Addr().Is6()
+		ic := control.InstanceConfig{
+			Name:                  in.Name,
+			Interface:             in.Interface,
+			Key:                   control.InstanceKey{Ifindex: ifi.Index, VRID: uint8(in.VRID), IPv6: ipv6},
+			Version:               in.Version,
+			Priority:              uint8(in.Priority),
+			AdvertInterval:        in.AdvertInterval,
+			StartMaster:           in.State == "master",
+			Preempt:               in.Preempt,
+			PreemptDelay:          in.PreemptDelay,
+			Peers:                 in.UnicastPeers,
+			AllowedPeers:          in.AllowedPeers,
+			DontTrackPrimary:      in.DontTrackPrimary,
+			SplitBrain:            sbAction,
+			TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
+			Notify: control.NotifyConfig{
+				Master: in.Notify.Master, Backup: in.Notify.Backup, Fault: in.Notify.Fault,
+				Stop: in.Notify.Stop, Generic: in.Notify.Generic, Shell: in.Notify.Shell,
+				Timeout: in.Notify.Timeout, SplitBrain: cfg.SplitBrain.Script,
+			},
+		}
+		if len(ic.AllowedPeers) == 0 {
+			ic.AllowedPeers = in.UnicastPeers
+		}
+		if ipv6 {
+			ic.Group = cfg.McastGroup6
+		} else {
+			ic.Group = cfg.McastGroup4
+		}
+		if in.UnicastSource.IsValid() {
+			ic.PrimaryAddr = in.UnicastSource
+		} else if ic.PrimaryAddr, err = primaryAddr(ifi, ipv6); err != nil {
+			return s, fmt.Errorf("instances[%d] (%s).interface: %w", i, in.Name, err)
+		}
+		if in.Auth.Type == "pass" {
+			ic.AuthType = uint8(vrrp.AuthPass)
+			if ic.AuthData, err = vrrp.Password(in.Auth.Password); err != nil {
+				return s, fmt.Errorf("instances[%d] (%s).auth.password: %w", i, in.Name, err)
+			}
+		}
+		ic.VIPs = controlVIPs(in.VIPs, in.Interface)
+		ic.ExcludedVIPs = controlVIPs(in.ExcludedVIPs, in.Interface)
+		for _, t := range in.Track {
+			w := cfg.Trackers[t.Name].Weight
+			if t.Weight != nil {
+				w = *t.Weight
+			}
+			ic.Track = append(ic.Track, control.TrackRef{Name: t.Name, Weight: w})
+		}
+		for _, t := range in.TrackInterfaces {
+			ic.TrackInterfaces = append(ic.TrackInterfaces, control.TrackRef{Name: t.Name, Weight: t.Weight})
+		}
+		for j, p := range in.SecondaryPaths {
+			path := control.Path{Key: ic.Key, Peer: p.Peer}
+			if p.Interface != "" {
+				pi, err := net.InterfaceByName(p.Interface)
+				if err != nil {
+					return s, fmt.Errorf("instances[%d] (%s).secondary_paths[%d].interface: %q: %w", i, in.Name, j, p.Interface, err)
+				}
+				path.Key.Ifindex = pi.Index
+			}
+			ic.SecondaryPaths = append(ic.SecondaryPaths, path)
+		}
+		s.Instances = append(s.Instances, ic)
+	}
+	for _, g := range cfg.SyncGroups {
+		s.SyncGroups = append(s.SyncGroups, control.SyncGroupConfig{
+			Name: g.Name, Instances: g.Instances,
+			Notify: control.NotifyConfig{Master: g.Notify.Master, Backup: g.Notify.Backup,
+				Fault: g.Notify.Fault, Stop: g.Notify.Stop, Generic: g.Notify.Generic,
+				Shell: g.Notify.Shell, Timeout: g.Notify.Timeout},
+		})
+	}
+	return s, nil
+}
+
+// primaryAddr is the address adverts carry as source: the interface's first IPv4
+// address (RFC 5798 §5.1.1.1), or its IPv6 link-local address (§5.1.2.1).
+func primaryAddr(ifi *net.Interface, ipv6 bool) (netip.Addr, error) {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		if !ipv6 && ip.Is4() {
+			return ip, nil
+		}
+		if ipv6 && ip.Is6() && ip.IsLinkLocalUnicast() {
+			return ip, nil
+		}
+	}
+	fam := "IPv4"
+	if ipv6 {
+		fam = "IPv6 link-local"
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no %s address to send adverts from", ifi.Name, fam)
+}
+
+// controlVIPs converts VIPs; one without a device goes on the instance's interface,
+// as keepalived does.
+func controlVIPs(vips []config.VIP, iface string) []control.VIP {
+	out := make([]control.VIP, 0, len(vips))
+	for _, v := range vips {
+		dev := v.Device
+		if dev == "" {
+			dev = iface
+		}
+		out = append(out, control.VIP{Prefix: v.Address, Device: dev, Label: v.Label})
+	}
+	return out
+}
