@@ -260,25 +260,30 @@ func describe(v any) string {
 // collectDecodeErrors flattens mapstructure's error tree (errors.Join of
 // *DecodeError, each naming the field path) into Problems.
 func collectDecodeErrors(err error, out *[]Problem) {
-	if err == nil {
+	var de *mapstructure.DecodeError
+	switch e := err.(type) {
+	case nil:
 		return
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
+	case *mapstructure.DecodeError:
+		de = e
+	case interface{ Unwrap() []error }:
+		for _, e := range e.Unwrap() {
 			collectDecodeErrors(e, out)
 		}
 		return
-	}
-	var de *mapstructure.DecodeError
-	if !errors.As(err, &de) {
+	case interface{ Unwrap() error }:
+		// mapstructure wraps the joined tree in "decoding failed due to…".
+		if errors.As(err, &de) {
+			collectDecodeErrors(e.Unwrap(), out)
+			return
+		}
+		*out = append(*out, Problem{Msg: err.Error()})
+		return
+	default:
 		*out = append(*out, Problem{Msg: err.Error()})
 		return
 	}
 	inner := de.Unwrap()
-	if _, ok := inner.(interface{ Unwrap() []error }); ok {
-		collectDecodeErrors(inner, out)
-		return
-	}
 	var nested *mapstructure.DecodeError
 	if errors.As(inner, &nested) {
 		collectDecodeErrors(inner, out)

@@ -36,7 +36,7 @@ var (
 // the two halves of the package build independently.
 
 // Load reads a configuration file. keepalived.conf syntax (recognised by content, see
-// LooksLikeKeepalived) goes to the keepalived importer; anything else is decoded by
+// IsKeepalived) goes to the keepalived importer; anything else is decoded by
 // viper according to the extension (.yaml/.yml, .toml, .json; YAML when unknown).
 // Environment overrides (EnvPrefix) apply to both. The result is normalized and
 // validated; on any problem Load returns nil and a *ValidationError (errors.Is
@@ -46,7 +46,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if LooksLikeKeepalived(data) {
+	if IsKeepalived(data) {
 		return loadKeepalivedFile(path)
 	}
 	return Parse(data, formatOf(path), path)
@@ -115,6 +115,13 @@ func Parse(data []byte, format string, source string) (*Config, error) {
 	envPositions(positions)
 
 	settings := v.AllSettings()
+	// Top-level keys starting with "x-" are free for YAML anchors (x-common: &common),
+	// as in docker-compose files.
+	for k := range settings {
+		if strings.HasPrefix(k, "x-") {
+			delete(settings, k)
+		}
+	}
 	// viper lower-cases keys and splits them at dots; tracker names are the operator's
 	// and must keep their spelling, so they come from a plain parse of the file.
 	if _, ok := settings["trackers"]; ok {
@@ -248,11 +255,27 @@ func parseRaw(data []byte, format string) (map[string]any, error) {
 	return raw, err
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+var (
+	yamlLineRE  = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+	yamlEntryRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+)
 
 // syntaxProblem turns a parser's error into a one-problem ValidationError carrying
 // the line the parser reported.
 func syntaxProblem(source string, data []byte, err error) error {
+	var yte *yaml.TypeError
+	if errors.As(err, &yte) {
+		ve := &ValidationError{}
+		for _, e := range yte.Errors {
+			p := Problem{File: source, Msg: "yaml: " + e}
+			if m := yamlEntryRE.FindStringSubmatch(e); m != nil {
+				p.Line, _ = strconv.Atoi(m[1])
+				p.Msg = "yaml: " + m[2]
+			}
+			ve.Problems = append(ve.Problems, p)
+		}
+		return ve
+	}
 	p := Problem{File: source, Msg: err.Error()}
 	var cpe viper.ConfigParseError
 	if errors.As(err, &cpe) {
@@ -264,7 +287,7 @@ func syntaxProblem(source string, data []byte, err error) error {
 	switch {
 	case errors.As(err, &tde):
 		p.Line, _ = tde.Position()
-		p.Msg = "toml: " + tde.Error()
+		p.Msg = tde.Error()
 	case errors.As(err, &jse):
 		p.Msg = "json: " + jse.Error()
 		p.Line = lineAt(data, jse.Offset)
@@ -297,34 +320,4 @@ func formatOf(path string) string {
 	default:
 		return "yaml"
 	}
-}
-
-// keepalivedTopLevel are keywords that open a keepalived.conf statement at column 0.
-var keepalivedTopLevel = map[string]bool{
-	"global_defs": true, "vrrp_instance": true, "vrrp_sync_group": true,
-	"vrrp_script": true, "vrrp_track_process": true, "vrrp_track_file": true,
-	"track_file": true, "virtual_server": true, "virtual_server_group": true,
-	"static_ipaddress": true, "static_routes": true, "static_rules": true,
-	"include": true, "garp_group": true, "linkbeat_interfaces": true,
-	"net_namespace": true,
-}
-
-// LooksLikeKeepalived reports whether data is keepalived.conf syntax: some
-// unindented line starts with a keepalived top-level keyword followed by
-// whitespace, a brace or the end of the line. YAML keys end in ':' and TOML keys
-// take '=' or '[', so neither matches.
-func LooksLikeKeepalived(data []byte) bool {
-	for line := range strings.SplitSeq(string(data), "\n") {
-		n := 0
-		for n < len(line) && (line[n] == '_' || line[n] >= 'a' && line[n] <= 'z') {
-			n++
-		}
-		if n == 0 || !keepalivedTopLevel[line[:n]] {
-			continue
-		}
-		if n == len(line) || strings.IndexByte(" \t\r{", line[n]) >= 0 {
-			return true
-		}
-	}
-	return false
 }

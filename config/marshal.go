@@ -176,7 +176,7 @@ func encodeValue(v reflect.Value, path string) (*yaml.Node, error) {
 			}
 			fv := v.Field(i)
 			p := joinPath(path, name)
-			if opts == "omitempty" && isEmpty(fv) && !alwaysEmit[p] {
+			if opts == "omitempty" && isEmpty(fv) && !mustEmit(p) {
 				continue
 			}
 			c, err := encodeValue(fv, p)
@@ -188,6 +188,16 @@ func encodeValue(v reflect.Value, path string) (*yaml.Node, error) {
 		return n, nil
 	}
 	return nil, fmt.Errorf("config: marshal %s: unsupported type %s", path, v.Type())
+}
+
+// mustEmit: p is in alwaysEmit or is a block containing such a field.
+func mustEmit(p string) bool {
+	for k := range alwaysEmit {
+		if k == p || strings.HasPrefix(k, p+".") {
+			return true
+		}
+	}
+	return false
 }
 
 func isEmpty(v reflect.Value) bool {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -331,7 +332,11 @@ func (v *validator) unicast(p string, in *Instance, fam int) {
 		}
 	}
 	v.peerList(p+".unicast_peers", in.UnicastPeers, fam, src)
-	v.peerList(p+".allowed_peers", in.AllowedPeers, fam, netip.Addr{})
+	// Normalize copies unicast_peers into an empty allowed_peers; checking the copy
+	// would report every mistake twice.
+	if !slices.Equal(in.AllowedPeers, in.UnicastPeers) {
+		v.peerList(p+".allowed_peers", in.AllowedPeers, fam, netip.Addr{})
+	}
 }
 
 func (v *validator) peerList(path string, peers []netip.Addr, fam int, self netip.Addr) {
@@ -554,7 +559,9 @@ func family(a netip.Addr) int {
 	return 6
 }
 
-func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' }
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f'
+}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
