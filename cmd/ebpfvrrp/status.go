@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/control"
 	"github.com/ebpfvrrp/ebpfvrrp/loader"
 	"github.com/ebpfvrrp/ebpfvrrp/telemetry"
 )
@@ -90,10 +91,15 @@ func (d *daemon) status() (Status, error) {
 		if !in.LastTransition.IsZero() {
 			is.LastTransition = in.LastTransition.Format(time.RFC3339Nano)
 		}
-		if m, ok, err := d.dp.Master(lk); err == nil && ok {
-			is.Master, is.MasterPriority, is.LastAdvertAge = m.Addr.String(), m.Priority, m.Age.Seconds()
-		} else if in.Master.IsValid() {
+		if in.Master.IsValid() {
 			is.Master, is.MasterPriority = in.Master.String(), in.MasterPriority
+		}
+		// The kernel follows other routers' adverts; while we are Master the
+		// master is us and there is no advert age to report.
+		if in.State != control.Master {
+			if m, ok, err := d.dp.Master(lk); err == nil && ok && m.Age < 24*time.Hour {
+				is.Master, is.MasterPriority, is.LastAdvertAge = m.Addr.String(), m.Priority, m.Age.Seconds()
+			}
 		}
 		for _, p := range peers {
 			if p.Key == lk {
@@ -277,6 +283,8 @@ func printStatus(w io.Writer, st Status) {
 		master, age := "-", "-"
 		if in.Master != "" {
 			master = fmt.Sprintf("%s (%d)", in.Master, in.MasterPriority)
+		}
+		if in.LastAdvertAge > 0 {
 			age = (time.Duration(in.LastAdvertAge * float64(time.Second))).Round(time.Millisecond).String() + " ago"
 		}
 		sb := "no"
