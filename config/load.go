@@ -87,6 +87,7 @@ func Parse(data []byte, format string, source string) (*Config, error) {
 
 	positions := map[string]Position{}
 	literals := map[string]string{}
+	var keyProbs []Problem
 	var raw map[string]any
 	if format == "yaml" || format == "json" {
 		// JSON is YAML too, so the node tree gives JSON files line numbers as well.
@@ -97,7 +98,7 @@ func Parse(data []byte, format string, source string) (*Config, error) {
 			}
 		} else {
 			ix := indexYAML(&root, source)
-			positions, literals = ix.positions, ix.literals
+			positions, literals, keyProbs = ix.positions, ix.literals, ix.problems
 			if format == "yaml" {
 				if err := root.Decode(&raw); err != nil && root.Kind != 0 {
 					return nil, syntaxProblem(source, data, err)
@@ -138,7 +139,7 @@ func Parse(data []byte, format string, source string) (*Config, error) {
 	stringifyNumbers(settings, reflect.TypeFor[Config](), "", literals)
 
 	c := &Config{Source: source, Positions: positions}
-	probs := decodeInto(settings, c)
+	probs := append(keyProbs, decodeInto(settings, c)...)
 	return finish(c, probs)
 }
 
@@ -156,8 +157,10 @@ func finish(c *Config, decodeProbs []Problem) (*Config, error) {
 	}
 	all := make([]Problem, 0, len(decodeProbs))
 	for _, p := range decodeProbs {
-		pos := c.positionOf(p.Path)
-		p.File, p.Line = pos.File, pos.Line
+		if p.File == "" {
+			pos := c.positionOf(p.Path)
+			p.File, p.Line = pos.File, pos.Line
+		}
 		all = append(all, p)
 	}
 	var ve *ValidationError

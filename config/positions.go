@@ -13,6 +13,9 @@ type yamlIndex struct {
 	file      string
 	positions map[string]Position
 	literals  map[string]string
+	// problems: keys that differ only in case. viper folds keys to lower case, so
+	// one of the two would be dropped silently.
+	problems []Problem
 }
 
 // indexYAML records a position for every path in the document. Keys are lower-cased
@@ -41,6 +44,7 @@ func (ix *yamlIndex) walk(n *yaml.Node, path string, depth int) {
 			ix.walk(c, p, depth+1)
 		}
 	case yaml.MappingNode:
+		folded := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Value == "<<" && k.ShortTag() == "!!merge" {
@@ -50,6 +54,13 @@ func (ix *yamlIndex) walk(n *yaml.Node, path string, depth int) {
 			key := k.Value
 			if path != "trackers" {
 				key = strings.ToLower(key)
+				if prev, dup := folded[key]; dup {
+					ix.problems = append(ix.problems, Problem{
+						File: ix.file, Line: k.Line, Path: joinPath(path, key), Value: k.Value,
+						Msg: fmt.Sprintf("key %q repeats %q from line %d; keys are case-insensitive", k.Value, prev.Value, prev.Line),
+					})
+				}
+				folded[key] = k
 			}
 			p := joinPath(path, key)
 			ix.set(p, k.Line)

@@ -103,7 +103,8 @@ type Auth struct {
 }
 
 // VIP is one virtual address. Prefix length defaults to /32 (v4) or /128 (v6),
-// as keepalived does.
+// as keepalived does. In a file a VIP is this mapping or the one-line form
+// "198.18.0.3/24 dev eth0 label eth0:1" (see ParseVIP).
 type VIP struct {
 	Address netip.Prefix `mapstructure:"address" yaml:"address"`
 	Device  string       `mapstructure:"dev" yaml:"dev,omitempty"`
@@ -127,6 +128,8 @@ type TrackInterface struct {
 // positive adds weight while healthy; negative adds weight while failing.
 type Tracker struct {
 	// Command is argv, executed directly; with Shell it is passed to /bin/sh -c.
+	// In a file it may be a list, or a string: split on whitespace (no quoting;
+	// quotes are rejected), or with shell: true kept whole as the one sh -c argument.
 	Command []string   `mapstructure:"command" yaml:"command,omitempty"`
 	Shell   bool       `mapstructure:"shell" yaml:"shell,omitempty"`
 	User    string     `mapstructure:"user" yaml:"user,omitempty"`
@@ -134,7 +137,8 @@ type Tracker struct {
 	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,
 	// or with weight 0 a non-zero value means FAULT.
-	File     string        `mapstructure:"file" yaml:"file,omitempty"`
+	File string `mapstructure:"file" yaml:"file,omitempty"`
+	// Interval between checks (default 1s); Timeout per check (default Interval).
 	Interval time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
 	Timeout  time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
 	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`

@@ -684,3 +684,18 @@ trackers:
 		t.Errorf("40.95s decoded as %v", got)
 	}
 }
+
+func TestKeysDifferingInCase(t *testing.T) {
+	_, err := Parse([]byte(`
+instances:
+  - name: VI_1
+    interface: eth0
+    vrid: 50
+    VRID: 51
+    vips: [198.18.0.3]
+`), "yaml", "t.yaml")
+	want := `t.yaml:6: instances[0].vrid: key "VRID" repeats "vrid" from line 5; keys are case-insensitive`
+	if d := lineDiff(want, strings.Join(problemStrings(t, err), "\n")); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}
