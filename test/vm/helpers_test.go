@@ -175,3 +175,8 @@ func waitServed(t *testing.T, p *Probe, since time.Duration) {
 func settle(l *Lab) {
 	time.Sleep(max(3*l.opts.AdvertInterval, 500*time.Millisecond))
 }
+
+// fastInterval is the advert interval of scenarios that do not care about it: short
+// for speed, long enough that a 2-core machine running labs in parallel under -race
+// never delays adverts past Master_Down_Interval (at 100 ms that happened).
+const fastInterval = 200 * time.Millisecond

@@ -66,16 +66,16 @@ func TestFailover(t *testing.T) {
 	for _, p := range daemonPairs {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
-			l := newLab(t, p, Options{Version: 3, AdvertInterval: 100 * time.Millisecond})
+			l := newLab(t, p, Options{Version: 3, AdvertInterval: fastInterval})
 			startPair(t, l)
 			waitVIP(t, l, LB5)
 			settle(l)
-			probe := l.StartProbe(5 * time.Millisecond)
+			probe := l.StartProbe(10 * time.Millisecond)
 			time.Sleep(300 * time.Millisecond)
 			failover(t, l, probe)
 			time.Sleep(300 * time.Millisecond)
 			r := probe.Stop()
-			t.Logf("failover (v3, 100 ms adverts): %v", r)
+			t.Logf("failover (v3, %v adverts): %v", fastInterval, r)
 			if r.LongestOutage > 10*time.Second {
 				t.Errorf("outage %v, want under 10 s", r.LongestOutage)
 			}
@@ -94,13 +94,13 @@ func TestFailback(t *testing.T) {
 		for _, nopreempt := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/nopreempt=%v", p.name, nopreempt), func(t *testing.T) {
 				t.Parallel()
-				l := newLab(t, p, Options{Version: 3, AdvertInterval: 100 * time.Millisecond, Nopreempt: nopreempt})
+				l := newLab(t, p, Options{Version: 3, AdvertInterval: fastInterval, Nopreempt: nopreempt})
 				startPair(t, l)
 				// With nopreempt both start BACKUP; the higher priority still wins.
 				waitVIP(t, l, LB5)
 				settle(l)
 				holdVIP(t, l, 200*time.Millisecond, LB5)
-				probe := l.StartProbe(5 * time.Millisecond)
+				probe := l.StartProbe(10 * time.Millisecond)
 				time.Sleep(100 * time.Millisecond)
 				failover(t, l, probe)
 				back := time.Since(probe.start)
@@ -137,7 +137,7 @@ func TestTrackerDemotes(t *testing.T) {
 	for _, p := range daemonPairs {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
-			l := newLab(t, p, Options{Version: 3, AdvertInterval: 100 * time.Millisecond, TrackNginx: true})
+			l := newLab(t, p, Options{Version: 3, AdvertInterval: fastInterval, TrackNginx: true})
 			if p.uses(Ebpfvrrp) {
 				// The tutorial's keepalived.conf with vrrp_script, unchanged.
 				for _, h := range LBHosts {
@@ -158,7 +158,7 @@ func TestTrackerDemotes(t *testing.T) {
 			waitNginxBack(t, l, LB5)
 			holdVIP(t, l, 500*time.Millisecond, LB5)
 
-			probe := l.StartProbe(5 * time.Millisecond)
+			probe := l.StartProbe(10 * time.Millisecond)
 			time.Sleep(200 * time.Millisecond)
 			killed := time.Since(probe.start)
 			if err := l.KillWeb(LB5, true); err != nil {
