@@ -136,6 +136,7 @@ func Parse(data []byte, format string, source string) (*Config, error) {
 			settings["trackers"] = t
 		}
 	}
+	settings = stringKeys(settings).(map[string]any)
 	stringifyNumbers(settings, reflect.TypeFor[Config](), "", literals)
 
 	c := &Config{Source: source, Positions: positions}
@@ -242,6 +243,34 @@ func envPositions(pos map[string]Position) {
 			pos[key] = Position{File: "$" + env}
 		}
 	}
+}
+
+// stringKeys rewrites maps with non-string keys (YAML allows `~: x` or `1: x`) into
+// map[string]any, which is all mapstructure can report unknown keys of.
+func stringKeys(v any) any {
+	switch m := v.(type) {
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			ks := "null"
+			if k != nil {
+				ks = fmt.Sprint(k)
+			}
+			out[ks] = stringKeys(e)
+		}
+		return out
+	case map[string]any:
+		for k, e := range m {
+			m[k] = stringKeys(e)
+		}
+		return m
+	case []any:
+		for i, e := range m {
+			m[i] = stringKeys(e)
+		}
+		return m
+	}
+	return v
 }
 
 func parseRaw(data []byte, format string) (map[string]any, error) {
