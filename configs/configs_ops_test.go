@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +130,7 @@ func TestRuleTestsCatchRegressions(t *testing.T) {
 	}
 	for _, m := range mutations {
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			if strings.Count(rules, m.old) != 1 {
 				t.Fatalf("mutation does not apply: %q occurs %d times in %s (update the table)", m.old, strings.Count(rules, m.old), rulesFile)
 			}
@@ -927,17 +930,7 @@ func TestPrometheusScrapesTelemetry(t *testing.T) {
 		}
 	})
 
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := ns.Run(func() error {
-				var err error
-				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
-		},
-	}}
+	client := nsClient(ns)
 	api := func(path string, q url.Values, v any) error {
 		resp, err := client.Get("http://" + listen + path + "?" + q.Encode())
 		if err != nil {
@@ -1056,4 +1049,216 @@ func TestPrometheusScrapesTelemetry(t *testing.T) {
 		}
 		return fmt.Errorf("alerts: %v", seen)
 	})
+}
+
+// ------------------------------------------ the unit's capabilities, for real
+
+// TestUnitCapabilitiesSuffice runs the daemon in a network namespace with exactly
+// the capability bounding set of the unit file (as root, like the unit) and
+// requires it to become MASTER, hold the VIP and send adverts; then drops each
+// capability in turn and requires the daemon to fail, so none is superfluous.
+func TestUnitCapabilitiesSuffice(t *testing.T) {
+	testutil.Privileged(t)
+	testutil.Require(t, "setpriv", "nsenter", "ip", "go")
+	u, _ := parseUnit(t, string(readFile(t, unitFile)))
+	caps := strings.Fields(strings.Join(u["Service"]["CapabilityBoundingSet"], " "))
+	if len(caps) == 0 {
+		t.Fatal("unit has no CapabilityBoundingSet")
+	}
+	bin := filepath.Join(t.TempDir(), "ebpfvrrp")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ebpfvrrp/ebpfvrrp/cmd/ebpfvrrp").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/ebpfvrrp: %v\n%s", err, out)
+	}
+
+	t.Run("unit set", func(t *testing.T) {
+		d := startCapDaemon(t, bin, caps)
+		d.poll(t, "VIP and 3 adverts sent", func() error {
+			if d.exited() {
+				return errStop
+			}
+			out, err := exec.Command("ip", "-n", d.ns.Name, "-br", "addr", "show", "dev", d.ifname).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), capVIP+"/") {
+				return fmt.Errorf("VIP %s not on %s: %s %v", capVIP, d.ifname, out, err)
+			}
+			n, err := d.advertsSent()
+			if err != nil {
+				return err
+			}
+			if n < 3 {
+				return fmt.Errorf("ebpfvrrp_adverts_sent_total %v, want >= 3", n)
+			}
+			return nil
+		})
+		if permErrRe.MatchString(d.log.String()) {
+			t.Errorf("daemon hit a permission error with the unit's capabilities:\n%s", d.log.String())
+		}
+	})
+	for _, drop := range caps {
+		t.Run("without "+drop, func(t *testing.T) {
+			d := startCapDaemon(t, bin, slices.DeleteFunc(slices.Clone(caps), func(c string) bool { return c == drop }))
+			d.poll(t, "a permission failure", func() error {
+				// EPERM/EACCES, not some other failure: the config is the one that
+				// works above.
+				if permErrRe.MatchString(d.log.String()) {
+					return nil
+				}
+				if d.exited() {
+					return fmt.Errorf("%w without a permission error", errStop)
+				}
+				return errors.New("still running without a permission error")
+			})
+			t.Logf("without %s: %s", drop, permErrRe.FindString(d.log.String()))
+		})
+	}
+}
+
+const capVIP = "198.18.0.3"
+
+// permErrRe matches the daemon's report of a missing privilege (EPERM, or EACCES
+// from the verifier), with the rest of its line.
+var permErrRe = regexp.MustCompile(`.*(operation not permitted|permission denied).*`)
+
+var errStop = errors.New("daemon exited")
+
+type capDaemon struct {
+	ns     *testutil.Netns
+	ifname string
+	cmd    *exec.Cmd
+	log    *syncBuffer
+	done   chan struct{}
+	client *http.Client
+}
+
+func startCapDaemon(t *testing.T, bin string, caps []string) *capDaemon {
+	t.Helper()
+	a, b := testutil.NewNetns(t, "capa"), testutil.NewNetns(t, "capb")
+	ifa, ifb := testutil.UniqueName("cva"), testutil.UniqueName("cvb")
+	testutil.Veth(t, a, ifa, netip.MustParsePrefix("198.18.0.5/24"), b, ifb, netip.MustParsePrefix("198.18.0.6/24"))
+	pin := filepath.Join("/sys/fs/bpf", testutil.UniqueName("capt"))
+	t.Cleanup(func() { os.RemoveAll(pin) })
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`router_id: capt
+instances:
+  - name: VI_1
+    interface: %s
+    vrid: 50
+    priority: 150
+    version: 3
+    advert_interval: 100ms
+    vips: [%s]
+dataplane:
+  pin_path: %s
+telemetry:
+  listen: "127.0.0.1:9864"
+`, ifa, capVIP, pin)
+	cfgPath := filepath.Join(dir, "ebpfvrrp.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var set []string
+	for _, c := range caps {
+		set = append(set, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+	}
+	// nsenter, not `ip netns exec`: the latter remounts /sys and hides bpffs, and
+	// mounting it again would need CAP_SYS_ADMIN, which the unit does not grant.
+	d := &capDaemon{ns: a, ifname: ifa, log: &syncBuffer{}, done: make(chan struct{}), client: nsClient(a)}
+	d.cmd = exec.Command("nsenter", "--net=/run/netns/"+a.Name, "setpriv",
+		"--bounding-set=-all,"+strings.Join(set, ","), "--inh-caps=-all", "--",
+		bin, "run", "--config", cfgPath, "--control-socket", filepath.Join(dir, "ctl.sock"))
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-d.done:
+		case <-time.After(10 * time.Second):
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+		if t.Failed() {
+			t.Logf("daemon with %v:\n%s", caps, d.log.String())
+		}
+	})
+	return d
+}
+
+func (d *capDaemon) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (d *capDaemon) poll(t *testing.T, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if errors.Is(err, errStop) || time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+var sentRe = regexp.MustCompile(`(?m)^ebpfvrrp_adverts_sent_total\{[^}]*\} (\S+)$`)
+
+func (d *capDaemon) advertsSent() (float64, error) {
+	resp, err := d.client.Get("http://127.0.0.1:9864/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	m := sentRe.FindSubmatch(body)
+	if m == nil {
+		return 0, errors.New("no ebpfvrrp_adverts_sent_total yet")
+	}
+	var n float64
+	_, err = fmt.Sscan(string(m[1]), &n)
+	return n, err
+}
+
+// nsClient is an HTTP client whose connections are made inside ns.
+func nsClient(ns *testutil.Netns) *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var c net.Conn
+			err := ns.Run(func() error {
+				var err error
+				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		},
+	}}
+}
+
+// syncBuffer is a bytes.Buffer safe for the process writing and the test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
