@@ -148,16 +148,26 @@ func (n *Netns) Exec(t testing.TB, name string, args ...string) string {
 // assigns the given prefixes (invalid prefix: none) and brings both up.
 func Veth(t testing.TB, a *Netns, nameA string, addrA netip.Prefix, b *Netns, nameB string, addrB netip.Prefix) {
 	t.Helper()
+	// The peer is created under a temporary name and renamed once it is in b, so
+	// both ends may have the same name (every lab host calls its link eth0).
+	tmp := UniqueName("vtmp")
 	a.Do(t, func() error {
-		la := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: nameA}, PeerName: nameB}
+		la := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: nameA}, PeerName: tmp}
 		if err := netlink.LinkAdd(la); err != nil {
 			return fmt.Errorf("add veth %s/%s: %w", nameA, nameB, err)
 		}
-		peer, err := netlink.LinkByName(nameB)
+		peer, err := netlink.LinkByName(tmp)
 		if err != nil {
 			return err
 		}
 		return netlink.LinkSetNsFd(peer, int(b.Handle))
+	})
+	b.Do(t, func() error {
+		peer, err := netlink.LinkByName(tmp)
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetName(peer, nameB)
 	})
 	up := func(ns *Netns, name string, p netip.Prefix) {
 		ns.Do(t, func() error { return LinkUp(name, p) })

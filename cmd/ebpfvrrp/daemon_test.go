@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds ebpfvrrp once per test process.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ebpfvrrp-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "ebpfvrrp")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// syncBuffer is a bytes.Buffer the exec copier writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type node struct {
+	ns   *testutil.Netns
+	pin  string
+	cfg  string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{} // closed when the process has exited; then err is set
+	err  error
+}
+
+func startNode(t *testing.T, bin string, n *node) {
+	t.Helper()
+	n.logs = &syncBuffer{}
+	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, bin, "run", "--config", n.cfg,
+		"--pin-path", n.pin, "--metrics-listen", "off", "--log-format", "json")
+	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	// `ip netns exec` forks the daemon as its child: signals go to the whole
+	// process group, and the group dies with the test.
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.done = make(chan struct{})
+	go func() { n.err = n.cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-n.done:
+		default:
+			n.signal(syscall.SIGTERM)
+			select {
+			case <-n.done:
+			case <-time.After(5 * time.Second):
+				n.signal(syscall.SIGKILL)
+				<-n.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", n.ns.Name, n.logs.String())
+		}
+		os.RemoveAll(n.pin)
+	})
+}
+
+func (n *node) signal(sig syscall.Signal) {
+	syscall.Kill(-n.cmd.Process.Pid, sig)
+}
+
+func nodeStatus(t *testing.T, bin string, n *node) (Status, error) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", n.ns.Name, bin, "status", "--json", "--pin-path", n.pin).CombinedOutput()
+	if err != nil {
+		return Status{}, fmt.Errorf("status: %v: %s", err, out)
+	}
+	var st Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		return st, fmt.Errorf("status json: %v: %s", err, out)
+	}
+	return st, nil
+}
+
+// waitFor polls cond for up to 15 s (a liveness bound, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var ok bool
+		if ok, last = cond(); ok {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+}
+
+func hasVIP(t *testing.T, n *node, vip string) bool {
+	t.Helper()
+	return strings.Contains(n.ns.Exec(t, "ip", "-o", "addr", "show", "dev", "eth0"), " "+vip+"/")
+}
+
+const nodeConfig = `router_id: %s
+instances:
+  - name: VI_1
+    interface: eth0
+    vrid: 51
+    priority: %d
+    version: 3
+    advert_interval: 50ms
+    vips: [198.18.10.3/32]
+`
+
+// TestDaemonPair runs two daemons in a namespace pair: election by priority, status
+// on master and backup, a rejected reload, and the SIGTERM handover.
+func TestDaemonPair(t *testing.T) {
+	testutil.Privileged(t)
+	testutil.Require(t, "ip")
+	bin := binary(t)
+	a, b := testutil.NewNetns(t, "cmda"), testutil.NewNetns(t, "cmdb")
+	testutil.Veth(t, a, "eth0", netip.MustParsePrefix("198.18.10.5/24"), b, "eth0", netip.MustParsePrefix("198.18.10.6/24"))
+	dir := t.TempDir()
+	mk := func(ns *testutil.Netns, name string, prio int) *node {
+		cfg := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, prio)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("cmdt")}
+	}
+	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
+	startNode(t, bin, master)
+	startNode(t, bin, backup)
+
+	waitFor(t, "lb-5 MASTER and lb-6 BACKUP following it", func() (bool, string) {
+		sm, err1 := nodeStatus(t, bin, master)
+		sb, err2 := nodeStatus(t, bin, backup)
+		if err1 != nil || err2 != nil {
+			return false, fmt.Sprint(err1, err2)
+		}
+		ok := len(sm.Instances) == 1 && len(sb.Instances) == 1 &&
+			sm.Instances[0].State == "MASTER" && sb.Instances[0].State == "BACKUP" &&
+			sb.Instances[0].Master == "198.18.10.5" && sb.Instances[0].MasterPriority == 150 &&
+			sb.Instances[0].AdvertsReceived > 0 && sm.Instances[0].AdvertsSent > 0
+		return ok, fmt.Sprintf("%+v / %+v", sm.Instances, sb.Instances)
+	})
+	if !hasVIP(t, master, "198.18.10.3") || hasVIP(t, backup, "198.18.10.3") {
+		t.Fatalf("VIP should be on lb-5 only")
+	}
+
+	// A broken config on SIGHUP is rejected; the daemon keeps running as Master.
+	if err := os.WriteFile(master.cfg, []byte("instances:\n  - vrid: 999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	master.signal(syscall.SIGHUP)
+	waitFor(t, "reload rejected", func() (bool, string) {
+		return strings.Contains(master.logs.String(), "reload rejected"), master.logs.String()
+	})
+	if st, err := nodeStatus(t, bin, master); err != nil || st.Instances[0].State != "MASTER" {
+		t.Fatalf("after a rejected reload: %+v %v", st, err)
+	}
+
+	// SIGTERM: priority-0 advert, VIP removed, pins removed; the backup takes over.
+	master.signal(syscall.SIGTERM)
+	select {
+	case <-master.done:
+		if master.err != nil {
+			t.Fatalf("lb-5 exit: %v", master.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("lb-5 did not exit on SIGTERM")
+	}
+	if hasVIP(t, master, "198.18.10.3") {
+		t.Error("lb-5 kept the VIP after SIGTERM")
+	}
+	if _, err := os.Stat(master.pin); !os.IsNotExist(err) {
+		t.Errorf("pin path %s left behind after clean shutdown: %v", master.pin, err)
+	}
+	waitFor(t, "lb-6 MASTER with the VIP", func() (bool, string) {
+		st, err := nodeStatus(t, bin, backup)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.Instances[0].State == "MASTER" && hasVIP(t, backup, "198.18.10.3"), fmt.Sprintf("%+v", st.Instances)
+	})
+	if !strings.Contains(backup.logs.String(), "priority_zero_received") {
+		t.Errorf("lb-6 took over without seeing the priority-0 advert:\n%s", backup.logs.String())
+	}
+}
