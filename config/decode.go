@@ -106,15 +106,25 @@ func decodeHook(from, to reflect.Value) (any, error) {
 			return keepShellStrings(m, "master", "backup", "fault", "stop", "generic"), nil
 		}
 	case instanceType:
-		// preempt defaults to true, which a zero bool cannot say; fill it in
-		// before decoding so an explicit `preempt: false` survives.
+		// preempt defaults to true and priority to 100, which zero values cannot
+		// say; fill them in before decoding so an explicit `preempt: false`
+		// survives and an explicit `priority: 0` is reported, not replaced.
 		if m, ok := data.(map[string]any); ok {
-			if _, set := lookupFold(m, "preempt"); !set {
-				m2 := make(map[string]any, len(m)+1)
-				for k, v := range m {
-					m2[k] = v
+			defaults := map[string]any{"preempt": DefaultPreempt, "priority": DefaultPriority}
+			var m2 map[string]any
+			for key, def := range defaults {
+				if _, set := lookupFold(m, key); set {
+					continue
 				}
-				m2["preempt"] = DefaultPreempt
+				if m2 == nil {
+					m2 = make(map[string]any, len(m)+len(defaults))
+					for k, v := range m {
+						m2[k] = v
+					}
+				}
+				m2[key] = def
+			}
+			if m2 != nil {
 				return m2, nil
 			}
 		}

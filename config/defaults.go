@@ -120,9 +120,6 @@ func (c *Config) Normalize() {
 
 	for i := range c.Instances {
 		in := &c.Instances[i]
-		if in.Priority == 0 {
-			in.Priority = DefaultPriority
-		}
 		if in.Version == 0 {
 			in.Version = DefaultVersion
 		}

@@ -49,6 +49,19 @@ instances:
 			want: []string{"t.yaml:6: instances[0].priority: 256 is outside 1–255 (255 means address owner)"},
 		},
 		{
+			// An explicit zero must be reported, not replaced by the default 100.
+			name: "priority zero",
+			yaml: `
+instances:
+  - name: VI_1
+    interface: eth0
+    vrid: 50
+    priority: 0
+    vips: [198.18.0.3]
+`,
+			want: []string{"t.yaml:6: instances[0].priority: 0 is outside 1–255 (255 means address owner)"},
+		},
+		{
 			name: "unknown version",
 			yaml: `
 instances:

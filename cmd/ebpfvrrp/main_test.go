@@ -70,7 +70,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
   - name: VI_1
     interface: eth0
     vrid: 300
-    priority: 256
+    priority: 0
     vips: [198.18.0.3]
 `)
 	_, errOut, err := runCLI(t, "validate", "--config", p)
