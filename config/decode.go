@@ -480,6 +480,8 @@ func allowedKeys(t reflect.Type) []string {
 	return keys
 }
 
+// editDistance is the Levenshtein distance between a and b in bytes (keys and
+// keywords are ASCII); both the YAML and the keepalived.conf typo hints use it.
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)

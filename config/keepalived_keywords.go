@@ -249,33 +249,12 @@ var kaVIPOptionUnsupported = map[string]bool{
 	"home": false, "-nodad": false, "nodad": false, "noprefixroute": false, "autojoin": false, "no_track": false,
 }
 
-// editDistance is the Levenshtein distance between a and b (bytes; keywords are ASCII).
-func kaEditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // suggest returns the keyword of the given sets closest to word if it is within two
 // edits (and the word is not so short that two edits make it anything).
 func kaSuggest(word string, sets ...any) string {
 	best, bestD := "", 3
 	consider := func(k string) {
-		d := kaEditDistance(word, k)
+		d := editDistance(word, k)
 		if d > 2 || d*2 >= len(k) {
 			return
 		}

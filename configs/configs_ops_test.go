@@ -24,7 +24,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -1124,7 +1123,7 @@ type capDaemon struct {
 	ns     *testutil.Netns
 	ifname string
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *testutil.SyncBuffer
 	done   chan struct{}
 	client *http.Client
 }
@@ -1161,7 +1160,7 @@ telemetry:
 	}
 	// nsenter, not `ip netns exec`: the latter remounts /sys and hides bpffs, and
 	// mounting it again would need CAP_SYS_ADMIN, which the unit does not grant.
-	d := &capDaemon{ns: a, ifname: ifa, log: &syncBuffer{}, done: make(chan struct{}), client: nsClient(a)}
+	d := &capDaemon{ns: a, ifname: ifa, log: &testutil.SyncBuffer{}, done: make(chan struct{}), client: nsClient(a)}
 	d.cmd = exec.Command("nsenter", "--net=/run/netns/"+a.Name, "setpriv",
 		"--bounding-set=-all,"+strings.Join(set, ","), "--inh-caps=-all", "--",
 		bin, "run", "--config", cfgPath, "--control-socket", filepath.Join(dir, "ctl.sock"))
@@ -1243,22 +1242,4 @@ func nsClient(ns *testutil.Netns) *http.Client {
 			return c, err
 		},
 	}}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process writing and the test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

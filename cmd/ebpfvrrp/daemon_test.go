@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -44,37 +43,19 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// syncBuffer is a bytes.Buffer the exec copier writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type node struct {
 	ns   *testutil.Netns
 	pin  string
 	cfg  string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 	done chan struct{} // closed when the process has exited; then err is set
 	err  error
 }
 
 func startNode(t *testing.T, bin string, n *node) {
 	t.Helper()
-	n.logs = &syncBuffer{}
+	n.logs = &testutil.SyncBuffer{}
 	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, bin, "run", "--config", n.cfg,
 		"--pin-path", n.pin, "--metrics-listen", "off", "--log-format", "json")
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
