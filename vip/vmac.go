@@ -45,7 +45,7 @@ func isVRRPMAC(mac net.HardwareAddr) bool {
 // is unix.AF_INET or unix.AF_INET6. It is idempotent.
 //
 // As keepalived does, it sets on the VMAC arp_ignore=1, accept_local=1 and
-// rp_filter=0, and on the parent arp_ignore=1 and arp_filter=1, so the VIP is
+// rp_filter=0, and on the parent arp_ignore=1, arp_filter=1 and arp_announce=2, so the VIP is
 // answered for only with the virtual MAC. The parent's settings are not put
 // back by RemoveVMAC. IPv6 address generation is off on the VMAC: both routers
 // carry the same MAC, and identical EUI-64 link-locals would fail DAD.
@@ -92,6 +92,11 @@ func EnsureVMAC(parent string, vrid uint8, family int) (ifindex int, name string
 		{name, "rp_filter", "0"},
 		{parent, "arp_ignore", "1"},
 		{parent, "arp_filter", "1"},
+		// The parent must not announce the VIP as the sender of its own ARP
+		// requests (a reply to a client sent with the VIP as source would make
+		// the parent resolve the client with sender IP = VIP), or clients learn
+		// the VIP at the parent's MAC instead of the virtual MAC.
+		{parent, "arp_announce", "2"},
 	}
 	for _, s := range sysctls {
 		path := "/proc/sys/net/ipv4/conf/" + s.dev + "/" + s.key

@@ -56,7 +56,7 @@ func TestVMAC(t *testing.T) {
 				}
 				for _, c := range []struct{ dev, key, want string }{
 					{name, "arp_ignore", "1"}, {name, "accept_local", "1"}, {name, "rp_filter", "0"},
-					{p.us.ifname, "arp_ignore", "1"}, {p.us.ifname, "arp_filter", "1"},
+					{p.us.ifname, "arp_ignore", "1"}, {p.us.ifname, "arp_filter", "1"}, {p.us.ifname, "arp_announce", "2"},
 				} {
 					if got := sysctl(t, c.dev, c.key); got != c.want {
 						t.Errorf("%s %s = %s, want %s", c.dev, c.key, got, c.want)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
@@ -108,6 +109,33 @@ type daemon struct {
 	addrs  *addressAdapter
 	ann    *announcerAdapter
 	ifaces map[string]bool // attached
+	vmacs  map[string]bool // VMAC interfaces we created, removed on exit
+}
+
+// vmac creates (or finds) an instance's VMAC and remembers it for removal on exit.
+func (d *daemon) vmac(parent string, vrid uint8, family int) (string, error) {
+	fam := unix.AF_INET
+	if family == 6 {
+		fam = unix.AF_INET6
+	}
+	_, name, err := vip.EnsureVMAC(parent, vrid, fam)
+	if err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	d.vmacs[name] = true
+	d.mu.Unlock()
+	return name, nil
+}
+
+func (d *daemon) removeVMACs() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name := range d.vmacs {
+		if err := vip.RemoveVMAC(name); err != nil {
+			d.log.Warn("removing VMAC", "interface", name, "err", err)
+		}
+	}
 }
 
 func (d *daemon) run(ctx context.Context) (err error) {
@@ -123,6 +151,8 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		d.dp.Close()
 	}()
 	d.ifaces = map[string]bool{}
+	d.vmacs = map[string]bool{}
+	defer d.removeVMACs()
 	if err := d.attach(d.cfg); err != nil {
 		return err
 	}
@@ -147,7 +177,7 @@ func (d *daemon) run(ctx context.Context) (err error) {
 	}
 	notifier := control.NewExecNotifier(d.log)
 
-	setup, err := buildSetup(d.cfg)
+	setup, err := buildSetup(d.cfg, d.vmac)
 	if err != nil {
 		return err
 	}
@@ -249,7 +279,11 @@ func (d *daemon) setAnnounceSettings(cfg *config.Config, s control.Setup) {
 		g := in.GARP
 		settings[in.Name] = vip.GARPSettings{Delay: g.MasterDelay, Repeat: g.MasterRepeat,
 			Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, Interval: g.Interval}
+		// GARP/NA leave from the interface the instance sends on (its VMAC if any).
 		ifx[in.Name] = s.Instances[i].Key.Ifindex
+		if ifi, err := net.InterfaceByName(s.Instances[i].Interface); err == nil {
+			ifx[in.Name] = ifi.Index
+		}
 	}
 	d.ann.mu.Lock()
 	d.ann.settings, d.ann.ifindex = settings, ifx
@@ -265,7 +299,7 @@ func (d *daemon) reload() {
 		d.log.Error("reload rejected, keeping the running config", "err", err)
 		return
 	}
-	setup, err := buildSetup(cfg)
+	setup, err := buildSetup(cfg, d.vmac)
 	if err != nil {
 		d.log.Error("reload rejected, keeping the running config", "err", err)
 		return

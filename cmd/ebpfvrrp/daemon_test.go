@@ -118,7 +118,7 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 
 func hasVIP(t *testing.T, n *node, vip string) bool {
 	t.Helper()
-	return strings.Contains(n.ns.Exec(t, "ip", "-o", "addr", "show", "dev", "eth0"), " "+vip+"/")
+	return strings.Contains(n.ns.Exec(t, "ip", "-o", "addr", "show"), " "+vip+"/")
 }
 
 const nodeConfig = `router_id: %s
@@ -129,12 +129,20 @@ instances:
     priority: %d
     version: 3
     advert_interval: 50ms
+    use_vmac: %v
     vips: [198.18.10.3/32]
 `
 
 // TestDaemonPair runs two daemons in a namespace pair: election by priority, status
-// on master and backup, a rejected reload, and the SIGTERM handover.
+// on master and backup, a rejected reload, and the SIGTERM handover; with and
+// without a VMAC.
 func TestDaemonPair(t *testing.T) {
+	for _, vmac := range []bool{false, true} {
+		t.Run(fmt.Sprintf("vmac=%v", vmac), func(t *testing.T) { testDaemonPair(t, vmac) })
+	}
+}
+
+func testDaemonPair(t *testing.T, vmac bool) {
 	testutil.Privileged(t)
 	testutil.Require(t, "ip")
 	bin := binary(t)
@@ -143,7 +151,7 @@ func TestDaemonPair(t *testing.T) {
 	dir := t.TempDir()
 	mk := func(ns *testutil.Netns, name string, prio int) *node {
 		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, prio)), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, prio, vmac)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("cmdt")}
@@ -166,6 +174,14 @@ func TestDaemonPair(t *testing.T) {
 	})
 	if !hasVIP(t, master, "198.18.10.3") || hasVIP(t, backup, "198.18.10.3") {
 		t.Fatalf("VIP should be on lb-5 only")
+	}
+	if vmac {
+		// VRID 51: the virtual router MAC 00:00:5e:00:01:33 carries the VIP.
+		out := master.ns.Exec(t, "ip", "-o", "addr", "show", "dev", "vrrp.51")
+		link := master.ns.Exec(t, "ip", "-o", "link", "show", "dev", "vrrp.51")
+		if !strings.Contains(out, "198.18.10.3/32") || !strings.Contains(link, "00:00:5e:00:01:33") {
+			t.Fatalf("VIP not on the VMAC:\n%s\n%s", out, link)
+		}
 	}
 
 	// A broken config on SIGHUP is rejected; the daemon keeps running as Master.
@@ -192,6 +208,9 @@ func TestDaemonPair(t *testing.T) {
 	}
 	if hasVIP(t, master, "198.18.10.3") {
 		t.Error("lb-5 kept the VIP after SIGTERM")
+	}
+	if vmac && strings.Contains(master.ns.Exec(t, "ip", "-o", "link"), "vrrp.51") {
+		t.Error("lb-5 left its VMAC behind after SIGTERM")
 	}
 	if _, err := os.Stat(master.pin); !os.IsNotExist(err) {
 		t.Errorf("pin path %s left behind after clean shutdown: %v", master.pin, err)

@@ -11,10 +11,14 @@ import (
 	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 )
 
+// vmacFunc creates (or finds) the VMAC interface of an instance and returns its name.
+type vmacFunc func(parent string, vrid uint8, family int) (string, error)
+
 // buildSetup turns a validated config into the Runner's desired state. It resolves
 // interface names to indexes in the current network namespace and picks each
 // instance's primary address, so it fails when the host does not match the config.
-func buildSetup(cfg *config.Config) (control.Setup, error) {
+// Instances with use_vmac get their VMAC from vmac.
+func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	var s control.Setup
 	for name, t := range cfg.Trackers {
 		tc := control.TrackerConfig{
@@ -96,8 +100,21 @@ func buildSetup(cfg *config.Config) (control.Setup, error) {
 				return s, fmt.Errorf("instances[%d] (%s).auth.password: %w", i, in.Name, err)
 			}
 		}
-		ic.VIPs = controlVIPs(in.VIPs, in.Interface)
-		ic.ExcludedVIPs = controlVIPs(in.ExcludedVIPs, in.Interface)
+		vipDev := in.Interface
+		if in.UseVMAC {
+			// The VMAC carries 00:00:5e:00:01:VRID: adverts, GARP and the VIPs use
+			// it, while adverts are still received (and the key named) on the parent.
+			if ipv6 {
+				return s, fmt.Errorf("instances[%d] (%s).use_vmac: VMAC is supported for IPv4 instances only", i, in.Name)
+			}
+			name, err := vmac(in.Interface, uint8(in.VRID), 4)
+			if err != nil {
+				return s, fmt.Errorf("instances[%d] (%s).use_vmac: %w", i, in.Name, err)
+			}
+			ic.Interface, vipDev = name, name
+		}
+		ic.VIPs = controlVIPs(in.VIPs, vipDev)
+		ic.ExcludedVIPs = controlVIPs(in.ExcludedVIPs, vipDev)
 		for _, t := range in.Track {
 			w := cfg.Trackers[t.Name].Weight
 			if t.Weight != nil {
