@@ -352,11 +352,17 @@ type harness struct {
 
 func newHarness(t *testing.T, s Setup) *harness {
 	t.Helper()
+	return newHarnessWith(t, s, nil)
+}
+
+// newHarnessWith is newHarness with a hook that adjusts the Deps (e.g. a Prober).
+func newHarnessWith(t *testing.T, s Setup, mod func(*Deps)) *harness {
+	t.Helper()
 	h := &harness{
 		clock: newFakeClock(), dp: newFakeDataplane(), addrs: newFakeAddresses(), send: &fakeSender{},
 		ann: &fakeAnnouncer{}, notif: &fakeNotifier{}, links: newFakeLinks(), logs: &syncBuffer{},
 	}
-	r, err := NewRunner(Deps{
+	deps := Deps{
 		Clock: h.clock, Dataplane: h.dp, Addresses: h.addrs, Announcer: h.ann, Sender: h.send,
 		Notifier: h.notif, Links: h.links, Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
 		OnTransition: func(tr TransitionRecord) {
@@ -364,7 +370,11 @@ func newHarness(t *testing.T, s Setup) *harness {
 			defer h.tmu.Unlock()
 			h.trans = append(h.trans, tr)
 		},
-	}, s)
+	}
+	if mod != nil {
+		mod(&deps)
+	}
+	r, err := NewRunner(deps, s)
 	if err != nil {
 		t.Fatalf("NewRunner: %v", err)
 	}

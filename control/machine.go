@@ -1,6 +1,7 @@
 package control
 
 import (
+	"net"
 	"net/netip"
 	"time"
 )
@@ -90,6 +91,23 @@ type InterfaceUp struct{}
 // (keepalived's vrrp_sync_group semantics).
 type SyncGroupState struct{ State State }
 
+// VIPProbed: the periodic ownership probe of a Master's VIPs (cmd's probe loop)
+// finished. Conflict is set when another MAC answered for one of them (VIP and HW
+// name the first such answer); a round without answers ends the conflict.
+type VIPProbed struct {
+	Conflict bool
+	VIP      netip.Addr
+	HW       net.HardwareAddr
+}
+
+// TakeoverProbed: the ownership probe a Backup ran before taking over (action
+// ProbeVIPs with the same Seq) finished; Answered is set when another host still
+// answers for the VIPs.
+type TakeoverProbed struct {
+	Seq      uint64
+	Answered bool
+}
+
 func (Startup) isEvent()           {}
 func (Shutdown) isEvent()          {}
 func (KernelMasterDown) isEvent()  {}
@@ -107,6 +125,8 @@ func (TrackerRecovered) isEvent()  {}
 func (InterfaceDown) isEvent()     {}
 func (InterfaceUp) isEvent()       {}
 func (SyncGroupState) isEvent()    {}
+func (VIPProbed) isEvent()         {}
+func (TakeoverProbed) isEvent()    {}
 
 // Action is an output of Machine.Handle, applied in order by the Runner.
 type Action interface{ isAction() }
@@ -199,6 +219,13 @@ type Transition struct {
 
 // SplitBrainDetected: we are Master and another Master was seen. Demoted says whether
 // this node gave up (Action demote and we lose the tie-break).
+//
+// When the evidence is a VIP conflict (VIPConflict set: another MAC answered our
+// ownership probe, VIP and PeerHW say which), an ARP answer carries no priority:
+// Peer and PeerPriority are then the last master this node followed as Backup
+// (invalid if none), which is whom the tie-break is against. A split brain caused by
+// a cut heartbeat is exactly that case: the Backup took over because the master it
+// followed went silent.
 type SplitBrainDetected struct {
 	Peer         netip.Addr
 	PeerPriority uint8
@@ -206,11 +233,26 @@ type SplitBrainDetected struct {
 	Secondary    bool
 	Action       SplitBrainAction
 	Demoted      bool
+	VIPConflict  bool
+	VIP          netip.Addr
+	PeerHW       net.HardwareAddr
 }
 
 // PathFailureChanged: the master is silent on the primary path but heard on a
-// secondary one (Active), or that condition ended.
-type PathFailureChanged struct{ Active bool }
+// secondary one (Active), or that condition ended. VIPProbe says the secondary path
+// is the VIP ownership probe (the VIPs are still answered by another host).
+type PathFailureChanged struct {
+	Active   bool
+	VIPProbe bool
+}
+
+// ProbeVIPs asks the Runner to probe who answers for the instance's VIPs before a
+// Backup takes over; the Runner feeds back TakeoverProbed with the same Seq.
+type ProbeVIPs struct{ Seq uint64 }
+
+// Reannounce restarts the GARP / unsolicited NA schedule of a Master: a split brain
+// ended and neighbours may still point at the other node.
+type Reannounce struct{}
 
 func (SendAdvert) isAction()         {}
 func (AddVIPs) isAction()            {}
@@ -223,6 +265,8 @@ func (CancelTimer) isAction()        {}
 func (Transition) isAction()         {}
 func (SplitBrainDetected) isAction() {}
 func (PathFailureChanged) isAction() {}
+func (ProbeVIPs) isAction()          {}
+func (Reannounce) isAction()         {}
 
 // Machine is the RFC 5798 (v3) / RFC 3768 (v2) state machine of one instance. It does
 // no I/O and reads no clock: Handle takes the time and returns what to do.
@@ -249,7 +293,10 @@ type Machine struct {
 	zeroPending  bool // Backup saw priority 0: the next master-down deadline is final
 	preemptUntil time.Time
 	pathFailure  bool
-	splitBrain   bool
+	splitBrain   bool // Master: adverts from another Master
+	vipConflict  bool // Master: another MAC answers for our VIPs
+	probing      bool // Backup: a takeover probe (probeSeq) is out
+	probeSeq     uint64
 	lastReason   Reason
 }
 
@@ -292,7 +339,7 @@ func (m *Machine) Status() MachineStatus {
 		MasterPriority:     m.masterPrio,
 		MasterDownInterval: m.mdi(),
 		PathFailure:        m.pathFailure,
-		SplitBrain:         m.splitBrain,
+		SplitBrain:         m.splitBrain || m.vipConflict,
 		Faulted:            m.faulted(),
 		LastReason:         m.lastReason,
 	}
@@ -349,6 +396,10 @@ func (m *Machine) Handle(now time.Time, ev Event) []Action {
 		return m.faultChanged(now, ReasonInterfaceUp)
 	case SyncGroupState:
 		return m.syncGroup(now, e.State)
+	case VIPProbed:
+		return m.vipProbed(e)
+	case TakeoverProbed:
+		return m.takeoverProbed(e)
 	}
 	return nil
 }
@@ -392,6 +443,9 @@ func (m *Machine) transition(to State, r Reason) Transition {
 	}
 	m.state = to
 	m.lastReason = r
+	// A probe result or a VIP conflict belongs to the state it was seen in.
+	m.probing = false
+	m.vipConflict = false
 	return t
 }
 
@@ -449,7 +503,7 @@ func (m *Machine) enterMaster(r Reason) []Action {
 	acts = append(acts, CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay})
 	if m.pathFailure {
 		m.pathFailure = false
-		acts = append(acts, PathFailureChanged{false})
+		acts = append(acts, PathFailureChanged{})
 	}
 	acts = append(acts,
 		SetKernelState{Master, m.eff},
@@ -490,7 +544,7 @@ func (m *Machine) enterFault(r Reason) []Action {
 	acts = append(acts, CancelTimer{TimerAdvert}, CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay})
 	if m.pathFailure {
 		m.pathFailure = false
-		acts = append(acts, PathFailureChanged{false})
+		acts = append(acts, PathFailureChanged{})
 	}
 	return append(acts, SetKernelState{Fault, m.eff}, Notify{HookFault})
 }
@@ -542,16 +596,83 @@ func (m *Machine) primarySilent(secondaryAlive bool) []Action {
 	if m.zeroPending {
 		return m.enterMaster(ReasonPriorityZeroReceived)
 	}
+	if m.probing {
+		return nil // the takeover probe's result decides
+	}
 	if secondaryAlive && !m.cfg.TakeoverOnPathFailure {
-		acts := []Action{ArmTimer{TimerMasterDown, m.mdi()}}
-		if !m.pathFailure {
-			m.pathFailure = true
-			m.lastReason = ReasonPathFailure
-			acts = append(acts, PathFailureChanged{true})
-		}
-		return acts
+		return m.stayOnPathFailure(false)
+	}
+	if m.probesBeforeTakeover() {
+		m.probeSeq++
+		m.probing = true
+		return []Action{ProbeVIPs{Seq: m.probeSeq}}
 	}
 	return m.enterMaster(ReasonMasterDownExpired)
+}
+
+// probesBeforeTakeover: with split-brain action demote, the VIP ownership probe is a
+// second heartbeat path. A master that is silent on the wire but still answers for
+// the VIPs is alive behind a cut heartbeat (a firewall dropping VRRP); taking over
+// would only make a split brain that demote then undoes, every Master_Down_Interval.
+// With alert (the default) failover is not delayed by a probe.
+func (m *Machine) probesBeforeTakeover() bool {
+	return m.cfg.SplitBrain == SplitBrainDemote && !m.cfg.TakeoverOnPathFailure &&
+		len(m.cfg.VIPs)+len(m.cfg.ExcludedVIPs) > 0
+}
+
+// stayOnPathFailure keeps a Backup whose master is silent on the primary path but
+// alive on a secondary one (or still answering for the VIPs) from taking over.
+func (m *Machine) stayOnPathFailure(vipProbe bool) []Action {
+	acts := []Action{ArmTimer{TimerMasterDown, m.mdi()}}
+	if !m.pathFailure {
+		m.pathFailure = true
+		m.lastReason = ReasonPathFailure
+		acts = append(acts, PathFailureChanged{Active: true, VIPProbe: vipProbe})
+	}
+	return acts
+}
+
+func (m *Machine) takeoverProbed(e TakeoverProbed) []Action {
+	if m.state != Backup || !m.probing || e.Seq != m.probeSeq {
+		return nil // stale: the master was heard again, or we left Backup
+	}
+	m.probing = false
+	if e.Answered {
+		return m.stayOnPathFailure(true)
+	}
+	return m.enterMaster(ReasonMasterDownExpired)
+}
+
+// vipProbed handles a Master's ownership probe. A conflict is a split brain; with
+// action demote the loser of the tie-break against the last master we followed steps
+// down. It is evaluated on every conflicting round (not only the first), so switching
+// the action to demote by a reload resolves a split brain already in progress.
+func (m *Machine) vipProbed(e VIPProbed) []Action {
+	if m.state != Master {
+		return nil
+	}
+	if !e.Conflict {
+		if !m.vipConflict {
+			return nil
+		}
+		m.vipConflict = false
+		// We are the one left holding the VIPs: win the neighbours back.
+		return []Action{Reannounce{}}
+	}
+	first := !m.vipConflict
+	m.vipConflict = true
+	det := SplitBrainDetected{
+		Peer: m.master, PeerPriority: m.masterPrio, Priority: m.eff, Action: m.cfg.SplitBrain,
+		VIPConflict: true, VIP: e.VIP, PeerHW: e.HW,
+	}
+	if m.cfg.SplitBrain == SplitBrainDemote && m.master.IsValid() && m.masterPrio != 0 && m.beats(m.master, m.masterPrio) {
+		det.Demoted = true
+		return append([]Action{det}, m.enterBackup(ReasonSplitBrainDemote, m.mdi())...)
+	}
+	if first {
+		return []Action{det}
+	}
+	return nil
 }
 
 func (m *Machine) masterDownTimer(now time.Time, e MasterDownTimer) []Action {
@@ -565,10 +686,13 @@ func (m *Machine) masterDownTimer(now time.Time, e MasterDownTimer) []Action {
 	if !e.Heard || e.Age >= mdi {
 		return m.primarySilent(e.SecondaryAlive)
 	}
+	// The master was heard within Master_Down_Interval: a takeover probe still out
+	// is moot.
+	m.probing = false
 	var acts []Action
 	if m.pathFailure {
 		m.pathFailure = false
-		acts = append(acts, PathFailureChanged{false})
+		acts = append(acts, PathFailureChanged{})
 	}
 	if m.preemptable() {
 		if now.Before(m.preemptUntil) {
@@ -595,10 +719,11 @@ func (m *Machine) newMaster(now time.Time, addr netip.Addr, prio uint8, interval
 	case Backup:
 		m.recordMaster(addr, prio, interval)
 		m.zeroPending = false
+		m.probing = false
 		var acts []Action
 		if m.pathFailure {
 			m.pathFailure = false
-			acts = append(acts, PathFailureChanged{false})
+			acts = append(acts, PathFailureChanged{})
 		}
 		// The master was just heard: a full interval from now (this also applies a
 		// newly adopted v3 interval at once).

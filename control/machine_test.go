@@ -447,9 +447,11 @@ func TestMachine(t *testing.T) {
 			wantState: Master,
 		},
 		{
-			name:  "both masters on a secondary path, we lose, demote: back to backup",
-			cfg:   func(c *InstanceConfig) { c.SplitBrain = SplitBrainDemote },
-			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 200, Secondary: true}}},
+			name: "both masters on a secondary path, we lose, demote: back to backup",
+			cfg:  func(c *InstanceConfig) { c.SplitBrain = SplitBrainDemote },
+			// With demote the Backup probes the VIPs before taking over; nobody answers.
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {4 * sec, TakeoverProbed{Seq: 1}},
+				{5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 200, Secondary: true}}},
 			want: []Action{
 				SplitBrainDetected{Peer: lowAddr, PeerPriority: 200, Priority: 100, Secondary: true, Action: SplitBrainDemote, Demoted: true},
 				Transition{From: Master, To: Backup, Reason: ReasonSplitBrainDemote, Priority: 100, Master: lowAddr},
@@ -459,9 +461,10 @@ func TestMachine(t *testing.T) {
 			wantState: Backup,
 		},
 		{
-			name:  "both masters on a secondary path, equal priority, we have the higher address: keep master",
-			cfg:   func(c *InstanceConfig) { c.SplitBrain = SplitBrainDemote },
-			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 100, Secondary: true}}},
+			name: "both masters on a secondary path, equal priority, we have the higher address: keep master",
+			cfg:  func(c *InstanceConfig) { c.SplitBrain = SplitBrainDemote },
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {4 * sec, TakeoverProbed{Seq: 1}},
+				{5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 100, Secondary: true}}},
 			want: []Action{
 				SplitBrainDetected{Peer: lowAddr, PeerPriority: 100, Priority: 100, Secondary: true, Action: SplitBrainDemote},
 			},
@@ -480,7 +483,7 @@ func TestMachine(t *testing.T) {
 			name:      "path failure: primary silent, secondary alive, stay backup",
 			cfg:       backupStart,
 			steps:     []step{{0, Startup{}}, {sec, KernelNewMaster{highAddr, 200, sec}}, {5 * sec, KernelMasterDown{SecondaryAlive: true}}},
-			want:      []Action{ArmTimer{TimerMasterDown, 3*sec + skew100v3}, PathFailureChanged{true}},
+			want:      []Action{ArmTimer{TimerMasterDown, 3*sec + skew100v3}, PathFailureChanged{Active: true}},
 			wantState: Backup,
 		},
 		{
@@ -498,7 +501,7 @@ func TestMachine(t *testing.T) {
 				{9 * sec, MasterDownTimer{}}},
 			want: append([]Action{
 				Transition{From: Backup, To: Master, Reason: ReasonMasterDownExpired, Priority: 100, Master: ourAddr},
-				CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay}, PathFailureChanged{false}},
+				CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay}, PathFailureChanged{}},
 				masterActs(Backup, ReasonMasterDownExpired, 100)[3:]...),
 			wantState: Master,
 		},
@@ -507,7 +510,7 @@ func TestMachine(t *testing.T) {
 			cfg:  backupStart,
 			steps: []step{{0, Startup{}}, {sec, KernelNewMaster{highAddr, 200, sec}}, {5 * sec, KernelMasterDown{SecondaryAlive: true}},
 				{6 * sec, KernelNewMaster{highAddr, 200, sec}}},
-			want:      []Action{PathFailureChanged{false}, ArmTimer{TimerMasterDown, 3*sec + skew100v3}},
+			want:      []Action{PathFailureChanged{}, ArmTimer{TimerMasterDown, 3*sec + skew100v3}},
 			wantState: Backup,
 		},
 		{

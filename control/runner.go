@@ -59,6 +59,20 @@ type Announcer interface {
 	Start(inst string, vips []netip.Addr) (stop func())
 }
 
+// VIPConflict is another host answering for one of our VIPs.
+type VIPConflict struct {
+	VIP netip.Addr
+	HW  net.HardwareAddr
+}
+
+// VIPProber asks the link who answers for VIPs (ARP probe for IPv4, neighbour
+// solicitation for IPv6; implemented by vip through cmd). ProbeVIPs listens for
+// timeout (or until ctx ends) and returns every answer from a MAC that is not one of
+// this host's.
+type VIPProber interface {
+	ProbeVIPs(ctx context.Context, vips []VIP, timeout time.Duration) ([]VIPConflict, error)
+}
+
 // Sender sends adverts; the Runner passes every advert due on one tick in one call
 // (WriteBatch underneath), so many instances do not mean many syscalls. Send must not
 // retain msgs (or their Addresses) after it returns: the Runner reuses the buffer.
@@ -132,7 +146,11 @@ type Deps struct {
 	Sender    Sender
 	Notifier  Notifier    // nil: no hooks
 	Links     LinkWatcher // nil: no link tracking
-	Logger    *slog.Logger
+	// Prober runs the ownership probe a Backup with split-brain action demote makes
+	// before taking over. nil: the Dataplane, if it implements VIPProber; else no
+	// probe (the Backup takes over as with alert).
+	Prober VIPProber
+	Logger *slog.Logger
 	// OnTransition is called (under the Runner's lock: do not call back into the
 	// Runner) after every transition, for metrics.
 	OnTransition func(TransitionRecord)
@@ -165,12 +183,14 @@ type InstanceStatus struct {
 	LastReason         Reason
 	LastTransition     time.Time
 	Transitions        []TransitionCount
-	// SplitBrain: we are Master and another Master is being seen.
+	// SplitBrain: we are Master and another Master is being seen (its adverts), or
+	// another host answers for our VIPs (the ownership probe).
 	SplitBrain bool
 	// BothMasters counts adverts (events) from another Master while we were Master.
 	BothMasters  uint64
 	VIPConflicts uint64
-	// PathFailure: the master is silent on the primary path but heard on a secondary.
+	// PathFailure: the master is silent on the primary path but heard on a secondary
+	// one, or (split-brain action demote) still answers for the VIPs.
 	PathFailure bool
 	Trackers    []TrackerStatus
 }
@@ -251,6 +271,10 @@ type Runner struct {
 
 	sendErrors     uint64
 	lastSendErrLog time.Time
+
+	// probeCtx ends with Shutdown, cancelling takeover probes in flight.
+	probeCtx    context.Context
+	probeCancel context.CancelFunc
 }
 
 // NewRunner validates s and prepares a Runner; nothing runs until Start (or Run).
@@ -264,6 +288,11 @@ func NewRunner(d Deps, s Setup) (*Runner, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.Prober == nil {
+		if p, ok := d.Dataplane.(VIPProber); ok {
+			d.Prober = p
+		}
+	}
 	if err := validateSetup(s); err != nil {
 		return nil, err
 	}
@@ -274,6 +303,7 @@ func NewRunner(d Deps, s Setup) (*Runner, error) {
 		trackers: make(map[string]*trackerRun),
 	}
 	r.setup = s
+	r.probeCtx, r.probeCancel = context.WithCancel(context.Background())
 	return r, nil
 }
 
@@ -776,6 +806,7 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		r.advGen++
 	}
 	r.closed = true
+	r.probeCancel()
 	trs := slices.Collect(maps.Values(r.trackers))
 	r.trackers = make(map[string]*trackerRun)
 	deferred := r.deferred
@@ -886,20 +917,67 @@ func (r *Runner) secondaryAlive(inst *instance) bool {
 	return false
 }
 
-// ReportVIPConflict records that a VIP of a Master instance was answered by another
-// host (vip's ownership probe): counted, logged and notified as SPLIT_BRAIN. It does
-// not demote: a probe answer carries no priority to break the tie with.
-func (r *Runner) ReportVIPConflict(instName string, vip netip.Addr, peerHW net.HardwareAddr) {
+// ReportVIPProbe feeds the result of one ownership probe round of a Master's VIPs
+// (every VIP of the instance probed, conflicts = the answers from other MACs). A
+// conflict is a split brain: SplitBrain is reported until a round comes back
+// clean, and with split-brain action demote the loser (see SplitBrainDetected)
+// returns to Backup. Every conflicting answer is counted in VIPConflicts. Results
+// for an instance that is not Master (any more) are ignored.
+func (r *Runner) ReportVIPProbe(instName string, conflicts []VIPConflict) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	inst := r.insts[instName]
-	if inst == nil || r.closed {
+	if inst == nil || r.closed || inst.m.Status().State != Master {
 		return
 	}
-	inst.vipConflicts++
-	st := inst.m.Status()
-	r.log.Warn("VIP conflict", "instance", instName, "vip", vip, "peer_hw", peerHW.String(), "state", st.State.String())
-	r.notify(inst, Notification{Type: "INSTANCE", Name: instName, State: HookSplitBrain, Priority: st.EffectivePriority})
+	inst.vipConflicts += uint64(len(conflicts))
+	ev := VIPProbed{}
+	if len(conflicts) > 0 {
+		ev = VIPProbed{Conflict: true, VIP: conflicts[0].VIP, HW: conflicts[0].HW}
+	}
+	r.dispatch(r.d.Clock.Now(), inst, ev)
+	r.flushLocked()
+}
+
+// ReportVIPConflict is ReportVIPProbe with a single conflicting answer.
+func (r *Runner) ReportVIPConflict(instName string, vip netip.Addr, peerHW net.HardwareAddr) {
+	r.ReportVIPProbe(instName, []VIPConflict{{VIP: vip, HW: peerHW}})
+}
+
+// takeoverProbeTimeout is how long a Backup listens for another host answering for
+// its VIPs before taking over: one advert interval (an answer on a LAN takes well
+// under a millisecond; the interval bounds what the check adds to failover), at
+// least 100 ms so a loaded host still hears it, at most 500 ms.
+func takeoverProbeTimeout(c *InstanceConfig) time.Duration {
+	return min(max(c.AdvertInterval, 100*time.Millisecond), 500*time.Millisecond)
+}
+
+// startTakeoverProbe runs the probe a Backup asked for (ProbeVIPs) without holding
+// the lock, and feeds the result back. Without a prober there is no evidence of a
+// live master: the Backup takes over.
+func (r *Runner) startTakeoverProbe(now time.Time, inst *instance, seq uint64) {
+	if r.d.Prober == nil {
+		r.dispatch(now, inst, TakeoverProbed{Seq: seq})
+		return
+	}
+	vips := inst.cfg.allVIPs()
+	timeout := takeoverProbeTimeout(&inst.cfg)
+	ctx := r.probeCtx
+	go func() {
+		pctx, cancel := context.WithTimeout(ctx, timeout+time.Second)
+		conflicts, err := r.d.Prober.ProbeVIPs(pctx, vips, timeout)
+		cancel()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.closed || inst.removed {
+			return
+		}
+		if err != nil {
+			r.log.Warn("takeover probe failed; taking over", "instance", inst.cfg.Name, "err", err)
+		}
+		r.dispatch(r.d.Clock.Now(), inst, TakeoverProbed{Seq: seq, Answered: err == nil && len(conflicts) > 0})
+		r.flushLocked()
+	}()
 }
 
 // Snapshot returns the status of every instance, sorted by name.

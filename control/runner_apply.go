@@ -15,6 +15,7 @@ const sendErrorLogEvery = 10 * time.Second
 func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 	acts := inst.m.Handle(now, ev)
 	var last *Transition
+	var probes []uint64
 	for _, a := range acts {
 		switch a := a.(type) {
 		case Transition:
@@ -50,16 +51,30 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 			r.splitBrain(inst, a)
 		case PathFailureChanged:
 			st := inst.m.Status()
-			if a.Active {
+			switch {
+			case a.Active && a.VIPProbe:
+				r.log.Warn("path failure: master silent on the primary path but another host still answers for the VIPs; staying backup",
+					"instance", inst.cfg.Name, "master", addrString(st.Master), "master_priority", st.MasterPriority, "priority", st.EffectivePriority)
+			case a.Active:
 				r.log.Warn("path failure: master silent on the primary path but heard on a secondary path; staying backup",
 					"instance", inst.cfg.Name, "master", addrString(st.Master), "priority", st.EffectivePriority)
-			} else {
+			default:
 				r.log.Info("path failure over", "instance", inst.cfg.Name)
 			}
+		case ProbeVIPs:
+			probes = append(probes, a.Seq)
+		case Reannounce:
+			r.log.Info("split brain over: VIPs no longer answered by another host", "instance", inst.cfg.Name)
+			r.stopAnnounce(inst)
+			r.startAnnounce(inst)
 		}
 	}
 	if last != nil {
 		r.propagate(now, inst, *last)
+	}
+	// After the other actions: without a prober the result is fed back at once.
+	for _, seq := range probes {
+		r.startTakeoverProbe(now, inst, seq)
 	}
 }
 
@@ -114,11 +129,20 @@ func (r *Runner) notify(inst *instance, n Notification) {
 }
 
 func (r *Runner) splitBrain(inst *instance, d SplitBrainDetected) {
-	inst.bothMasters++
-	r.log.Warn("split brain: another master seen", "instance", inst.cfg.Name,
-		"local", addrString(inst.cfg.PrimaryAddr), "local_priority", d.Priority,
-		"peer", addrString(d.Peer), "peer_priority", d.PeerPriority,
-		"secondary_path", d.Secondary, "action", d.Action.String(), "demoted", d.Demoted)
+	if d.VIPConflict {
+		// Peer is the last master we followed: the one the tie-break was against.
+		r.log.Warn("split brain: another host answers for our VIP", "instance", inst.cfg.Name,
+			"vip", addrString(d.VIP), "peer_hw", d.PeerHW.String(),
+			"local", addrString(inst.cfg.PrimaryAddr), "local_priority", d.Priority,
+			"last_master", addrString(d.Peer), "last_master_priority", d.PeerPriority,
+			"action", d.Action.String(), "demoted", d.Demoted)
+	} else {
+		inst.bothMasters++
+		r.log.Warn("split brain: another master seen", "instance", inst.cfg.Name,
+			"local", addrString(inst.cfg.PrimaryAddr), "local_priority", d.Priority,
+			"peer", addrString(d.Peer), "peer_priority", d.PeerPriority,
+			"secondary_path", d.Secondary, "action", d.Action.String(), "demoted", d.Demoted)
+	}
 	hooks := inst.cfg.Notify
 	if d.Action != SplitBrainScript {
 		hooks.SplitBrain = nil
