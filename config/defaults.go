@@ -33,6 +33,11 @@ const (
 	DefaultPinPath         = "/sys/fs/bpf/ebpfvrrp"
 	DefaultTelemetryListen = "127.0.0.1:9864"
 	DefaultSplitBrain      = "alert"
+	// DefaultSplitBrainProbeInterval: a Master ARP/NS-probes its VIPs every second.
+	// When a firewall cuts the heartbeat both ways no advert of the other Master ever
+	// arrives, and this probe is the only thing that sees the split brain; one probe
+	// per VIP per second is negligible traffic and detects it within about 1.5 s.
+	DefaultSplitBrainProbeInterval = time.Second
 )
 
 // Default multicast groups (RFC 5798 §5.1.1.2 and §5.1.2.2, keepalived's defaults).
@@ -59,7 +64,7 @@ func DefaultConfig() *Config {
 		McastGroup6: DefaultMcastGroup6,
 		Dataplane:   Dataplane{AttachMode: DefaultAttachMode, PinPath: DefaultPinPath},
 		Telemetry:   Telemetry{Listen: DefaultTelemetryListen},
-		SplitBrain:  SplitBrain{Action: DefaultSplitBrain},
+		SplitBrain:  SplitBrain{Action: DefaultSplitBrain, ProbeInterval: DefaultSplitBrainProbeInterval},
 	}
 }
 

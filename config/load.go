@@ -204,6 +204,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("dataplane.pin_path", d.Dataplane.PinPath)
 	v.SetDefault("telemetry.listen", d.Telemetry.Listen)
 	v.SetDefault("split_brain.action", d.SplitBrain.Action)
+	v.SetDefault("split_brain.probe_interval", d.SplitBrain.ProbeInterval)
 }
 
 // envBindings maps every overridable field path to its variable name: each scalar

@@ -209,7 +209,8 @@ type Telemetry struct {
 type SplitBrain struct {
 	Action string   `mapstructure:"action" yaml:"action,omitempty"`
 	Script []string `mapstructure:"script" yaml:"script,omitempty"`
-	// ProbeInterval: how often a Master ARP/NS-probes its VIPs; 0 disables.
+	// ProbeInterval: how often a Master ARP/NS-probes its VIPs (an answer from
+	// another MAC is a split brain); default 1s, 0 disables.
 	ProbeInterval time.Duration `mapstructure:"probe_interval" yaml:"probe_interval,omitempty"`
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path (default false).

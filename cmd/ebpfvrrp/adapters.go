@@ -31,8 +31,58 @@ func controlKey(k loader.InstanceKey) control.InstanceKey {
 	return control.InstanceKey{Ifindex: int(k.Ifindex), VRID: k.VRID, IPv6: k.Family == loader.FamilyIPv6}
 }
 
-// dataplaneAdapter implements control.Dataplane over *loader.Dataplane.
+// dataplaneAdapter implements control.Dataplane over *loader.Dataplane, and
+// control.VIPProber with vip.Probe (the Runner takes it from the Dataplane when
+// Deps.Prober is unset): the ownership probe is how the split-brain detector sees the
+// link beyond the adverts the kernel counts.
 type dataplaneAdapter struct{ dp *loader.Dataplane }
+
+// ProbeVIPs asks who answers for vips (ARP probe / NS) for timeout, on every
+// interface they live on at once.
+func (a dataplaneAdapter) ProbeVIPs(ctx context.Context, vips []control.VIP, timeout time.Duration) ([]control.VIPConflict, error) {
+	addrs := make([]vip.Address, 0, len(vips))
+	for _, v := range vips {
+		ifi, err := net.InterfaceByName(v.Device)
+		if err != nil {
+			return nil, fmt.Errorf("probe vip %s: device %q: %w", v.Prefix, v.Device, err)
+		}
+		addrs = append(addrs, vip.Address{Prefix: v.Prefix, Ifindex: ifi.Index})
+	}
+	return a.probeAddrs(ctx, addrs, timeout)
+}
+
+// probeAddrs runs one vip.Probe per interface, concurrently, and joins the answers.
+// Any failed interface fails the round: a partial round must not end a conflict.
+func (a dataplaneAdapter) probeAddrs(ctx context.Context, addrs []vip.Address, timeout time.Duration) ([]control.VIPConflict, error) {
+	byIf := map[int][]netip.Addr{}
+	for _, ad := range addrs {
+		byIf[ad.Ifindex] = append(byIf[ad.Ifindex], ad.Prefix.Addr())
+	}
+	var (
+		mu   sync.Mutex
+		out  []control.VIPConflict
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for ifx, list := range byIf {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conflicts, err := vip.Probe(ctx, ifx, list, timeout)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("probe on %s: %w", ifName(ifx), err))
+				return
+			}
+			for _, c := range conflicts {
+				out = append(out, control.VIPConflict{VIP: c.Addr, HW: c.MAC})
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
 
 func (a dataplaneAdapter) SetInstance(k control.InstanceKey, c control.KernelConfig) error {
 	return a.dp.SetInstance(loaderKey(k), loader.InstanceConfig{

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -319,39 +318,46 @@ func (d *daemon) reload() {
 	d.log.Info("config reloaded", "instances", len(setup.Instances))
 }
 
-// probeLoop ARP/NS-probes the VIPs of every Master at split_brain.probe_interval;
-// an answer from another MAC is a VIP conflict.
+// probeLoop ARP/NS-probes the VIPs of every Master at split_brain.probe_interval
+// (read each round, so a reload can change or disable it) and feeds every round to
+// the Runner: an answer from another MAC is a VIP conflict, i.e. a split brain; a
+// clean round ends it. This is what detects a split brain when the heartbeat is cut
+// both ways and no advert of the other Master ever arrives.
 func (d *daemon) probeLoop(ctx context.Context) {
-	d.mu.Lock()
-	every := d.cfg.SplitBrain.ProbeInterval
-	d.mu.Unlock()
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
+	prober := dataplaneAdapter{d.dp}
 	for {
+		d.mu.Lock()
+		every := d.cfg.SplitBrain.ProbeInterval
+		d.mu.Unlock()
+		wait := every
+		if every <= 0 {
+			wait = time.Second // off: look again after a possible reload
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
-		for inst, addrs := range d.addrs.heldVIPs() {
-			byIf := map[int][]netip.Addr{}
-			for _, a := range addrs {
-				byIf[a.Ifindex] = append(byIf[a.Ifindex], a.Prefix.Addr())
-			}
-			for ifx, list := range byIf {
-				conflicts, err := vip.Probe(ctx, ifx, list, every/2)
-				if err != nil {
-					d.log.Debug("VIP probe failed", "instance", inst, "err", err)
-					continue
-				}
-				for _, c := range conflicts {
-					d.runner.ReportVIPConflict(inst, c.Addr, c.MAC)
-				}
-			}
+		if every <= 0 {
+			continue
 		}
+		var wg sync.WaitGroup
+		for inst, addrs := range d.addrs.heldVIPs() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				conflicts, err := prober.probeAddrs(ctx, addrs, every/2)
+				if err != nil {
+					// A round that could not listen proves nothing either way.
+					d.log.Debug("VIP probe failed", "instance", inst, "err", err)
+					return
+				}
+				d.runner.ReportVIPProbe(inst, conflicts)
+			}()
+		}
+		wg.Wait()
 	}
 }
 
