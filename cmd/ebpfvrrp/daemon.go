@@ -183,6 +183,7 @@ func (d *daemon) run(ctx context.Context) (err error) {
 	d.setAnnounceSettings(d.cfg, setup)
 	d.runner, err = control.NewRunner(control.Deps{
 		Dataplane: dataplaneAdapter{d.dp},
+		Prober:    dataplaneAdapter{d.dp},
 		Addresses: d.addrs,
 		Announcer: d.ann,
 		Sender:    sender,

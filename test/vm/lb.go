@@ -101,8 +101,11 @@ func (l *Lab) StopLB(hostName string, sig syscall.Signal) error {
 	err = p.stop(sig, 10*time.Second)
 	if sig == syscall.SIGKILL {
 		// keepalived's VRRP child is its own pid and survives the parent's SIGKILL
-		// only until Pdeathsig fires; make "dies hard" immediate for it too.
-		_ = killPidfiles(h.dir)
+		// only until Pdeathsig fires; make "dies hard" immediate for it too. Only
+		// keepalived's pid files: the host's nginx must survive its VRRP daemon.
+		for _, f := range []string{"keepalived.pid", "keepalived-vrrp.pid", "keepalived-checkers.pid"} {
+			_ = killPidfile(filepath.Join(h.dir, f), h.dir)
+		}
 	}
 	l.logf("lab %s: %s: %s stopped with %v", l.Name, hostName, p.name, sig)
 	return err

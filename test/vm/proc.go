@@ -102,24 +102,33 @@ func killPidfiles(dir string) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".pid") {
 			return nil
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 1 {
-			return nil
-		}
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || !strings.Contains(string(cmdline), dir) {
-			return nil
-		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			errs = append(errs, fmt.Errorf("vm: kill pid %d from %s: %w", pid, path, err))
+		if err := killPidfile(path, dir); err != nil {
+			errs = append(errs, err)
 		}
 		return nil
 	})
 	return errors.Join(errs...)
+}
+
+// killPidfile kills the process a pid file names, when its command line mentions
+// mention (so a recycled pid is never hit).
+func killPidfile(path, mention string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return nil
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), mention) {
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("vm: kill pid %d from %s: %w", pid, path, err)
+	}
+	return nil
 }
 
 // Log returns what a process the lab started on host wrote so far; which is "lb"
