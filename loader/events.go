@@ -64,3 +64,21 @@ func eventFromRaw(r vrrpEvent) Event {
 		Interval:     time.Duration(r.IntervalCs) * centisecond,
 	}
 }
+
+// EventsLost is how many events the kernel could not write because the ring
+// buffer was full (the controller did not drain it fast enough), summed over
+// CPUs since the maps were created; it survives restarts that reuse the pins.
+// A lost MASTER_DOWN is still caught by the controller's own deadline; any
+// other lost event means the controller's view may lag until the next one,
+// so a rising count deserves an alert.
+func (d *Dataplane) EventsLost() (uint64, error) {
+	var per []uint64
+	if err := d.objs.EventsLost.Lookup(uint32(0), &per); err != nil {
+		return 0, fmt.Errorf("loader: read events lost: %w", err)
+	}
+	var sum uint64
+	for _, c := range per {
+		sum += c
+	}
+	return sum, nil
+}

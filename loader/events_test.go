@@ -2,6 +2,7 @@ package loader
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -185,5 +186,48 @@ func TestVIPGuard(t *testing.T) {
 		if v := runIn(t, ns, d.RunXDP, frame); v != XDPPass {
 			t.Errorf("%v: lease on another interface only: verdict %d, want pass", vip, v)
 		}
+	}
+}
+
+// TestEventsLostCounted: when the controller does not drain the ring buffer,
+// records that do not fit are counted in events_lost (none vanish silently),
+// and last_event still holds the newest event.
+func TestEventsLostCounted(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evlost")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 11, Family: FamilyIPv4}
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.EventsLost(); err != nil || n != 0 {
+		t.Fatalf("EventsLost before any event = %d, %v; want 0", n, err)
+	}
+	// The master alternates its priority: one PRIO_CHANGE per advert, far
+	// more than the 64 KiB ring holds (48 bytes a record).
+	frames := [2][]byte{ether(advert(t, v3adv(11, 150, ipA), 255)), ether(advert(t, v3adv(11, 151, ipA), 255))}
+	const n = 3000
+	ns.Do(t, func() error {
+		for i := 0; i < n; i++ {
+			if v, _, err := d.RunXDP(frames[i%2], 1); err != nil || v != XDPPass {
+				return fmt.Errorf("run %d: verdict %d, %v", i, v, err)
+			}
+		}
+		return nil
+	})
+	got := len(drainEvents(t, d))
+	lost, err := d.EventsLost()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lost == 0 || uint64(got)+lost != n {
+		t.Errorf("received %d + lost %d events, want %d in all and some lost", got, lost, n)
+	}
+	var last vrrpEvent
+	if err := d.objs.LastEvent.Lookup(k.raw(), &last); err != nil {
+		t.Fatal(err)
+	}
+	if last.Priority != 151 || last.PrevPriority != 150 || EventType(last.Type) != EventPrioChange {
+		t.Errorf("last_event = %+v, want the final prio_change 150 -> 151", last)
 	}
 }

@@ -164,6 +164,7 @@ const (
 	vrrpMapAllowedPeers   = "allowed_peers"
 	vrrpMapDrops          = "drops"
 	vrrpMapEvents         = "events"
+	vrrpMapEventsLost     = "events_lost"
 	vrrpMapInstState      = "inst_state"
 	vrrpMapInstances      = "instances"
 	vrrpMapLastEvent      = "last_event"
@@ -229,6 +230,7 @@ type vrrpMapSpecs struct {
 	AllowedPeers *ebpf.MapSpec `ebpf:"allowed_peers"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	EventsLost   *ebpf.MapSpec `ebpf:"events_lost"`
 	InstState    *ebpf.MapSpec `ebpf:"inst_state"`
 	Instances    *ebpf.MapSpec `ebpf:"instances"`
 	LastEvent    *ebpf.MapSpec `ebpf:"last_event"`
@@ -266,6 +268,7 @@ type vrrpMaps struct {
 	AllowedPeers *ebpf.Map `ebpf:"allowed_peers"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	EventsLost   *ebpf.Map `ebpf:"events_lost"`
 	InstState    *ebpf.Map `ebpf:"inst_state"`
 	Instances    *ebpf.Map `ebpf:"instances"`
 	LastEvent    *ebpf.Map `ebpf:"last_event"`
@@ -279,6 +282,7 @@ func (m *vrrpMaps) Close() error {
 		m.AllowedPeers,
 		m.Drops,
 		m.Events,
+		m.EventsLost,
 		m.InstState,
 		m.Instances,
 		m.LastEvent,
