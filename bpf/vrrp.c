@@ -177,7 +177,7 @@ static __always_inline void on_advert(const struct rx *rx, const struct instance
 		 * first advert in a new Backup period is a NEW_MASTER. */
 		st->epoch = cfg->epoch;
 		st->has_master = 0;
-		st->rl_ns = 0;
+		__builtin_memset(st->rl_ns, 0, sizeof(st->rl_ns));
 		/* After an upgrade that reused the pinned map, the timer still
 		 * calls the old program (which it keeps loaded); move it to this
 		 * one here, off the per-advert path (set_callback costs ~25 ns). */
@@ -186,17 +186,21 @@ static __always_inline void on_advert(const struct rx *rx, const struct instance
 
 	if (cfg->state == STATE_MASTER) {
 		int ev;
+		__u64 *rl;
 		if (prio == 0) {
 			ev = EVENT_PRIO_ZERO; /* RFC 5798 6.4.3: send an advert now */
+			rl = &st->rl_ns[0];
 		} else if (wins(prio, rx->src, cfg->priority, cfg->primary)) {
 			ev = EVENT_PREEMPT;
+			rl = &st->rl_ns[1];
 		} else {
 			__sync_fetch_and_add(&st->both_masters, 1);
 			ev = EVENT_BOTH_MASTERS;
+			rl = &st->rl_ns[2];
 		}
-		if (st->rl_ns && now - st->rl_ns < EVENT_RATE_NS)
+		if (*rl && now - *rl < EVENT_RATE_NS)
 			return;
-		st->rl_ns = now;
+		*rl = now;
 		emit(now, ik, ev, prio, cfg->priority, interval_cs, rx->src);
 		return;
 	}

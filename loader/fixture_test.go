@@ -48,6 +48,14 @@ func fixtureInstances(t testing.TB) map[InstanceKey]InstanceConfig {
 		k4(41): {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
 		k4(42): {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
 		k4(43): {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
+		// Masters that first see a loser, then a winner / a resignation
+		// within the rate-limit second.
+		k4(44): {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
+		k4(45): {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
+		// IPv6 Masters for the equal-priority address tie-break: fe80::100
+		// beats fe80::2 as a big-endian number, loses to it byte-swapped.
+		{Ifindex: testIfindex, VRID: 31, Family: FamilyIPv6}: {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: netip.MustParseAddr("fe80::100")},
+		{Ifindex: testIfindex, VRID: 32, Family: FamilyIPv6}: {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: netip.MustParseAddr("fe80::1")},
 		// Backup with VLAN/QinQ/IPv4-options rows (no events asserted beyond the first).
 		k4(50): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
 	}
@@ -203,6 +211,15 @@ func fixtures(t testing.TB) []fixture {
 		{name: "master: equal priority, higher address preempts", frame: ether(good3(43, 100)), want: XDPPass, peer: peer(43, ipA), events: []EventType{EventPreempt}, stateful: true},
 		{name: "master: lower priority is both masters", frame: ether(good3(41, 50)), want: XDPPass, peer: peer(41, ipA), events: []EventType{EventBothMasters}, stateful: true},
 		{name: "master: priority 0 from another", frame: ether(good3(42, 0)), want: XDPPass, peer: peer(42, ipA), events: []EventType{EventPrioZero}, stateful: true},
+		// A loser's BOTH_MASTERS must not hold back, for the rate-limit
+		// second, the PREEMPT / PRIO_ZERO that follows it (split brain
+		// resolving when the other side's tracker raises its priority).
+		{name: "master: loser first", frame: ether(good3(44, 50)), want: XDPPass, peer: peer(44, ipA), events: []EventType{EventBothMasters}, stateful: true},
+		{name: "master: then a winner preempts at once", frame: ether(good3(44, 200)), want: XDPPass, peer: peer(44, ipA), events: []EventType{EventPreempt}, stateful: true},
+		{name: "master: loser again", frame: ether(good3(45, 50)), want: XDPPass, peer: peer(45, ipA), events: []EventType{EventBothMasters}, stateful: true},
+		{name: "master: then priority 0 at once", frame: ether(good3(45, 0)), want: XDPPass, peer: peer(45, ipA), events: []EventType{EventPrioZero}, stateful: true},
+		{name: "master ipv6: equal priority, lower address (big-endian)", frame: ether(advert(t, v3adv(31, 100, ip6A), 255)), want: XDPPass, peer: peer(31, ip6A), events: []EventType{EventBothMasters}, stateful: true},
+		{name: "master ipv6: equal priority, higher address", frame: ether(advert(t, v3adv(32, 100, ip6A), 255)), want: XDPPass, peer: peer(32, ip6A), events: []EventType{EventPreempt}, stateful: true},
 
 		// Every drop reason.
 		{name: "short: truncated", frame: ether(good2())[:14+20+10], want: XDPDrop, drop: reason(vrrp.ReasonShortPacket)},

@@ -170,8 +170,9 @@ func (t EventType) String() string {
 //   - EventBothMasters: while Master, an advert that loses to us. Every one is
 //     counted in MasterInfo.BothMasters; events are at most one per second.
 //
-// While Master, PREEMPT, BOTH_MASTERS and PRIO_ZERO share a limit of one
-// event per second per instance, reset when our state changes.
+// While Master, PREEMPT, BOTH_MASTERS and PRIO_ZERO are each limited to one
+// event per second per instance (separate limits: a BOTH_MASTERS never delays
+// a PREEMPT), reset when our state changes.
 type Event struct {
 	Time         time.Time // converted from the kernel's CLOCK_MONOTONIC stamp
 	Key          InstanceKey

@@ -95,7 +95,7 @@ type vrrpInstanceState struct {
 	}
 	LastNs           uint64
 	BothMasters      uint64
-	RlNs             uint64
+	RlNs             [3]uint64
 	Epoch            uint32
 	MasterIntervalCs uint16
 	MasterPrio       uint8

@@ -39,10 +39,12 @@
 
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_CSEC 10000000ULL
-/* At most one BOTH_MASTERS event per instance per second (every advert is
- * still counted). PREEMPT and a Master's PRIO_ZERO use the same limiter so a
- * stuck controller cannot be flooded. */
+/* While Master, at most one event per type (PRIO_ZERO, PREEMPT,
+ * BOTH_MASTERS) per instance per second, so a flood cannot swamp a stuck
+ * controller (every advert is still counted). The limiters are separate: a
+ * BOTH_MASTERS must never delay the PREEMPT that follows it. */
 #define EVENT_RATE_NS NSEC_PER_SEC
+#define MASTER_EVENT_TYPES 3
 
 /* Why a VRRP packet was dropped. Same order and names as vrrp.DropReason
  * (lower-cased without the DROP_ prefix). */

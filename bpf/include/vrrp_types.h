@@ -38,7 +38,9 @@ struct instance_state {
 	struct bpf_timer timer;  /* master-down timer, armed only while Backup */
 	__u64 last_ns;           /* last accepted advert (bpf_ktime_get_ns) */
 	__u64 both_masters;      /* adverts from a lower router while we were Master */
-	__u64 rl_ns;             /* last rate-limited event (Master state) */
+	/* Last PRIO_ZERO, PREEMPT, BOTH_MASTERS event sent while Master, one
+	 * limiter per type: a stream of losers must not mute a winner. */
+	__u64 rl_ns[MASTER_EVENT_TYPES];
 	__u32 epoch;             /* cfg epoch seen last; a change resets the master */
 	__u16 master_interval_cs;
 	__u8 master_prio;
