@@ -110,6 +110,14 @@ static int master_down(void *map, struct instance_key *key, struct instance_stat
 
 static __always_inline void arm(struct instance_state *st, __u64 ns)
 {
+	if (!bpf_timer_start(&st->timer, ns, 0))
+		return;
+	/* -EINVAL: the timer was never initialised, because bpf_timer_init
+	 * failed when the entry was created (-ENOMEM: it allocates) or the
+	 * entry came from userspace. Without this the instance would never
+	 * see MASTER_DOWN again; it costs nothing on the normal path. */
+	bpf_timer_init(&st->timer, &inst_state, CLOCK_MONOTONIC_);
+	bpf_timer_set_callback(&st->timer, master_down);
 	bpf_timer_start(&st->timer, ns, 0);
 }
 

@@ -231,3 +231,42 @@ func TestEventsLostCounted(t *testing.T) {
 		t.Errorf("last_event = %+v, want the final prio_change 150 -> 151", last)
 	}
 }
+
+// TestTimerInitRecovers: an inst_state entry whose bpf_timer was never
+// initialised (bpf_timer_init failed with -ENOMEM when the entry was created,
+// or the entry was written from userspace) must still get its master-down
+// timer armed by the next advert, not stay silent forever.
+func TestTimerInitRecovers(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evtini")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 12, Family: FamilyIPv4}
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: 50 * time.Millisecond, Primary: ipSelf}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg vrrpInstanceCfg
+	if err := d.objs.Instances.Lookup(k.raw(), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.objs.InstState.Update(k.raw(), vrrpInstanceState{Epoch: cfg.Epoch}, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := d.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := vrrp.Advertisement{Version: 3, VRID: 12, Priority: 200, Interval: 50 * time.Millisecond, Addresses: []netip.Addr{vip4}, Source: ipA}
+	runIn(t, ns, d.RunXDP, ether(advert(t, a, 255)))
+	for _, w := range []EventType{EventNewMaster, EventMasterDown} {
+		select {
+		case e := <-events:
+			if e.Type != w || e.Key != k {
+				t.Fatalf("event %+v, want %v on %v", e, w, k)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v event within 10s", w)
+		}
+	}
+}
