@@ -121,6 +121,18 @@ static __always_inline void arm(struct instance_state *st, __u64 ns)
 	bpf_timer_start(&st->timer, ns, 0);
 }
 
+/* Gap since *last, and *last moved to now. Values are shared by all CPUs
+ * without a lock: another CPU may just have stored a later stamp than ours
+ * (taken before it), which is a zero gap, not a 2^64 ns one. */
+static __always_inline __u64 advance(__u64 *last, __u64 now)
+{
+	__u64 prev = *last;
+	if (now <= prev)
+		return 0;
+	*last = now;
+	return now - prev;
+}
+
 static __always_inline void update_peer(const struct rx *rx, __u8 vrid, __u8 version, __u8 prio,
 					__u16 interval_cs, __u64 now)
 {
@@ -135,14 +147,17 @@ static __always_inline void update_peer(const struct rx *rx, __u8 vrid, __u8 ver
 		n.priority = prio;
 		n.version = version;
 		n.interval_cs = interval_cs;
-		bpf_map_update_elem(&peers, &pk, &n, BPF_NOEXIST);
-		return;
+		if (!bpf_map_update_elem(&peers, &pk, &n, BPF_NOEXIST))
+			return;
+		/* Another CPU created it first: account this advert there. */
+		ps = bpf_map_lookup_elem(&peers, &pk);
+		if (!ps)
+			return;
 	}
-	__u64 gap = now - ps->last_ns;
-	ps->last_ns = now;
+	__u64 gap = advance(&ps->last_ns, now);
 	__sync_fetch_and_add(&ps->count, 1);
 	if (gap > ps->max_gap_ns)
-		ps->max_gap_ns = gap;
+		ps->max_gap_ns = gap; /* racy max: at worst a concurrent larger gap is lost */
 	__sync_fetch_and_add(&ps->hist[gap_bucket(gap)], 1);
 	__u64 iv = (__u64)interval_cs * NSEC_PER_CSEC;
 	if (iv && 2 * gap > 3 * iv)
@@ -481,11 +496,13 @@ int vrrp_tc_egress(struct __sk_buff *skb)
 	struct tx_stats *ts = bpf_map_lookup_elem(&tx_adverts, &k);
 	if (!ts) {
 		struct tx_stats n = {.count = 1, .last_ns = now};
-		bpf_map_update_elem(&tx_adverts, &k, &n, BPF_NOEXIST);
-		return TC_ACT_UNSPEC;
+		if (!bpf_map_update_elem(&tx_adverts, &k, &n, BPF_NOEXIST))
+			return TC_ACT_UNSPEC;
+		ts = bpf_map_lookup_elem(&tx_adverts, &k);
+		if (!ts)
+			return TC_ACT_UNSPEC;
 	}
-	__u64 gap = now - ts->last_ns;
-	ts->last_ns = now;
+	__u64 gap = advance(&ts->last_ns, now);
 	__sync_fetch_and_add(&ts->count, 1);
 	if (gap > ts->max_gap_ns)
 		ts->max_gap_ns = gap;

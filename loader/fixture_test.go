@@ -387,3 +387,28 @@ func TestFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerGapOutOfOrder: two CPUs account adverts of one peer concurrently,
+// so an advert can carry an older timestamp than the last_ns another CPU has
+// just stored. That must count as a zero gap, not as a 2^64 ns one (which
+// used to put ~10^10 into missed and max_gap).
+func TestPeerGapOutOfOrder(t *testing.T) {
+	d, ns := setupFixture(t)
+	k := InstanceKey{Ifindex: testIfindex, VRID: 50, Family: FamilyIPv4}
+	pk := vrrpPeerKey{Ifindex: k.Ifindex, Vrid: k.VRID, Family: k.Family, Addr: addr16(ipA)}
+	future := monotonic() + uint64(time.Hour)
+	if err := d.objs.Peers.Update(pk, vrrpPeerStats{FirstNs: future, LastNs: future, Count: 1, IntervalCs: 100}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v := runIn(t, ns, d.RunXDP, ether(advert(t, v3adv(50, 150, ipA), 255))); v != XDPPass {
+		t.Fatalf("verdict %d, want pass", v)
+	}
+	var got vrrpPeerStats
+	if err := d.objs.Peers.Lookup(pk, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Count != 2 || got.Missed != 0 || got.MaxGapNs != 0 || got.LastNs != future {
+		t.Errorf("peer after an out-of-order advert: count %d missed %d max_gap %d last_ns %d; want 2, 0, 0, %d (kept)",
+			got.Count, got.Missed, got.MaxGapNs, got.LastNs, future)
+	}
+}
