@@ -24,6 +24,7 @@ struct rx {
 	__u64 pseudo; /* v3 pseudo-header sum */
 	__u32 vlen;   /* VRRP message length from the IP header */
 	__u32 ifindex;
+	__be32 daddr4; /* IPv4 destination, for the old unicast v3 checksum */
 	__u8 family;
 	__u8 ttl;
 	__u8 frag;
@@ -293,8 +294,15 @@ static __always_inline int validate(struct rx *rx, void *data_end)
 	__u64 sum = csum_words(v, data_end, want);
 	if (version == 3)
 		sum += rx->pseudo;
-	if (csum_fold(sum) != 0xffff)
-		return count_drop(rx->ifindex, DROP_BAD_CHECKSUM);
+	if (csum_fold(sum) != 0xffff) {
+		/* keepalived before 1.3.8 (and later ones with old_unicast_checksum)
+		 * put 224.0.0.18 in the pseudo-header of unicast v3 adverts, and
+		 * keepalived still accepts those: so do we, for unicast only. */
+		int mcast = (rx->daddr4 & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000);
+		if (version != 3 || rx->family != 4 || mcast ||
+		    csum_fold(sum - rx->daddr4 + bpf_htonl(VRRP_MCAST4)) != 0xffff)
+			return count_drop(rx->ifindex, DROP_BAD_CHECKSUM);
+	}
 	__u16 interval_cs = version == 2 ? (__u16)v[5] * 100 : (((__u16)(v[4] & 0x0f)) << 8) | v[5];
 	if (interval_cs == 0)
 		return count_drop(rx->ifindex, DROP_BAD_INTERVAL);
@@ -375,6 +383,7 @@ static __always_inline int vrrp_rx(void *data, void *data_end, __u32 ifindex)
 		rx.frag = (ip->frag_off & bpf_htons(0x3fff)) != 0;
 		__builtin_memset(rx.src, 0, 16);
 		__builtin_memcpy(rx.src, &ip->saddr, 4);
+		rx.daddr4 = ip->daddr;
 		rx.pseudo = (__u64)ip->saddr + ip->daddr + bpf_htons(IPPROTO_VRRP) +
 			    bpf_htons((__u16)rx.vlen);
 	} else if (proto == ETH_P_IPV6_) {

@@ -118,6 +118,28 @@ func ipv6Fragment(ip []byte) []byte {
 	return out
 }
 
+// unicast3 is a v3 advert from ipA to ipSelf (unicast); old: its checksum
+// was computed with 224.0.0.18 as the pseudo-header destination.
+func unicast3(t testing.TB, old bool) []byte {
+	a := v3adv(20, 150, ipA)
+	a.Destination = ipSelf
+	if old {
+		a.Destination = netip.MustParseAddr("224.0.0.18")
+	}
+	ip := advert(t, a, 255)
+	copy(ip[16:20], ipSelf.AsSlice())
+	binary.BigEndian.PutUint16(ip[10:], 0)
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	return ip
+}
+
 func tcpFrame() []byte {
 	ip := make([]byte, 40)
 	ip[0], ip[8], ip[9] = 0x45, 64, 6
@@ -200,6 +222,10 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v2 higher router takes over", frame: ether(advert(t, v2adv(t, 10, 130, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v2 master resigns", frame: ether(advert(t, v2adv(t, 10, 0, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), events: []EventType{EventPrioZero}, stateful: true},
 		{name: "v3 allowed peer", frame: ether(good3(20, 150)), want: XDPPass, peer: peer(20, ipA), events: []EventType{EventNewMaster}, stateful: true},
+		{name: "v3 unicast advert", frame: ether(unicast3(t, false)), want: XDPPass, peer: peer(20, ipA)},
+		// keepalived < 1.3.8, or with old_unicast_checksum, puts 224.0.0.18
+		// in the pseudo-header of unicast v3 adverts; keepalived accepts them.
+		{name: "v3 unicast advert, pseudo-header with 224.0.0.18", frame: ether(unicast3(t, true)), want: XDPPass, peer: peer(20, ipA)},
 		{name: "v3 ipv6 advert", frame: ether(adv6()), want: XDPPass, peer: peer(30, ip6A), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 ipv6 after hop-by-hop header", frame: ether(ipv6HopByHop(adv6())), want: XDPPass, peer: peer(30, ip6A)},
 		{name: "v3 802.1Q", frame: ether(good3(50, 150), 100), want: XDPPass, peer: peer(50, ipA), events: []EventType{EventNewMaster}, stateful: true},

@@ -17,6 +17,7 @@
 #define ND_NEIGHBOR_SOLICIT 135
 #define ARPOP_REQUEST_ 1
 
+#define VRRP_MCAST4 0xE0000012 /* 224.0.0.18 */
 #define VRRP_TTL 255
 #define VRRP_TYPE_ADVERT 1
 #define VRRP_HDR_LEN 8
