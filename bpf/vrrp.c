@@ -28,7 +28,9 @@ struct rx {
 	__u8 family;
 	__u8 ttl;
 	__u8 frag;
-	__u8 src[16];
+	/* wins() and addr_eq() read it as two __u64: the verifier rejects
+	 * misaligned stack access, so do not leave it to the optimiser. */
+	__u8 src[16] __attribute__((aligned(8)));
 };
 
 static __always_inline int count_drop(__u32 ifindex, enum drop_reason reason)
@@ -347,9 +349,12 @@ static __always_inline int validate(struct rx *rx, void *data_end)
 static __always_inline int guard_vip(__u32 ifindex, __u8 family, const void *addr, __u32 alen)
 {
 	struct vip_key k = {.ifindex = ifindex, .family = family};
-	__builtin_memcpy(k.addr, addr, 16);
+	/* Exactly alen bytes: an ARP target is the last 4 bytes checked
+	 * against data_end, reading 16 would run past them. */
 	if (alen == 4)
-		__builtin_memset(k.addr + 4, 0, 12);
+		__builtin_memcpy(k.addr, addr, 4);
+	else
+		__builtin_memcpy(k.addr, addr, 16);
 	struct vip_lease *l = bpf_map_lookup_elem(&vip_leases, &k);
 	if (!l || bpf_ktime_get_ns() < l->expires_ns)
 		return VERDICT_PASS;
@@ -433,8 +438,9 @@ static __always_inline int vrrp_rx(void *data, void *data_end, __u32 ifindex)
 		rx.pseudo = s;
 	} else if (proto == ETH_P_ARP_) {
 		struct arp_ipv4_ *arp = data + off;
+		/* Only the Ethernet/IPv4 layout has tpa where we read it. */
 		if ((void *)(arp + 1) > data_end || arp->op != bpf_htons(ARPOP_REQUEST_) ||
-		    arp->ptype != bpf_htons(ETH_P_IP_))
+		    arp->ptype != bpf_htons(ETH_P_IP_) || arp->hlen != 6 || arp->plen != 4)
 			return VERDICT_PASS;
 		return guard_vip(ifindex, 4, arp->tpa, 4);
 	} else {

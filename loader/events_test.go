@@ -174,6 +174,18 @@ func TestVIPGuard(t *testing.T) {
 		if v := runIn(t, ns, d.RunXDP, other); v != XDPPass {
 			t.Errorf("%v: other address: verdict %d, want pass", vip, v)
 		}
+		if vip.Is4() {
+			// Only well-formed Ethernet/IPv4 requests are guarded.
+			reply := arpRequest(vip)
+			reply[21] = 2
+			odd := arpRequest(vip)
+			odd[19] = 16 // plen: the target is not where an IPv4 ARP has it
+			for name, f := range map[string][]byte{"arp reply": reply, "plen 16": odd} {
+				if v := runIn(t, ns, d.RunXDP, f); v != XDPPass {
+					t.Errorf("%v: %s: verdict %d, want pass", vip, name, v)
+				}
+			}
+		}
 		if n, err := d.VIPGuarded(testIfindex, vip); err != nil || n != 2 {
 			t.Errorf("%v: guarded = %d, %v; want 2", vip, n, err)
 		}
