@@ -1,7 +1,6 @@
 package loader
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,23 +11,45 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 )
 
-// Events streams ring-buffer events until ctx is done, then closes the
-// channel. The kernel writes one only when something matters to the state
-// machine, so in steady state (a master adverting regularly) this goroutine
-// is never woken. Only one reader per Dataplane makes sense: readers would
-// split the records between them.
+// Events streams ring-buffer events until ctx is done or the Dataplane is
+// closed, then closes the channel. The kernel writes one only when something
+// matters to the state machine, so in steady state (a master adverting
+// regularly) this goroutine is never woken. Only one reader per Dataplane
+// makes sense: readers would split the records between them. Records the
+// kernel could not write because nobody drained the ring are counted by
+// EventsLost.
 func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, fmt.Errorf("loader: open ring buffer: %w", ErrClosed)
+	}
 	rd, err := ringbuf.NewReader(d.objs.Events)
 	if err != nil {
 		return nil, fmt.Errorf("loader: open ring buffer: %w", err)
 	}
+	if d.readers == nil {
+		d.readers = map[*ringbuf.Reader]struct{}{}
+	}
+	d.readers[rd] = struct{}{}
 	ch := make(chan Event, 64)
+	done := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		rd.Close()
+		select {
+		case <-ctx.Done():
+			rd.Close() // interrupts ReadInto
+		case <-done:
+		}
 	}()
 	go func() {
-		defer close(ch)
+		defer func() {
+			d.mu.Lock()
+			delete(d.readers, rd)
+			d.mu.Unlock()
+			rd.Close()
+			close(done)
+			close(ch)
+		}()
 		var rec ringbuf.Record
 		for {
 			if err := rd.ReadInto(&rec); err != nil {
@@ -38,13 +59,15 @@ func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
 				return
 			}
 			var raw vrrpEvent
-			if err := binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &raw); err != nil {
+			if _, err := binary.Decode(rec.RawSample, binary.NativeEndian, &raw); err != nil {
 				d.log.Error("malformed ring buffer record", "len", len(rec.RawSample), "err", err)
 				continue
 			}
 			select {
 			case ch <- eventFromRaw(raw):
 			case <-ctx.Done():
+				return
+			case <-d.done:
 				return
 			}
 		}

@@ -282,3 +282,29 @@ func TestTimerInitRecovers(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseEndsEvents: Close (and Unpin) stop the ring-buffer readers, so a
+// caller ranging over Events with a context that outlives the Dataplane is
+// not left blocked on a reader of closed maps.
+func TestCloseEndsEvents(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	events, err := d.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e, ok := <-events:
+		if ok {
+			t.Fatalf("event %+v after Close, want the channel closed", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Events channel still open 10s after Close")
+	}
+	if _, err := d.Events(context.Background()); err == nil {
+		t.Error("Events after Close succeeded")
+	}
+}

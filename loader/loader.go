@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,6 +40,8 @@ var (
 	ErrNoInstance = errors.New("no such instance")
 	// ErrInvalidConfig: an InstanceConfig the kernel cannot represent.
 	ErrInvalidConfig = errors.New("invalid instance config")
+	// ErrClosed: the Dataplane was closed.
+	ErrClosed = errors.New("dataplane closed")
 )
 
 // Dataplane is the loaded kernel program and its maps. Methods are safe for
@@ -50,7 +53,10 @@ type Dataplane struct {
 
 	mu       sync.Mutex
 	attached map[string]*attachment // by interface name
-	epochs   sync.Mutex             // serialises read-modify-write of instances
+	readers  map[*ringbuf.Reader]struct{}
+	closed   bool
+	done     chan struct{} // closed by Close: Events goroutines stop sending
+	epochs   sync.Mutex    // serialises read-modify-write of instances
 }
 
 // Load loads and verifies the programs and pins their maps under the pin path,
@@ -83,7 +89,7 @@ func Load(opts Options) (*Dataplane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
-	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}}
+	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}, done: make(chan struct{})}
 
 	if _, err := os.Stat(pin); err == nil {
 		if err := dropIncompatiblePins(spec, pin, log); err != nil {
@@ -207,11 +213,19 @@ func (d *Dataplane) PinPath() string { return d.pinPath }
 
 // Close releases file descriptors and keeps every pin: attached programs keep
 // running (the ghost-VIP guard relies on that) and the next Load reuses the
-// maps.
+// maps. Channels returned by Events are closed.
 func (d *Dataplane) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if !d.closed {
+		close(d.done)
+	}
+	d.closed = true
 	var errs []error
+	for rd := range d.readers {
+		errs = append(errs, rd.Close())
+	}
+	d.readers = nil
 	for _, a := range d.attached {
 		errs = append(errs, a.close())
 	}
