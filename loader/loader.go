@@ -85,6 +85,8 @@ func Load(opts Options) (*Dataplane, error) {
 	}
 	defer unlock()
 
+	removeStaleTemps(parent, filepath.Base(pin), log)
+
 	spec, err := loadVrrp()
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
@@ -99,8 +101,7 @@ func Load(opts Options) (*Dataplane, error) {
 			return nil, err
 		}
 	} else if errors.Is(err, fs.ErrNotExist) {
-		// bpffs refuses names with a dot.
-		tmp, err := os.MkdirTemp(parent, filepath.Base(pin)+"-tmp")
+		tmp, err := os.MkdirTemp(parent, filepath.Base(pin)+tmpSuffix)
 		if err != nil {
 			return nil, fmt.Errorf("loader: create pin directory: %w", err)
 		}
@@ -122,6 +123,32 @@ func Load(opts Options) (*Dataplane, error) {
 	}
 	return d, nil
 }
+
+// removeStaleTemps removes temporary pin directories a first Load left behind
+// when it died before its rename: maps pinned there would hold kernel memory
+// forever. The caller holds the parent's lock, so none of them is in use.
+func removeStaleTemps(parent, base string, log *slog.Logger) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		suffix, ok := strings.CutPrefix(e.Name(), base+tmpSuffix)
+		if !ok || !e.IsDir() || suffix == "" || strings.Trim(suffix, "0123456789") != "" {
+			continue
+		}
+		p := filepath.Join(parent, e.Name())
+		if err := os.RemoveAll(p); err != nil {
+			log.Warn("cannot remove stale temporary pin directory", "dir", p, "err", err)
+			continue
+		}
+		log.Info("removed stale temporary pin directory", "dir", p)
+	}
+}
+
+// tmpSuffix names a first Load's temporary pin directory (os.MkdirTemp adds
+// digits); bpffs refuses names with a dot.
+const tmpSuffix = "-tmp"
 
 func loadObjects(spec *ebpf.CollectionSpec, objs *vrrpObjects, pin string) error {
 	err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: pin}})
@@ -245,10 +272,17 @@ func (d *Dataplane) Unpin() error {
 		delete(d.attached, name)
 	}
 	d.mu.Unlock()
-	// Removing a link pin releases the link: this also detaches hooks an
-	// earlier process pinned and this one never took over.
-	if err := os.RemoveAll(d.pinPath); err != nil {
-		errs = append(errs, fmt.Errorf("loader: remove pins: %w", err))
+	// Under the parent's lock, like Load: a Load of the same pin path in
+	// another process must not see the directory half removed.
+	if unlock, err := lockDir(filepath.Dir(d.pinPath)); err != nil {
+		errs = append(errs, err)
+	} else {
+		// Removing a link pin releases the link: this also detaches
+		// hooks an earlier process pinned and this one never took over.
+		if err := os.RemoveAll(d.pinPath); err != nil {
+			errs = append(errs, fmt.Errorf("loader: remove pins: %w", err))
+		}
+		unlock()
 	}
 	errs = append(errs, d.Close())
 	return errors.Join(errs...)
