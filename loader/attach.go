@@ -58,7 +58,40 @@ const (
 	kindXDPGeneric = "xdp-generic"
 	kindTCIngress  = "tc-ingress"
 	kindTCEgress   = "tc-egress"
+	// kindClsact is not a link but an empty directory: clsact filters
+	// cannot be pinned, so this marker tells a later process which
+	// interfaces carry our filters, for its Detach and Unpin.
+	kindClsact = "clsact"
 )
+
+// Our clsact filters: one per direction, recognised by handle and priority.
+const clsactHandle, clsactPrio = 0xe1f, 0xe1f
+
+func clsactFilter(ifindex int, parent uint32) *netlink.BpfFilter {
+	return &netlink.BpfFilter{FilterAttrs: netlink.FilterAttrs{
+		LinkIndex: ifindex, Parent: parent, Handle: clsactHandle,
+		Protocol: unix.ETH_P_ALL, Priority: clsactPrio,
+	}}
+}
+
+// removeClsact deletes our clsact filters from an interface of the current
+// network namespace (also ones an earlier process attached) and the marker.
+// A missing interface or filter is not an error: nothing is left to remove.
+func (d *Dataplane) removeClsact(ifname string) error {
+	marker := d.linkPin(ifname, kindClsact)
+	if nl, err := netlink.LinkByName(ifname); err == nil {
+		for _, parent := range []uint32{netlink.HANDLE_MIN_INGRESS, netlink.HANDLE_MIN_EGRESS} {
+			err := netlink.FilterDel(clsactFilter(nl.Attrs().Index, parent))
+			if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EINVAL) {
+				return fmt.Errorf("delete clsact filter on %s: %w", ifname, err)
+			}
+		}
+	}
+	if err := os.Remove(marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove clsact marker: %w", err)
+	}
+	return nil
+}
 
 // tcxDisabled forces the clsact fallback (tests of kernels without TCX).
 var tcxDisabled = false
@@ -274,13 +307,13 @@ func (d *Dataplane) attachTC(a *attachment, ifi *net.Interface, kind string, pro
 			return fmt.Errorf("tcx %s: %w", kind, err)
 		}
 	}
-	return a.attachClsact(ifi.Index, kind, prog)
+	return a.attachClsact(ifi.Index, kind, prog, d.linkPin(ifi.Name, kindClsact))
 }
 
 // attachClsact is the pre-6.6 TC hook. Filters are not pinnable; they live
 // until Detach/Unpin (or the interface) removes them, and a restart replaces
 // them in place (same handle and priority).
-func (a *attachment) attachClsact(ifindex int, kind string, prog *ebpf.Program) error {
+func (a *attachment) attachClsact(ifindex int, kind string, prog *ebpf.Program, marker string) error {
 	q := &netlink.GenericQdisc{
 		QdiscAttrs: netlink.QdiscAttrs{LinkIndex: ifindex, Handle: netlink.MakeHandle(0xffff, 0), Parent: netlink.HANDLE_CLSACT},
 		QdiscType:  "clsact",
@@ -292,12 +325,10 @@ func (a *attachment) attachClsact(ifindex int, kind string, prog *ebpf.Program) 
 	if kind == kindTCEgress {
 		parent = netlink.HANDLE_MIN_EGRESS
 	}
-	f := &netlink.BpfFilter{
-		FilterAttrs: netlink.FilterAttrs{
-			LinkIndex: ifindex, Parent: parent, Handle: 0xe1f,
-			Protocol: unix.ETH_P_ALL, Priority: 0xe1f,
-		},
-		Fd: prog.FD(), Name: "ebpfvrrp-" + kind, DirectAction: true,
+	f := clsactFilter(ifindex, parent)
+	f.Fd, f.Name, f.DirectAction = prog.FD(), "ebpfvrrp-"+kind, true
+	if err := os.Mkdir(marker, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("clsact marker: %w", err)
 	}
 	if err := netlink.FilterReplace(f); err != nil {
 		return fmt.Errorf("add clsact %s filter: %w", kind, err)
@@ -338,6 +369,10 @@ func (d *Dataplane) Detach(ifname string) error {
 		if err := os.Remove(d.linkPin(ifname, k)); err == nil {
 			ok = true
 		}
+	}
+	if _, err := os.Stat(d.linkPin(ifname, kindClsact)); err == nil {
+		ok = true
+		errs = append(errs, d.removeClsact(ifname))
 	}
 	if !ok {
 		return fmt.Errorf("loader: detach %s: %w", ifname, ErrNotAttached)

@@ -271,6 +271,15 @@ func (d *Dataplane) Unpin() error {
 		errs = append(errs, a.detach())
 		delete(d.attached, name)
 	}
+	// clsact filters are not pinned: an earlier process's markers say
+	// where they are (interfaces of the current network namespace).
+	if ents, err := os.ReadDir(filepath.Join(d.pinPath, linkDir)); err == nil {
+		for _, e := range ents {
+			if name, ok := strings.CutSuffix(e.Name(), "@"+kindClsact); ok && e.IsDir() {
+				errs = append(errs, d.removeClsact(strings.ReplaceAll(name, "%", ".")))
+			}
+		}
+	}
 	d.mu.Unlock()
 	// Under the parent's lock, like Load: a Load of the same pin path in
 	// another process must not see the directory half removed.

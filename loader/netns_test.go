@@ -510,3 +510,44 @@ func TestClsactFallback(t *testing.T) {
 		}
 	}
 }
+
+// TestClsactRestartCleanup: clsact filters cannot be pinned, so after a
+// restart the new process has no link pins for them; its Detach and Unpin
+// must still remove the filters the previous process attached (they keep
+// running the old program otherwise, after a "clean" shutdown).
+func TestClsactRestartCleanup(t *testing.T) {
+	testutil.Privileged(t)
+	tcxDisabled = true
+	t.Cleanup(func() { tcxDisabled = false })
+	p := newPair(t, 6)
+	filters := func() string {
+		return p.b.Exec(t, "tc", "filter", "show", "dev", p.ifB, "ingress") + p.b.Exec(t, "tc", "filter", "show", "dev", p.ifB, "egress")
+	}
+	for _, how := range []string{"detach", "unpin"} {
+		t.Run(how, func(t *testing.T) {
+			d1 := newDataplane(t)
+			p.b.Do(t, func() error { return d1.Attach(p.ifB, AttachTC) })
+			if out := filters(); strings.Count(out, "ebpfvrrp-tc-") != 2 {
+				t.Fatalf("want our ingress and egress filters:\n%s", out)
+			}
+			if err := d1.Close(); err != nil {
+				t.Fatal(err)
+			}
+			d2, err := Load(Options{PinPath: d1.PinPath()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = d2.Unpin() })
+			if how == "detach" {
+				if err := p.b.Run(func() error { return d2.Detach(p.ifB) }); err != nil {
+					t.Errorf("Detach after restart: %v", err)
+				}
+			} else if err := p.b.Run(d2.Unpin); err != nil {
+				t.Errorf("Unpin after restart: %v", err)
+			}
+			if out := filters(); strings.Contains(out, "ebpfvrrp") {
+				t.Errorf("filters left after %s by the restarted process:\n%s", how, out)
+			}
+		})
+	}
+}
