@@ -39,9 +39,10 @@ test: deps ## full suite: vet, gofmt, check-generated, then unit + privileged + 
 unit: ## unit tests only (no root needed)
 	$(GO) test -race -count=1 $(PKGS)
 
-bench: deps build ## benchmarks vs keepalived in one run; writes docs/benchmarks.md
-	$(PRIV) $(GO) test -run '^$$' -bench . -benchmem -count=1 ./vrrp/ ./loader/ ./control/
-	$(PRIV) EBPFVRRP_BENCH=1 $(GO) test -count=1 -timeout 60m -run TestBenchmarks -v ./test/vm/
+# TestBenchmarks runs the loader's BPF_PROG_RUN benchmarks itself and publishes them.
+bench: deps build ## benchmarks vs keepalived in one run (~15 min); writes docs/benchmarks.md and plots
+	$(PRIV) $(GO) test -run '^$$' -bench . -benchmem -count=1 ./vrrp/ ./control/
+	$(PRIV) EBPFVRRP_BENCH=1 EBPFVRRP_BINARY=$(CURDIR)/bin/ebpfvrrp $(GO) test -count=1 -timeout 60m -run TestBenchmarks -v ./test/vm/
 
 fuzz: ## run every fuzz target for FUZZTIME (default 30s)
 	@for pkg in $$($(GO) list ./...); do \

@@ -1,0 +1,541 @@
+package vm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// This file holds the instruments of TestBenchmarks: an advert sniffer on the client,
+// a VIP watcher on netlink, process CPU and RSS from /proc, transition counts from the
+// daemons' logs, and order statistics.
+
+// advertSeen is one VRRP advertisement the client host saw on the wire.
+type advertSeen struct {
+	T    time.Time
+	Src  netip.Addr
+	VRID uint8
+	Prio uint8
+}
+
+// sniffer records every IPv4 VRRP advert arriving at a host's eth0. Adverts reach the
+// client because the lab's bridge floods 224.0.0.18 (multicast snooping off).
+type sniffer struct {
+	fd     int
+	stop   chan struct{}
+	done   chan struct{}
+	notify chan advertSeen
+
+	mu  sync.Mutex
+	ads []advertSeen
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func startSniffer(t *testing.T, l *Lab, hostName string) *sniffer {
+	t.Helper()
+	h, err := l.host(hostName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eth, err := h.nl.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sniffer{fd: -1, stop: make(chan struct{}), done: make(chan struct{}), notify: make(chan advertSeen, 4096)}
+	err = inNetns(h.ns, func() error {
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_IP)))
+		if err != nil {
+			return fmt.Errorf("sniffer socket: %w", err)
+		}
+		s.fd = fd
+		if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: eth.Attrs().Index}); err != nil {
+			return fmt.Errorf("sniffer bind: %w", err)
+		}
+		// Kernel receive timestamps: the reading goroutine may be descheduled (the
+		// starvation benchmark makes sure of it), the wire time may not.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			return fmt.Errorf("sniffer timestamps: %w", err)
+		}
+		// 200 instances at 10 ms are 20,000 adverts/s: room for bursts, and drops are
+		// counted (dropped) rather than mistaken for gaps unnoticed.
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+		// A read timeout lets the loop notice stop without closing the fd under it.
+		return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000})
+	})
+	if err != nil {
+		if s.fd >= 0 {
+			unix.Close(s.fd)
+		}
+		t.Fatal(err)
+	}
+	go s.loop()
+	t.Cleanup(func() {
+		close(s.stop)
+		<-s.done
+		unix.Close(s.fd)
+	})
+	return s
+}
+
+func (s *sniffer) loop() {
+	defer close(s.done)
+	buf := make([]byte, 2048)
+	oob := make([]byte, 128)
+	for {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		n, oobn, _, from, err := unix.Recvmsg(s.fd, buf, oob, 0)
+		if err != nil {
+			continue
+		}
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		if a, ok := parseAdvert4(buf[:n]); ok {
+			a.T = rxTime(oob[:oobn])
+			s.mu.Lock()
+			s.ads = append(s.ads, a)
+			s.mu.Unlock()
+			select {
+			case s.notify <- a:
+			default:
+			}
+		}
+	}
+}
+
+// rxTime is the kernel's receive timestamp from the control messages, or now.
+func rxTime(oob []byte) time.Time {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err == nil {
+		for _, m := range msgs {
+			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+				sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+				nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+				return time.Unix(sec, nsec)
+			}
+		}
+	}
+	return time.Now()
+}
+
+// parseAdvert4 reads source, VRID and priority of an IPv4 VRRP packet behind an
+// untagged Ethernet header. Validity is not checked: the sniffer records what was on
+// the wire.
+func parseAdvert4(b []byte) (advertSeen, bool) {
+	if len(b) < 14+20+8 || binary.BigEndian.Uint16(b[12:14]) != unix.ETH_P_IP {
+		return advertSeen{}, false
+	}
+	ip := b[14:]
+	ihl := int(ip[0]&0x0f) * 4
+	if ip[0]>>4 != 4 || ihl < 20 || ip[9] != 112 || len(ip) < ihl+4 {
+		return advertSeen{}, false
+	}
+	src, _ := netip.AddrFromSlice(ip[12:16])
+	v := ip[ihl:]
+	return advertSeen{Src: src, VRID: v[1], Prio: v[2]}, true
+}
+
+// next waits up to timeout for the next advert from src that arrives after the call.
+func (s *sniffer) next(src netip.Addr, timeout time.Duration) (advertSeen, bool) {
+	for drained := false; !drained; {
+		select {
+		case <-s.notify:
+		default:
+			drained = true
+		}
+	}
+	deadline := time.After(timeout)
+	for {
+		select {
+		case a := <-s.notify:
+			if a.Src == src {
+				return a, true
+			}
+		case <-deadline:
+			return advertSeen{}, false
+		}
+	}
+}
+
+// between returns the adverts seen in [from, to].
+func (s *sniffer) between(from, to time.Time) []advertSeen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []advertSeen
+	for _, a := range s.ads {
+		if !a.T.Before(from) && !a.T.After(to) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// maxGap is the longest silence between consecutive adverts from src in [from, to].
+func (s *sniffer) maxGap(src netip.Addr, from, to time.Time) (gap time.Duration, n int) {
+	var last time.Time
+	for _, a := range s.between(from, to) {
+		if a.Src != src {
+			continue
+		}
+		n++
+		if !last.IsZero() {
+			gap = max(gap, a.T.Sub(last))
+		}
+		last = a.T
+	}
+	return gap, n
+}
+
+// dropped returns how many packets the socket dropped since the last call.
+func (s *sniffer) dropped() uint32 {
+	st, err := unix.GetsockoptTpacketStats(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return 0
+	}
+	return st.Drops
+}
+
+// worstVRIDGap is the longest silence of any one VRID from src in [from, to], the
+// VRID it happened to, and how many of src's adverts were seen.
+func (s *sniffer) worstVRIDGap(src netip.Addr, from, to time.Time) (gap time.Duration, vrid uint8, n int) {
+	last := map[uint8]time.Time{}
+	for _, a := range s.between(from, to) {
+		if a.Src != src {
+			continue
+		}
+		n++
+		if p, ok := last[a.VRID]; ok && a.T.Sub(p) > gap {
+			gap, vrid = a.T.Sub(p), a.VRID
+		}
+		last[a.VRID] = a.T
+	}
+	return gap, vrid, n
+}
+
+// vipEvent is the VIP appearing on or leaving an LB's eth0, as netlink reported it.
+type vipEvent struct {
+	T     time.Time
+	Host  string
+	Added bool
+}
+
+// vipWatch follows the VIP on both LBs through netlink address notifications, so a
+// takeover is timed to the moment the daemon added the address, not to a poll.
+type vipWatch struct {
+	vip    netip.Addr
+	notify chan vipEvent
+	mu     sync.Mutex
+	events []vipEvent
+}
+
+func watchVIP(t *testing.T, l *Lab) *vipWatch {
+	t.Helper()
+	w := &vipWatch{vip: l.VIP(), notify: make(chan vipEvent, 4096)}
+	for _, name := range LBHosts {
+		h, err := l.host(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan netlink.AddrUpdate, 4096)
+		done := make(chan struct{})
+		ns := h.ns
+		if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
+			t.Fatalf("subscribe to addresses on %s: %v", name, err)
+		}
+		t.Cleanup(func() { close(done) })
+		go func() {
+			for u := range ch {
+				a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+				if !ok || a.Unmap() != w.vip {
+					continue
+				}
+				e := vipEvent{T: time.Now(), Host: name, Added: u.NewAddr}
+				w.mu.Lock()
+				w.events = append(w.events, e)
+				w.mu.Unlock()
+				select {
+				case w.notify <- e:
+				default:
+				}
+			}
+		}()
+	}
+	return w
+}
+
+// added returns when the VIP was added on host at or after since, waiting up to
+// timeout for it.
+func (w *vipWatch) added(host string, since time.Time, timeout time.Duration) (time.Time, bool) {
+	deadline := time.After(timeout)
+	for {
+		w.mu.Lock()
+		for _, e := range w.events {
+			if e.Host == host && e.Added && !e.T.Before(since) {
+				w.mu.Unlock()
+				return e.T, true
+			}
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.notify:
+		case <-time.After(time.Millisecond):
+		case <-deadline:
+			return time.Time{}, false
+		}
+	}
+}
+
+func (w *vipWatch) between(from, to time.Time) []vipEvent {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []vipEvent
+	for _, e := range w.events {
+		if !e.T.Before(from) && !e.T.After(to) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// procUsage is CPU time and memory of a daemon: every process in its process group
+// (the lab starts each daemon as a group leader, so keepalived's VRRP child counts).
+type procUsage struct {
+	Ticks uint64 // utime+stime, clock ticks
+	RSSKB uint64
+	Procs int
+	// Detail lists "comm[pid]=ticks" of every process counted.
+	Detail []string
+}
+
+// clkTck is USER_HZ, 100 on every Linux architecture Go supports.
+const clkTck = 100
+
+func groupUsage(pgid int) (procUsage, error) {
+	var u procUsage
+	if pgid <= 0 {
+		return u, errors.New("no process")
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return u, err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		st, err := parseStat(string(b))
+		if err != nil || st.pgrp != pgid {
+			continue
+		}
+		u.Ticks += st.utime + st.stime
+		u.Procs++
+		if i, j := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')'); i >= 0 && j > i {
+			u.Detail = append(u.Detail, fmt.Sprintf("%s[%d]=%d", b[i+1:j], pid, st.utime+st.stime))
+		}
+		if sb, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			u.RSSKB += parseRSS(string(sb))
+		}
+	}
+	if u.Procs == 0 {
+		return u, fmt.Errorf("no process in group %d", pgid)
+	}
+	return u, nil
+}
+
+type procStat struct {
+	pgrp         int
+	utime, stime uint64
+}
+
+// parseStat reads /proc/<pid>/stat. The command name may contain spaces and
+// parentheses, so fields are counted from the last ')'.
+func parseStat(s string) (procStat, error) {
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return procStat{}, errors.New("stat: no ')'")
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
+	if len(f) < 13 {
+		return procStat{}, fmt.Errorf("stat: %d fields", len(f))
+	}
+	var st procStat
+	var err error
+	if st.pgrp, err = strconv.Atoi(f[2]); err != nil {
+		return procStat{}, fmt.Errorf("stat: pgrp: %w", err)
+	}
+	if st.utime, err = strconv.ParseUint(f[11], 10, 64); err != nil {
+		return procStat{}, fmt.Errorf("stat: utime: %w", err)
+	}
+	if st.stime, err = strconv.ParseUint(f[12], 10, 64); err != nil {
+		return procStat{}, fmt.Errorf("stat: stime: %w", err)
+	}
+	return st, nil
+}
+
+func parseRSS(status string) uint64 {
+	for line := range strings.Lines(status) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, _ := strconv.ParseUint(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// cpuPercent is the share of one core used between two readings.
+func cpuPercent(a, b procUsage, d time.Duration) float64 {
+	if d <= 0 || b.Ticks < a.Ticks {
+		return math.NaN()
+	}
+	return float64(b.Ticks-a.Ticks) / clkTck / d.Seconds() * 100
+}
+
+// softirqTicks is the machine's total softirq time (/proc/stat): where XDP programs
+// and the kernel's receive path run, charged to no process.
+func softirqTicks() uint64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) > 7 && f[0] == "cpu" {
+			n, _ := strconv.ParseUint(f[7], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// Transition lines: ebpfvrrp logs one JSON "transition" line per state change,
+// keepalived one "Entering <STATE> STATE" line.
+var (
+	ebpfvrrpTransition   = regexp.MustCompile(`"msg":"transition"`)
+	keepalivedTransition = regexp.MustCompile(`Entering (MASTER|BACKUP|FAULT) STATE`)
+)
+
+// transitions counts the state changes host's daemon has logged so far (across
+// restarts: the log is appended to).
+func transitions(l *Lab, host string) int {
+	re := keepalivedTransition
+	if l.Daemon(host) == Ebpfvrrp {
+		re = ebpfvrrpTransition
+	}
+	return len(re.FindAllStringIndex(l.Log(host, "lb"), -1))
+}
+
+var (
+	logFrom   = regexp.MustCompile(`"from":"([^"]*)"`)
+	logTo     = regexp.MustCompile(`"to":"([^"]*)"`)
+	logReason = regexp.MustCompile(`"reason":"([^"]*)"`)
+	logHost   = regexp.MustCompile(`Entering (MASTER|BACKUP|FAULT) STATE`)
+)
+
+// transitionKinds counts the transitions host logged after byte offset off of its
+// log, by "from→to (reason)" (keepalived: by the state entered).
+func transitionKinds(l *Lab, host string, off int) map[string]int {
+	log := l.Log(host, "lb")
+	if off > len(log) {
+		off = 0
+	}
+	out := map[string]int{}
+	for line := range strings.Lines(log[off:]) {
+		if l.Daemon(host) == Ebpfvrrp {
+			if !ebpfvrrpTransition.MatchString(line) {
+				continue
+			}
+			k := sub(logFrom, line) + "→" + sub(logTo, line) + " (" + sub(logReason, line) + ")"
+			out[host+": "+k]++
+		} else if m := logHost.FindStringSubmatch(line); m != nil {
+			out[host+": entering "+m[1]]++
+		}
+	}
+	return out
+}
+
+func sub(re *regexp.Regexp, s string) string {
+	if m := re.FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	return "?"
+}
+
+func pairTransitions(l *Lab) int {
+	var n int
+	for _, h := range LBHosts {
+		n += transitions(l, h)
+	}
+	return n
+}
+
+// quantile is the nearest-rank q-quantile (q in (0,1]) of ds.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+// masterDown is the RFC's Master_Down_Interval for a backup of priority prio
+// (RFC 5798 §6.1; RFC 3768 computes the same in seconds).
+func masterDown(interval time.Duration, prio int) time.Duration {
+	return 3*interval + skewTime(interval, prio)
+}
+
+func skewTime(interval time.Duration, prio int) time.Duration {
+	return time.Duration((256 - int64(prio)) * int64(interval) / 256)
+}
+
+// hostAddrs counts the addresses in prefix on host's eth0.
+func (l *Lab) benchCountAddrs(hostName string, prefix netip.Prefix) (int, error) {
+	h, err := l.host(hostName)
+	if err != nil {
+		return 0, err
+	}
+	eth, err := h.nl.LinkByName("eth0")
+	if err != nil {
+		return 0, err
+	}
+	addrs, err := h.nl.AddrList(eth, netlink.FAMILY_V4)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && prefix.Contains(ip.Unmap()) {
+			n++
+		}
+	}
+	return n, nil
+}

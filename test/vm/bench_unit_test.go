@@ -1,0 +1,160 @@
+package vm
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Unit tests of the benchmark instruments: no root needed.
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want procStat
+	}{
+		{"plain", "1234 (keepalived) S 1 1234 1234 0 -1 4194560 100 0 0 0 17 23 0 0 20 0 1 0 100 1000 200",
+			procStat{pgrp: 1234, utime: 17, stime: 23}},
+		{"comm with spaces and parens", "77 (a ) b (c)) R 5 70 70 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 1 1 1",
+			procStat{pgrp: 70, utime: 1, stime: 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStat(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("parseStat (-want +got):\n- %+v\n+ %+v", tc.want, got)
+			}
+		})
+	}
+	if _, err := parseStat("garbage"); err == nil {
+		t.Error("parseStat(garbage): no error")
+	}
+}
+
+func TestParseRSS(t *testing.T) {
+	if got := parseRSS("Name:\tx\nVmRSS:\t   23456 kB\nThreads: 3\n"); got != 23456 {
+		t.Errorf("parseRSS = %d, want 23456", got)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		q    float64
+		want time.Duration
+	}{
+		{"empty", nil, 0.5, 0},
+		{"median odd, unsorted", ms(5, 1, 3), 0.5, 3 * time.Millisecond},
+		{"median even is the lower", ms(4, 1, 3, 2), 0.5, 2 * time.Millisecond},
+		{"p90 of ten", ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.9, 9 * time.Millisecond},
+		{"p90 of twenty", ms(20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1), 0.9, 18 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := quantile(tc.in, tc.q); got != tc.want {
+				t.Errorf("quantile(%v, %v) = %v, want %v", tc.in, tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMasterDown(t *testing.T) {
+	tests := []struct {
+		interval time.Duration
+		prio     int
+		want     time.Duration
+	}{
+		{10 * time.Millisecond, 100, 36093750 * time.Nanosecond},
+		{time.Second, 100, 3609375 * time.Microsecond},
+		{time.Second, 255, 3003906250 * time.Nanosecond},
+	}
+	for _, tc := range tests {
+		if got := masterDown(tc.interval, tc.prio); got != tc.want {
+			t.Errorf("masterDown(%v, %d) = %v, want %v", tc.interval, tc.prio, got, tc.want)
+		}
+	}
+}
+
+func TestParseAdvert4(t *testing.T) {
+	ip, err := ForgedAdvert(Takeover255, 2, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	frame := ethernetFrame(net.HardwareAddr{0x01, 0, 0x5e, 0, 0, 0x12}, mac, 0x0800, ip)
+	got, ok := parseAdvert4(frame)
+	want := advertSeen{Src: Addr4(LB6), VRID: TutorialVRID, Prio: 255}
+	if !ok || got != want {
+		t.Errorf("parseAdvert4 (-want +got):\n- %+v\n+ %+v (ok=%v)", want, got, ok)
+	}
+	// TCP instead of VRRP, and a frame too short for any header.
+	tcp := append([]byte(nil), frame...)
+	tcp[14+9] = 6
+	for name, f := range map[string][]byte{"tcp": tcp, "short": frame[:20]} {
+		if _, ok := parseAdvert4(f); ok {
+			t.Errorf("parseAdvert4(%s) accepted", name)
+		}
+	}
+}
+
+// TestVerdicts checks that the report calls a miss a miss.
+func TestVerdicts(t *testing.T) {
+	ref := masterDown(10*time.Millisecond, 100)
+	set := func(e, k time.Duration) failoverSet {
+		return failoverSet{Proto: "VRRPv3 10 ms", Version: 3, Interval: 10 * time.Millisecond, Kind: "cut", Ref: ref, RefName: "Master_Down_Interval",
+			Trials: map[Daemon][]failoverTrial{
+				Ebpfvrrp:   {{Outage: e, AdvertToVIP: e}},
+				Keepalived: {{Outage: k, AdvertToVIP: k}},
+			}}
+	}
+	tests := []struct {
+		name       string
+		r          benchResults
+		wantMissed []string
+	}{
+		{"on the bound, faster than keepalived", benchResults{Failover: []failoverSet{set(ref+2*time.Millisecond, ref+3*time.Millisecond)}}, nil},
+		{"late and slower", benchResults{Failover: []failoverSet{set(ref+9*time.Millisecond, ref+3*time.Millisecond)}},
+			[]string{"within 5 ms", "no worse than keepalived"}},
+		{"early", benchResults{Failover: []failoverSet{set(ref-4*time.Millisecond, ref)}}, []string{"RFC conformance"}},
+		{"scale over target", benchResults{Scale: []scaleRow{{Daemon: Ebpfvrrp, Instances: 200, Window: 10 * time.Second,
+			Ticks: map[string]uint64{LB5: 100, LB6: 30}, RSSMB: map[string]float64{LB5: 20, LB6: 41}}}},
+			[]string{"backup ≤ 2 %", "RSS ≤ 40 MB"}},
+		{"flood transition", benchResults{Floods: []floodRow{{Daemon: Ebpfvrrp, Kind: ForeignVRID, Transitions: 1, CPU: map[string]float64{LB5: 1}}}},
+			[]string{"zero false transitions"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var missed []string
+			for _, v := range tc.r.verdicts() {
+				if !v.Met {
+					missed = append(missed, v.Target)
+				}
+			}
+			if len(missed) != len(tc.wantMissed) {
+				t.Fatalf("missed %q, want %d matching %q", missed, len(tc.wantMissed), tc.wantMissed)
+			}
+			for i, w := range tc.wantMissed {
+				if !strings.Contains(missed[i], w) {
+					t.Errorf("missed[%d] = %q, want it to mention %q", i, missed[i], w)
+				}
+			}
+			md := renderMarkdown(&tc.r)
+			if got := strings.Count(md, "**missed**"); got != len(tc.wantMissed) {
+				t.Errorf("markdown marks %d targets missed, want %d", got, len(tc.wantMissed))
+			}
+		})
+	}
+}
