@@ -28,6 +28,7 @@ struct rx {
 	__u8 family;
 	__u8 ttl;
 	__u8 frag;
+	__u8 tagged; /* a VLAN tag was skipped: XDP/TC runs on the parent */
 	/* wins() and addr_eq() read it as two __u64: the verifier rejects
 	 * misaligned stack access, so do not leave it to the optimiser. */
 	__u8 src[16] __attribute__((aligned(8)));
@@ -311,8 +312,14 @@ static __always_inline int validate(struct rx *rx, void *data_end)
 
 	struct instance_key ik = {.ifindex = rx->ifindex, .vrid = v[1], .family = rx->family};
 	struct instance_cfg *cfg = bpf_map_lookup_elem(&instances, &ik);
-	if (!cfg)
+	if (!cfg) {
+		/* A tagged advert seen on the parent carries the parent's ifindex:
+		 * an unknown VRID there is most likely the VLAN device's instance,
+		 * which its own hook (ours or another daemon's) validates. */
+		if (rx->tagged)
+			return VERDICT_PASS;
 		return count_drop(rx->ifindex, DROP_UNKNOWN_VRID);
+	}
 	if (cfg->version != version)
 		return count_drop(rx->ifindex, DROP_BAD_VERSION);
 	if (version == 2) {
@@ -373,6 +380,7 @@ static __always_inline int vrrp_rx(void *data, void *data_end, __u32 ifindex)
 	struct rx rx;
 	rx.ifindex = ifindex;
 	rx.frag = 0;
+	rx.tagged = off != sizeof(struct ethhdr);
 	if (proto == ETH_P_IP_) {
 		struct iphdr *ip = data + off;
 		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_VRRP)

@@ -229,6 +229,10 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v3 ipv6 advert", frame: ether(adv6()), want: XDPPass, peer: peer(30, ip6A), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 ipv6 after hop-by-hop header", frame: ether(ipv6HopByHop(adv6())), want: XDPPass, peer: peer(30, ip6A)},
 		{name: "v3 802.1Q", frame: ether(good3(50, 150), 100), want: XDPPass, peer: peer(50, ipA), events: []EventType{EventNewMaster}, stateful: true},
+		// Tagged adverts reach XDP on the parent with the parent's
+		// ifindex; a VRID we do not run there belongs to the VLAN
+		// device's instance (its own hook, ours or keepalived's).
+		{name: "802.1Q advert for a VRID not ours on the parent passes", frame: ether(good3(99, 150), 100), want: XDPPass},
 		{name: "v3 802.1ad QinQ", frame: ether(good3(50, 150), 100, 200), want: XDPPass, peer: peer(50, ipA)},
 		{name: "v3 IPv4 options", frame: ether(ipv4Options(good3(50, 150))), want: XDPPass, peer: peer(50, ipA)},
 		{name: "v3 ethernet padding ignored", frame: append(ether(good3(50, 150)), make([]byte, 16)...), want: XDPPass, peer: peer(50, ipA)},
