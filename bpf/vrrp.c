@@ -100,29 +100,61 @@ static __always_inline __u64 skew_ns(__u8 version, __u16 interval_cs, __u8 prio)
 
 static int master_down(void *map, struct instance_key *key, struct instance_state *st)
 {
+	__u64 now = bpf_ktime_get_ns();
+	__u64 deadline = st->deadline_ns;
+	if (deadline > now) {
+		/* Held again since this expiry was set (see hold()): wait for the
+		 * rest. expires_ns first: the timer may fire on another CPU. */
+		st->expires_ns = deadline;
+		bpf_timer_start(&st->timer, deadline - now, 0);
+		return 0;
+	}
+	st->expires_ns = 0;
 	struct instance_cfg *cfg = bpf_map_lookup_elem(&instances, key);
 	/* A timer armed in an earlier Backup period (epoch) must not fire into
 	 * a later one: the controller started its own deadline then. */
 	if (!cfg || cfg->state != STATE_BACKUP || cfg->epoch != st->epoch || !st->has_master)
 		return 0;
-	emit(bpf_ktime_get_ns(), key, EVENT_MASTER_DOWN, st->master_prio, st->master_prio,
-	     st->master_interval_cs, st->master);
+	emit(now, key, EVENT_MASTER_DOWN, st->master_prio, st->master_prio, st->master_interval_cs,
+	     st->master);
 	/* Forget it, so its return is a NEW_MASTER. */
 	st->has_master = 0;
 	return 0;
 }
 
-static __always_inline void arm(struct instance_state *st, __u64 ns)
+/* Starts the timer; 0 if it cannot be. */
+static __always_inline int arm(struct instance_state *st, __u64 ns)
 {
 	if (!bpf_timer_start(&st->timer, ns, 0))
-		return;
+		return 1;
 	/* -EINVAL: the timer was never initialised, because bpf_timer_init
 	 * failed when the entry was created (-ENOMEM: it allocates) or the
 	 * entry came from userspace. Without this the instance would never
 	 * see MASTER_DOWN again; it costs nothing on the normal path. */
 	bpf_timer_init(&st->timer, &inst_state, CLOCK_MONOTONIC_);
 	bpf_timer_set_callback(&st->timer, master_down);
-	bpf_timer_start(&st->timer, ns, 0);
+	return !bpf_timer_start(&st->timer, ns, 0);
+}
+
+/* The master-down timer must expire ns from now. bpf_timer_start costs about
+ * as much as the rest of a valid advert (a lock and an hrtimer reprogram), so
+ * it runs only when no timer is pending or the new deadline is earlier than
+ * the pending expiry (priority 0's Skew_Time, a shorter interval). Otherwise
+ * only deadline_ns moves and the callback, at the pending expiry, re-arms for
+ * the rest: one start per Master_Down_Interval instead of one per advert.
+ * Racing the callback on another CPU at worst costs a redundant start, or
+ * (an advert landing exactly at expiry) the MASTER_DOWN that the timer would
+ * have raised anyway; the next advert is then a NEW_MASTER and re-arms. */
+static __always_inline void hold(struct instance_state *st, __u64 now, __u64 ns)
+{
+	__u64 deadline = now + ns;
+	st->deadline_ns = deadline;
+	__u64 exp = st->expires_ns;
+	if (exp && exp <= deadline)
+		return;
+	st->expires_ns = deadline;
+	if (!arm(st, ns))
+		st->expires_ns = 0; /* the next advert tries again */
 }
 
 /* Gap since *last, and *last moved to now. Values are shared by all CPUs
@@ -244,7 +276,7 @@ static __always_inline void on_advert(const struct rx *rx, const struct instance
 			     interval_cs, rx->src);
 		set_master(st, rx->src, 0, interval_cs);
 		st->last_ns = now;
-		arm(st, skew_ns(cfg->version, interval_cs, cfg->priority));
+		hold(st, now, skew_ns(cfg->version, interval_cs, cfg->priority));
 		return;
 	}
 	if (!from_master) {
@@ -270,7 +302,7 @@ static __always_inline void on_advert(const struct rx *rx, const struct instance
 	if (cfg->preempt && prio < cfg->priority)
 		return;
 	st->last_ns = now;
-	arm(st, master_down_ns(cfg->version, interval_cs, cfg->priority));
+	hold(st, now, master_down_ns(cfg->version, interval_cs, cfg->priority));
 }
 
 /* Checks in the order of the drop reasons that are intrinsic to the packet,

@@ -24,6 +24,12 @@ func BenchmarkXDP(b *testing.B) {
 	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
 		b.Fatal(err)
 	}
+	// Backup with preempt under a lower-priority master: the same path
+	// without bpf_timer_start, so the difference is the re-arm's cost.
+	kp := InstanceKey{Ifindex: testIfindex, VRID: 21, Family: FamilyIPv4}
+	if err := d.SetInstance(kp, InstanceConfig{State: StateBackup, Priority: 200, Preempt: true, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
+		b.Fatal(err)
+	}
 	empty := emptyXDP(b)
 	valid := ether(advert(b, v3adv(20, 150, ipA), 255))
 	for _, c := range []struct {
@@ -35,6 +41,7 @@ func BenchmarkXDP(b *testing.B) {
 		{"empty", empty, tcpFrame(), XDPPass},
 		{"non_vrrp_tcp", d.objs.VrrpXdp, tcpFrame(), XDPPass},
 		{"valid_advert", d.objs.VrrpXdp, valid, XDPPass},
+		{"valid_advert_no_rearm", d.objs.VrrpXdp, ether(advert(b, v3adv(21, 150, ipA), 255)), XDPPass},
 		{"valid_advert_qinq", d.objs.VrrpXdp, ether(advert(b, v3adv(20, 150, ipA), 255), 100, 200), XDPPass},
 		{"dropped_unknown_vrid", d.objs.VrrpXdp, ether(advert(b, v3adv(99, 150, ipA), 255)), XDPDrop},
 		{"dropped_bad_ttl", d.objs.VrrpXdp, ether(advert(b, v3adv(20, 150, ipA), 64)), XDPDrop},

@@ -308,3 +308,90 @@ func TestCloseEndsEvents(t *testing.T) {
 		t.Error("Events after Close succeeded")
 	}
 }
+
+// TestTimerHoldLazily: an advert from the master moves the deadline and
+// leaves a pending timer alone (bpf_timer_start per advert cost ~65 ns); the
+// callback then re-arms for the rest, so MASTER_DOWN comes a whole
+// Master_Down_Interval after the LAST advert. A priority-0 advert shortens a
+// pending timer to Skew_Time at once. Checked on the kernel's own stamps:
+// an hrtimer never fires early.
+func TestTimerHoldLazily(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evlazy")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 13, Family: FamilyIPv4}
+	const iv = 500 * time.Millisecond
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: iv, Primary: ipSelf}); err != nil {
+		t.Fatal(err)
+	}
+	const mdiNs = 180 * 10_000_000 // 3*50 cs + (156*50)/256 cs
+	const skewNs = 30 * 10_000_000 // (156*50)/256 cs
+	state := func() vrrpInstanceState {
+		t.Helper()
+		var st vrrpInstanceState
+		if err := d.objs.InstState.Lookup(k.raw(), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := d.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adv := func(prio uint8) {
+		t.Helper()
+		a := vrrp.Advertisement{Version: 3, VRID: 13, Priority: prio, Interval: iv, Addresses: []netip.Addr{vip4}, Source: ipA}
+		runIn(t, ns, d.RunXDP, ether(advert(t, a, 255)))
+	}
+	next := func(want EventType) Event {
+		t.Helper()
+		e := nextEvent(t, events, 10*time.Second)
+		if e.Type != want {
+			t.Fatalf("event %+v, want %v", e, want)
+		}
+		return e
+	}
+
+	adv(200)
+	next(EventNewMaster)
+	first := state()
+	if first.ExpiresNs != first.LastNs+mdiNs || first.DeadlineNs != first.ExpiresNs {
+		t.Fatalf("after the first advert: last %d deadline %d expires %d; want both last+%d", first.LastNs, first.DeadlineNs, first.ExpiresNs, uint64(mdiNs))
+	}
+	time.Sleep(iv / 2)
+	adv(200)
+	second := state()
+	if second.LastNs == first.LastNs || second.DeadlineNs != second.LastNs+mdiNs || second.ExpiresNs != first.ExpiresNs {
+		t.Fatalf("after a second advert: last %d deadline %d expires %d; want deadline last+%d and the pending expiry %d kept",
+			second.LastNs, second.DeadlineNs, second.ExpiresNs, uint64(mdiNs), first.ExpiresNs)
+	}
+	next(EventMasterDown)
+	var last vrrpEvent
+	if err := d.objs.LastEvent.Lookup(k.raw(), &last); err != nil {
+		t.Fatal(err)
+	}
+	if last.TsNs < second.DeadlineNs {
+		t.Errorf("MASTER_DOWN stamped %d, %v before the last advert's deadline", last.TsNs, time.Duration(second.DeadlineNs-last.TsNs))
+	}
+	t.Logf("MASTER_DOWN %v after the last advert (Master_Down_Interval %v)", time.Duration(last.TsNs-second.LastNs), time.Duration(mdiNs))
+
+	// Priority 0 shortens whatever is pending to Skew_Time.
+	adv(200)
+	next(EventNewMaster)
+	held := state()
+	adv(0)
+	next(EventPrioZero)
+	resigned := state()
+	if resigned.ExpiresNs != resigned.LastNs+skewNs || resigned.DeadlineNs != resigned.ExpiresNs || resigned.ExpiresNs >= held.ExpiresNs {
+		t.Errorf("after priority 0: last %d deadline %d expires %d (was %d); want both last+%d", resigned.LastNs, resigned.DeadlineNs, resigned.ExpiresNs, held.ExpiresNs, uint64(skewNs))
+	}
+	next(EventMasterDown)
+	if err := d.objs.LastEvent.Lookup(k.raw(), &last); err != nil {
+		t.Fatal(err)
+	}
+	if last.TsNs < resigned.DeadlineNs {
+		t.Errorf("MASTER_DOWN after priority 0 stamped before Skew_Time")
+	}
+}

@@ -84,7 +84,7 @@ func TestStructSizes(t *testing.T) {
 	}{
 		{"instance_key", vrrpInstanceKey{}, 8},
 		{"instance_cfg", vrrpInstanceCfg{}, 40},
-		{"instance_state", vrrpInstanceState{}, 80},
+		{"instance_state", vrrpInstanceState{}, 96},
 		{"peer_key", vrrpPeerKey{}, 24},
 		{"peer_stats", vrrpPeerStats{}, 240},
 		{"drop_key", vrrpDropKey{}, 8},

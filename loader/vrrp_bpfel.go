@@ -94,6 +94,8 @@ type vrrpInstanceState struct {
 		_ [16]byte
 	}
 	LastNs           uint64
+	DeadlineNs       uint64
+	ExpiresNs        uint64
 	BothMasters      uint64
 	RlNs             [3]uint64
 	Epoch            uint32

@@ -36,7 +36,9 @@ struct instance_cfg {
  * userspace would cancel the timer. */
 struct instance_state {
 	struct bpf_timer timer;  /* master-down timer, armed only while Backup */
-	__u64 last_ns;           /* last accepted advert (bpf_ktime_get_ns) */
+	__u64 last_ns;           /* last advert that held our timer (bpf_ktime_get_ns) */
+	__u64 deadline_ns;       /* master down unless held again before this */
+	__u64 expires_ns;        /* when the pending timer fires; 0: none pending */
 	__u64 both_masters;      /* adverts from a lower router while we were Master */
 	/* Last PRIO_ZERO, PREEMPT, BOTH_MASTERS event sent while Master, one
 	 * limiter per type: a stream of losers must not mute a winner. */
