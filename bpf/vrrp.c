@@ -312,8 +312,15 @@ static __always_inline int validate(struct rx *rx, void *data_end)
 	__u8 *v = rx->vrrp;
 	if ((void *)(v + VRRP_HDR_LEN) > data_end)
 		return count_drop(rx->ifindex, DROP_SHORT_PACKET);
-	if (rx->ttl != VRRP_TTL)
-		return count_drop(rx->ifindex, DROP_BAD_TTL);
+	if (rx->ttl != VRRP_TTL) {
+		/* keepalived does not check the TTL of unicast instances (their
+		 * adverts may be routed): look the instance up on this path only,
+		 * so the cheap drop of off-link forgeries stays cheap. */
+		struct instance_key tk = {.ifindex = rx->ifindex, .vrid = v[1], .family = rx->family};
+		struct instance_cfg *tc = bpf_map_lookup_elem(&instances, &tk);
+		if (!tc || !tc->unicast)
+			return count_drop(rx->ifindex, DROP_BAD_TTL);
+	}
 	if (rx->frag)
 		return count_drop(rx->ifindex, DROP_FRAGMENT);
 	__u8 version = v[0] >> 4;

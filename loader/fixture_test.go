@@ -56,6 +56,8 @@ func fixtureInstances(t testing.TB) map[InstanceKey]InstanceConfig {
 		// beats fe80::2 as a big-endian number, loses to it byte-swapped.
 		{Ifindex: testIfindex, VRID: 31, Family: FamilyIPv6}: {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: netip.MustParseAddr("fe80::100")},
 		{Ifindex: testIfindex, VRID: 32, Family: FamilyIPv6}: {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: netip.MustParseAddr("fe80::1")},
+		// Unicast v3 (peers), whose adverts may cross routers.
+		k4(60): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, Unicast: true, Peers: []netip.Addr{ipA}},
 		// Backup with VLAN/QinQ/IPv4-options rows (no events asserted beyond the first).
 		k4(50): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
 	}
@@ -256,6 +258,10 @@ func fixtures(t testing.TB) []fixture {
 		{name: "short: ipv4 ihl < 5", frame: ether(withIP(good2(), func(ip []byte) { ip[0] = 0x44 })), want: XDPDrop, drop: reason(vrrp.ReasonShortPacket)},
 		{name: "short: ipv6 payload beyond frame", frame: ether(adv6())[:14+40+8], want: XDPDrop, drop: reason(vrrp.ReasonShortPacket)},
 		{name: "ttl 64", frame: ether(advert(t, v2adv(t, 10, 150, ipA, "secret"), 64)), want: XDPDrop, drop: reason(vrrp.ReasonBadTTL)},
+		// keepalived checks the TTL only without unicast peers: a routed
+		// unicast advert arrives with TTL < 255.
+		{name: "unicast instance: routed advert, ttl 62", frame: ether(advert(t, v3adv(60, 150, ipA), 62)), want: XDPPass, peer: peer(60, ipA), events: []EventType{EventNewMaster}, stateful: true},
+		{name: "peers without unicast: ttl 62", frame: ether(advert(t, v3adv(20, 150, ipA), 62)), want: XDPDrop, drop: reason(vrrp.ReasonBadTTL)},
 		{name: "ipv6 hop limit 1", frame: ether(advert(t, v3adv(30, 150, ip6A), 1)), want: XDPDrop, drop: reason(vrrp.ReasonBadTTL)},
 		{name: "ipv4 more fragments", frame: ether(withIP(good2(), func(ip []byte) { ip[6] = 0x20 })), want: XDPDrop, drop: reason(vrrp.ReasonFragment)},
 		{name: "ipv6 fragment header", frame: ether(ipv6Fragment(adv6())), want: XDPDrop, drop: reason(vrrp.ReasonFragment)},

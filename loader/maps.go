@@ -88,6 +88,9 @@ func (c InstanceConfig) raw(k InstanceKey) (vrrpInstanceCfg, error) {
 	if c.Preempt {
 		r.Preempt = 1
 	}
+	if c.Unicast {
+		r.Unicast = 1
+	}
 	if c.Primary.IsValid() {
 		if familyOf(c.Primary) != k.Family {
 			return r, fmt.Errorf("%w: primary %v is not IPv%d", ErrInvalidConfig, c.Primary, k.Family)

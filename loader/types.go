@@ -74,6 +74,10 @@ type InstanceConfig struct {
 	Primary netip.Addr
 	// Peers, when not empty, are the only sources accepted (not_peer).
 	Peers []netip.Addr
+	// Unicast: adverts come by unicast (keepalived's unicast_peer) and may
+	// cross routers, so their TTL/hop limit is not required to be 255 -
+	// keepalived skips that check for unicast instances too.
+	Unicast bool
 }
 
 // MasterInfo is the master the kernel currently follows for an instance.

@@ -75,7 +75,7 @@ type vrrpInstanceCfg struct {
 	AuthPass   [8]uint8
 	IntervalCs uint16
 	CheckPeers uint8
-	Pad        uint8
+	Unicast    uint8
 	Primary    [16]uint8
 }
 

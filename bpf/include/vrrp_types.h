@@ -28,7 +28,7 @@ struct instance_cfg {
 	__u8 auth_pass[8];    /* v2 PASS, zero padded */
 	__u16 interval_cs;    /* our advert interval, centiseconds */
 	__u8 check_peers;     /* 1: only sources in the allowed_peers map */
-	__u8 pad;
+	__u8 unicast;         /* 1: unicast adverts, may be routed: TTL not checked */
 	__u8 primary[16];     /* our primary address: equal priority, higher wins */
 };
 
