@@ -395,3 +395,44 @@ func TestTimerHoldLazily(t *testing.T) {
 		t.Errorf("MASTER_DOWN after priority 0 stamped before Skew_Time")
 	}
 }
+
+// TestRecreatedInstanceForgetsMaster: an advert in flight while
+// DeleteInstance runs can re-create the kernel state right after it was
+// deleted. When the instance is configured again, that leftover must not
+// count as the current Backup period: the next advert is a NEW_MASTER.
+func TestRecreatedInstanceForgetsMaster(t *testing.T) {
+	testutil.Privileged(t)
+	d := newDataplane(t)
+	ns := testutil.NewNetns(t, "evrecr")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 14, Family: FamilyIPv4}
+	cfg := InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}
+	if err := d.SetInstance(k, cfg); err != nil {
+		t.Fatal(err)
+	}
+	frame := ether(advert(t, v3adv(14, 150, ipA), 255))
+	runIn(t, ns, d.RunXDP, frame)
+	var raw vrrpInstanceCfg
+	if err := d.objs.Instances.Lookup(k.raw(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	var st vrrpInstanceState
+	if err := d.objs.InstState.Lookup(k.raw(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteInstance(k); err != nil {
+		t.Fatal(err)
+	}
+	// The racing advert's re-creation, as it would look.
+	leftover := vrrpInstanceState{Epoch: raw.Epoch, HasMaster: 1, MasterPrio: 150, MasterIntervalCs: 100, Master: st.Master}
+	if err := d.objs.InstState.Update(k.raw(), leftover, 0); err != nil {
+		t.Fatal(err)
+	}
+	drainEvents(t, d)
+	if err := d.SetInstance(k, cfg); err != nil {
+		t.Fatal(err)
+	}
+	runIn(t, ns, d.RunXDP, frame)
+	if got := drainEvents(t, d); len(got) != 1 || got[0].Type != EventNewMaster {
+		t.Errorf("events %+v after re-creating the instance, want one new_master", got)
+	}
+}

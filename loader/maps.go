@@ -153,9 +153,10 @@ func (d *Dataplane) SetInstance(k InstanceKey, c InstanceConfig) error {
 	return nil
 }
 
-// writeCfg stores r, bumping the epoch when the state changes: the kernel
-// then forgets the master it followed, so the first advert in a new Backup
-// period is a NEW_MASTER and a timer armed in an earlier period is ignored.
+// writeCfg stores r, bumping the epoch when the state changes (a new
+// instance gets a fresh one): the kernel then forgets the master it
+// followed, so the first advert in a new Backup period is a NEW_MASTER and
+// a timer armed in an earlier period is ignored.
 func (d *Dataplane) writeCfg(k InstanceKey, r vrrpInstanceCfg) error {
 	var old vrrpInstanceCfg
 	err := d.objs.Instances.Lookup(k.raw(), &old)
@@ -166,7 +167,11 @@ func (d *Dataplane) writeCfg(k InstanceKey, r vrrpInstanceCfg) error {
 			r.Epoch++
 		}
 	case errors.Is(err, ebpf.ErrKeyNotExist):
-		r.Epoch = 1
+		// Not 1: an advert racing DeleteInstance may have re-created the
+		// kernel state with the old epoch, and a fresh config must not
+		// match it. The low bits of the monotonic clock differ per
+		// creation; 0 stays unused.
+		r.Epoch = uint32(monotonic()) | 1
 	default:
 		return fmt.Errorf("loader: read instance %v: %w", k, err)
 	}
