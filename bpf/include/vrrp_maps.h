@@ -39,7 +39,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } allowed_peers SEC(".maps");
 
-/* (ifindex, vrid, family, source) -> statistics of its valid adverts. */
+/* (ifindex, vrid, family, source) -> statistics of its valid adverts; LRU:
+ * when full, the stalest sender's statistics go (state machine unaffected). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_PEERS);
