@@ -17,7 +17,9 @@ import (
 // regularly) this goroutine is never woken. Only one reader per Dataplane
 // makes sense: readers would split the records between them. Records the
 // kernel could not write because nobody drained the ring are counted by
-// EventsLost.
+// EventsLost. Records written before Load (the programs kept running while
+// no daemon read the pinned ring) are skipped: they describe a past the
+// caller never saw; Master and Peers give the current picture instead.
 func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -51,6 +53,7 @@ func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
 			close(ch)
 		}()
 		var rec ringbuf.Record
+		stale := 0
 		for {
 			if err := rd.ReadInto(&rec); err != nil {
 				if !errors.Is(err, ringbuf.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -61,6 +64,12 @@ func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
 			var raw vrrpEvent
 			if _, err := binary.Decode(rec.RawSample, binary.NativeEndian, &raw); err != nil {
 				d.log.Error("malformed ring buffer record", "len", len(rec.RawSample), "err", err)
+				continue
+			}
+			if raw.TsNs < d.loadedNs {
+				if stale++; stale == 1 {
+					d.log.Info("skipping kernel events written before this process loaded the dataplane")
+				}
 				continue
 			}
 			select {

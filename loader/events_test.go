@@ -436,3 +436,36 @@ func TestRecreatedInstanceForgetsMaster(t *testing.T) {
 		t.Errorf("events %+v after re-creating the instance, want one new_master", got)
 	}
 }
+
+// TestRestartSkipsStaleEvents: the ring buffer is pinned, so events the
+// kernel wrote while no daemon was reading (it kept running) are still there
+// after a restart. They describe a past the new controller never saw and
+// must not reach it as if they had just happened.
+func TestRestartSkipsStaleEvents(t *testing.T) {
+	testutil.Privileged(t)
+	d1 := newDataplane(t)
+	ns := testutil.NewNetns(t, "evstale")
+	k := InstanceKey{Ifindex: testIfindex, VRID: 15, Family: FamilyIPv4}
+	if err := d1.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
+		t.Fatal(err)
+	}
+	runIn(t, ns, d1.RunXDP, ether(advert(t, v3adv(15, 150, ipA), 255))) // NEW_MASTER, never read
+	if err := d1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Load(Options{PinPath: d1.PinPath()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d2.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := d2.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runIn(t, ns, d2.RunXDP, ether(advert(t, v3adv(15, 160, ipA), 255))) // PRIO_CHANGE
+	if e := nextEvent(t, events, 10*time.Second); e.Type != EventPrioChange {
+		t.Errorf("first event after restart %+v, want the new prio_change, not a stale one", e)
+	}
+}

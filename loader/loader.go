@@ -56,7 +56,10 @@ type Dataplane struct {
 	readers  map[*ringbuf.Reader]struct{}
 	closed   bool
 	done     chan struct{} // closed by Close: Events goroutines stop sending
-	epochs   sync.Mutex    // serialises read-modify-write of instances
+	// loadedNs (CLOCK_MONOTONIC) separates events of this process's
+	// lifetime from ones left in the pinned ring while no daemon read it.
+	loadedNs uint64
+	epochs   sync.Mutex // serialises read-modify-write of instances
 }
 
 // Load loads and verifies the programs and pins their maps under the pin path,
@@ -121,6 +124,7 @@ func Load(opts Options) (*Dataplane, error) {
 		d.objs.Close()
 		return nil, fmt.Errorf("loader: create link pin directory: %w", err)
 	}
+	d.loadedNs = monotonic()
 	return d, nil
 }
 
