@@ -77,8 +77,11 @@ static __always_inline void emit(__u64 now, const struct instance_key *ik, enum 
 }
 
 /* Master_Down_Interval: RFC 5798 for v3 (skew scales with the master's
- * interval, in centiseconds like keepalived), RFC 3768 for v2 (interval in
- * whole seconds, skew (256-prio)/256 s). */
+ * interval), RFC 3768 for v2 (interval in whole seconds, skew (256-prio)/256 s).
+ * The skew is computed in nanoseconds, not whole centiseconds: at a 10 ms
+ * interval ((256-prio)*1cs)/256 truncates to 0 for every priority, so backups
+ * of different priority would time out together (keepalived computes it in
+ * microseconds; control.SkewTime in nanoseconds, and the two must agree). */
 static __always_inline __u64 master_down_ns(__u8 version, __u16 interval_cs, __u8 prio)
 {
 	__u64 skew;
@@ -87,15 +90,15 @@ static __always_inline __u64 master_down_ns(__u8 version, __u16 interval_cs, __u
 		skew = ((256 - (__u64)prio) * NSEC_PER_SEC) / 256;
 		return 3 * s * NSEC_PER_SEC + skew;
 	}
-	__u64 cs = interval_cs;
-	return (3 * cs + ((256 - (__u64)prio) * cs) / 256) * NSEC_PER_CSEC;
+	__u64 mai = (__u64)interval_cs * NSEC_PER_CSEC;
+	return 3 * mai + ((256 - (__u64)prio) * mai) / 256;
 }
 
 static __always_inline __u64 skew_ns(__u8 version, __u16 interval_cs, __u8 prio)
 {
 	if (version == 2)
 		return ((256 - (__u64)prio) * NSEC_PER_SEC) / 256;
-	return (((256 - (__u64)prio) * interval_cs) / 256) * NSEC_PER_CSEC;
+	return ((256 - (__u64)prio) * interval_cs * NSEC_PER_CSEC) / 256;
 }
 
 static int master_down(void *map, struct instance_key *key, struct instance_state *st)

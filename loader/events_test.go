@@ -324,8 +324,9 @@ func TestTimerHoldLazily(t *testing.T) {
 	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: iv, Primary: ipSelf}); err != nil {
 		t.Fatal(err)
 	}
-	const mdiNs = 180 * 10_000_000 // 3*50 cs + (156*50)/256 cs
-	const skewNs = 30 * 10_000_000 // (156*50)/256 cs
+	// Skew in nanoseconds, as control.SkewTime: (156 × 500 ms) / 256.
+	const skewNs = 156 * 500_000_000 / 256
+	const mdiNs = 3*500_000_000 + skewNs
 	state := func() vrrpInstanceState {
 		t.Helper()
 		var st vrrpInstanceState
