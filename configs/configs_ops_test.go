@@ -302,6 +302,13 @@ func (f fakeSource) Drops() ([]telemetry.Drop, error) {
 	return []telemetry.Drop{{Interface: "eth0", Reason: "wrong_password", Count: 3}}, nil
 }
 
+func (f fakeSource) EventsLost() (uint64, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	return 0, nil
+}
+
 func (f fakeSource) Tx() ([]telemetry.Tx, error) {
 	if f.err != nil {
 		return nil, f.err

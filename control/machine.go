@@ -698,11 +698,21 @@ func (m *Machine) masterDownTimer(now time.Time, e MasterDownTimer) []Action {
 		if now.Before(m.preemptUntil) {
 			return append(acts,
 				ArmTimer{TimerPreemptDelay, m.preemptUntil.Sub(now)},
-				ArmTimer{TimerMasterDown, mdi - e.Age})
+				ArmTimer{TimerMasterDown, m.recheck(mdi - e.Age)})
 		}
 		return append(acts, m.enterMaster(ReasonPreempt)...)
 	}
-	return append(acts, ArmTimer{TimerMasterDown, mdi - e.Age})
+	return append(acts, ArmTimer{TimerMasterDown, m.recheck(mdi - e.Age)})
+}
+
+// recheck is when to look at a master that was heard again: at the remainder of
+// its Master_Down_Interval, or, when the kernel runs the exact timer, no sooner
+// than SafetyNetInterval.
+func (m *Machine) recheck(remainder time.Duration) time.Duration {
+	if m.cfg.KernelTimer {
+		return max(remainder, SafetyNetInterval)
+	}
+	return remainder
 }
 
 func (m *Machine) newMaster(now time.Time, addr netip.Addr, prio uint8, interval time.Duration) []Action {

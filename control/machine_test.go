@@ -148,6 +148,30 @@ func TestMachine(t *testing.T) {
 			wantState: Backup,
 		},
 		{
+			name: "with the kernel's timer a heard master is re-checked only as a safety net",
+			cfg: func(c *InstanceConfig) {
+				c.AdvertInterval, c.KernelTimer = 10*time.Millisecond, true
+			},
+			steps: []step{{0, Startup{}}, {sec, KernelNewMaster{highAddr, 200, 10 * time.Millisecond}},
+				{2 * sec, MasterDownTimer{Heard: true, Age: 5 * time.Millisecond}}},
+			want:      []Action{ArmTimer{TimerMasterDown, SafetyNetInterval}},
+			wantState: Backup,
+		},
+		{
+			name: "with the kernel's timer a silent master is still down at once",
+			cfg: func(c *InstanceConfig) {
+				c.AdvertInterval, c.KernelTimer = 10*time.Millisecond, true
+			},
+			steps: []step{{0, Startup{}}, {sec, KernelNewMaster{highAddr, 200, 10 * time.Millisecond}},
+				{2 * sec, MasterDownTimer{Heard: true, Age: 40 * time.Millisecond}}},
+			want: func() []Action {
+				acts := masterActs(Backup, ReasonMasterDownExpired, 100)
+				acts[7] = ArmTimer{TimerAdvert, 10 * time.Millisecond}
+				return acts
+			}(),
+			wantState: Master,
+		},
+		{
 			name: "heard but older than master down interval means down",
 			cfg:  backupStart,
 			steps: []step{{0, Startup{}}, {sec, KernelNewMaster{highAddr, 200, sec}},

@@ -46,6 +46,9 @@ type KernelConfig struct {
 	// Secondary marks a secondary heartbeat path: the kernel records its master and
 	// reports it, but the path never becomes Master itself.
 	Secondary bool
+	// Unicast: adverts go to unicast peers and may be routed, so the kernel skips
+	// the TTL-255 check for them, as keepalived does for unicast_peer.
+	Unicast bool
 }
 
 // Addresses adds and removes an instance's VIPs (implemented by vip).
@@ -714,7 +717,7 @@ func kernelConfig(c InstanceConfig, st State, prio uint8, secondary bool) Kernel
 		Instance: c.Name, Version: c.Version, State: st, Priority: prio,
 		AdvertInterval: c.AdvertInterval, Preempt: c.Preempt, PrimaryAddr: c.PrimaryAddr,
 		AuthType: c.AuthType, AuthData: c.AuthData, AllowedPeers: c.AllowedPeers,
-		Addresses: c.advertAddrs(), Secondary: secondary,
+		Addresses: c.advertAddrs(), Secondary: secondary, Unicast: len(c.Peers) > 0,
 	}
 }
 

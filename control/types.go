@@ -195,7 +195,19 @@ type InstanceConfig struct {
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path.
 	TakeoverOnPathFailure bool
+	// KernelTimer says the dataplane runs its own master-down timer (bpf_timer)
+	// and reports expiry as a kernel event. The userspace deadline is then only a
+	// safety net for a lost event: while the master is being heard it re-checks at
+	// most every SafetyNetInterval instead of every Master_Down_Interval, so
+	// hundreds of 10 ms instances do not wake the controller thousands of times a
+	// second. Without it (a kernel with no bpf_timer) the userspace deadline is
+	// the master-down timer and stays exact.
+	KernelTimer bool
 }
+
+// SafetyNetInterval bounds how often a Backup re-checks a master that is being
+// heard when the kernel owns the master-down timer (InstanceConfig.KernelTimer).
+const SafetyNetInterval = time.Second
 
 // Addresses advertised in this instance's adverts (VIPs without ExcludedVIPs).
 func (c *InstanceConfig) advertAddrs() []netip.Addr {

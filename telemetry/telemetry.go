@@ -81,6 +81,8 @@ type Source interface {
 	Peers() ([]Peer, error)
 	Drops() ([]Drop, error)
 	Tx() ([]Tx, error)
+	// EventsLost is how many kernel events the ring buffer had no room for.
+	EventsLost() (uint64, error)
 	Instances() []Instance
 }
 
@@ -132,6 +134,9 @@ var (
 	descTxMaxGap = prometheus.NewDesc(Namespace+"_tx_max_gap_seconds",
 		"Longest gap between two of our own adverts.", txLabels, nil)
 
+	descEventsLost = prometheus.NewDesc(Namespace+"_kernel_events_lost_total",
+		"Kernel events dropped because the ring buffer to the controller was full (the controller's own deadline still covers master down).", nil, nil)
+
 	descScrapeErrors = prometheus.NewDesc(Namespace+"_scrape_errors_total",
 		"Errors reading the kernel maps during this scrape, by map.", []string{"map"}, nil)
 )
@@ -154,7 +159,7 @@ func NewCollector(src Source, log *slog.Logger) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descPriority, descTransitions, descSplitBrain,
 		descBothMasters, descConflicts, descPathFailure, descRx, descAge, descInterarrival, descMissed,
-		descPeerPrio, descPeerInterval, descMaxGap, descDrops, descTx, descTxGap, descTxMaxGap, descScrapeErrors} {
+		descPeerPrio, descPeerInterval, descMaxGap, descDrops, descTx, descTxGap, descTxMaxGap, descEventsLost, descScrapeErrors} {
 		ch <- d
 	}
 }
@@ -241,6 +246,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, d := range drops {
 			counter(descDrops, float64(d.Count), d.Interface, d.Reason)
 		}
+	}
+	if n, err := c.src.EventsLost(); err != nil {
+		scrapeErr("events_lost", err)
+	} else {
+		counter(descEventsLost, float64(n))
 	}
 	if txs, err := c.src.Tx(); err != nil {
 		scrapeErr("tx", err)

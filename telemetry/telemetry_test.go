@@ -15,12 +15,14 @@ type fakeSource struct {
 	tx      []Tx
 	inst    []Instance
 	dropErr error
+	lost    uint64
 }
 
-func (f fakeSource) Peers() ([]Peer, error) { return f.peers, nil }
-func (f fakeSource) Drops() ([]Drop, error) { return f.drops, f.dropErr }
-func (f fakeSource) Tx() ([]Tx, error)      { return f.tx, nil }
-func (f fakeSource) Instances() []Instance  { return f.inst }
+func (f fakeSource) Peers() ([]Peer, error)      { return f.peers, nil }
+func (f fakeSource) Drops() ([]Drop, error)      { return f.drops, f.dropErr }
+func (f fakeSource) Tx() ([]Tx, error)           { return f.tx, nil }
+func (f fakeSource) EventsLost() (uint64, error) { return f.lost, nil }
+func (f fakeSource) Instances() []Instance       { return f.inst }
 
 func TestCollector(t *testing.T) {
 	src := fakeSource{
@@ -28,6 +30,7 @@ func TestCollector(t *testing.T) {
 			Priority: 150, Interval: time.Second, Age: 500 * time.Millisecond, MaxGap: 3 * time.Second,
 			Buckets: []uint64{0, 1, 0, 3}}},
 		drops: []Drop{{Interface: "eth0", Reason: "wrong_password", Count: 7}},
+		lost:  3,
 		tx:    []Tx{{Interface: "eth0", VRID: 50, Family: 4, Count: 42}},
 		inst: []Instance{{Name: "VI_1", Interface: "eth0", VRID: 50, State: "MASTER", ConfiguredPriority: 150,
 			EffectivePriority: 140, Transitions: []Transition{{From: "BACKUP", To: "MASTER", Reason: "master_down_expired", Count: 1}}}},
@@ -39,6 +42,9 @@ ebpfvrrp_adverts_received_total{family="4",interface="eth0",peer="198.18.0.5",vr
 # HELP ebpfvrrp_drops_total VRRP packets dropped by the kernel, by interface and reason.
 # TYPE ebpfvrrp_drops_total counter
 ebpfvrrp_drops_total{interface="eth0",reason="wrong_password"} 7
+# HELP ebpfvrrp_kernel_events_lost_total Kernel events dropped because the ring buffer to the controller was full (the controller's own deadline still covers master down).
+# TYPE ebpfvrrp_kernel_events_lost_total counter
+ebpfvrrp_kernel_events_lost_total 3
 # HELP ebpfvrrp_instance_state VRRP state of the instance: 0 init, 1 backup, 2 master, 3 fault.
 # TYPE ebpfvrrp_instance_state gauge
 ebpfvrrp_instance_state{instance="VI_1",interface="eth0",vrid="50"} 2
@@ -63,7 +69,7 @@ ebpfvrrp_transitions_total{from="BACKUP",instance="VI_1",interface="eth0",reason
 `
 	names := []string{"ebpfvrrp_adverts_received_total", "ebpfvrrp_drops_total", "ebpfvrrp_instance_state",
 		"ebpfvrrp_instance_priority", "ebpfvrrp_peer_advert_interarrival_seconds",
-		"ebpfvrrp_peer_missed_adverts_total", "ebpfvrrp_transitions_total"}
+		"ebpfvrrp_peer_missed_adverts_total", "ebpfvrrp_transitions_total", "ebpfvrrp_kernel_events_lost_total"}
 	if err := testutil.CollectAndCompare(NewCollector(src, nil), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}

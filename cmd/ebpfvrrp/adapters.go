@@ -95,6 +95,7 @@ func (a dataplaneAdapter) SetInstance(k control.InstanceKey, c control.KernelCon
 		Interval: c.AdvertInterval,
 		Primary:  c.PrimaryAddr,
 		Peers:    c.AllowedPeers,
+		Unicast:  c.Unicast,
 	})
 }
 

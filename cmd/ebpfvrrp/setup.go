@@ -75,6 +75,8 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 			DontTrackPrimary:      in.DontTrackPrimary,
 			SplitBrain:            sbAction,
 			TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
+			// The loader's program always runs the master-down bpf_timer.
+			KernelTimer: true,
 			Notify: control.NotifyConfig{
 				Master: in.Notify.Master, Backup: in.Notify.Backup, Fault: in.Notify.Fault,
 				Stop: in.Notify.Stop, Generic: in.Notify.Generic, Shell: in.Notify.Shell,

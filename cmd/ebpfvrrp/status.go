@@ -189,6 +189,8 @@ func (s *telemetrySource) Tx() ([]telemetry.Tx, error) {
 	return out, nil
 }
 
+func (s *telemetrySource) EventsLost() (uint64, error) { return s.d.dp.EventsLost() }
+
 func (s *telemetrySource) Instances() []telemetry.Instance {
 	snap := s.d.runner.Snapshot()
 	out := make([]telemetry.Instance, 0, len(snap))
