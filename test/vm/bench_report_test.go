@@ -395,7 +395,7 @@ func renderMarkdown(r *benchResults) string {
 		for _, f := range r.Floods {
 			drops := "n/a"
 			if !math.IsNaN(f.Drops) {
-				drops = fmt.Sprintf("%.0f of %d sent ×2 LBs", f.Drops, f.Sent)
+				drops = fmt.Sprintf("%.0f (sent %d, reaching 2 LBs)", f.Drops, f.Sent)
 			}
 			back := "yes"
 			if !f.Recovered {
