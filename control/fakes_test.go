@@ -18,6 +18,9 @@ type fakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
 	timers []*fakeTimer
+	// late delays every timer by this much past its due time, as a loaded
+	// machine's wake-up latency does.
+	late time.Duration
 }
 
 type fakeTimer struct {
@@ -39,7 +42,7 @@ func (c *fakeClock) Now() time.Time {
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	t := &fakeTimer{c: c, at: c.now.Add(d + c.late), f: f}
 	c.timers = append(c.timers, t)
 	return t
 }

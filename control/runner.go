@@ -218,6 +218,9 @@ type instance struct {
 
 	advertArmed bool
 	nextAdvert  time.Time
+	// advertDue is when the advert being sent by the current tick was due; the
+	// next one is scheduled from it, not from when the tick ran.
+	advertDue time.Time
 
 	announceStop func()
 	addrs        []netip.Addr // cached advertised addresses

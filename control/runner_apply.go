@@ -261,6 +261,19 @@ func (r *Runner) armTimer(now time.Time, inst *instance, k TimerKind, after time
 	if k == TimerAdvert {
 		inst.advertArmed = true
 		inst.nextAdvert = now.Add(after)
+		if due := inst.advertDue; !due.IsZero() {
+			// A periodic advert: anchor the next one to when this one was due,
+			// so timer wake-up and batch latency do not stretch every period
+			// (at 10 ms they cost 200 instances 16 % of their adverts). When
+			// more than an interval behind, send at the next tick rather than
+			// bursting to catch up.
+			inst.advertDue = time.Time{}
+			if next := due.Add(after); next.After(now) {
+				inst.nextAdvert = next
+			} else {
+				inst.nextAdvert = now
+			}
+		}
 		if !r.batching {
 			r.rescheduleAdverts(now)
 		}
@@ -340,7 +353,9 @@ func (r *Runner) fireAdverts(gen uint64) {
 	for _, inst := range r.ordered() {
 		if inst.advertArmed && !inst.nextAdvert.After(now.Add(advertWindow(&inst.cfg))) {
 			inst.advertArmed = false
+			inst.advertDue = inst.nextAdvert
 			r.dispatch(now, inst, AdvertTimer{})
+			inst.advertDue = time.Time{}
 		}
 	}
 	r.batching = false

@@ -148,6 +148,23 @@ func TestRunnerBatchesAdvertsOfManyInstances(t *testing.T) {
 	}
 }
 
+// TestRunnerAdvertRateSurvivesLateWakeups: timers that fire 2 ms late must not
+// stretch a 10 ms advert period to 12 ms (the next advert is scheduled from when
+// this one was due, not from when the tick ran).
+func TestRunnerAdvertRateSurvivesLateWakeups(t *testing.T) {
+	c := inst("VI_1", 10, 255, "198.18.1.10/32")
+	c.AdvertInterval = 10 * time.Millisecond
+	h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
+	h.send.take()
+	h.clock.mu.Lock()
+	h.clock.late = 2 * time.Millisecond
+	h.clock.mu.Unlock()
+	h.clock.Advance(time.Second)
+	if n := len(h.send.take()); n < 99 || n > 101 {
+		t.Errorf("adverts in 1 s at 10 ms with 2 ms late wake-ups = %d, want 100", n)
+	}
+}
+
 func TestRunnerAdvertPhasesConverge(t *testing.T) {
 	// Two backups become Master 30 ms apart (1 s interval); after one tick they send
 	// together.
