@@ -44,6 +44,11 @@ type Conn struct {
 	bufs [][]byte
 	ms   []ipv4.Message
 	ends []int
+	// Per-destination socket addresses and per-source IPv6 ancillary data, built
+	// once: a master re-sends to the same few destinations from the same source
+	// every interval, so each advert should not allocate them again.
+	dsts map[netip.Addr]net.Addr
+	oobs map[netip.Addr][]byte
 }
 
 // Dial opens a raw VRRP socket on ifi for family 4 or 6. IPv4 uses IP_HDRINCL so
@@ -263,15 +268,9 @@ func (c *Conn) encode(msgs []Message) error {
 			return fmt.Errorf("message %d: %w", i, err)
 		}
 		c.ends = append(c.ends, len(c.buf))
-		c.ms[i] = ipv4.Message{Addr: &net.IPAddr{IP: adv.Destination.AsSlice()}}
+		c.ms[i] = ipv4.Message{Addr: c.dstAddr(adv.Destination)}
 		if c.family == 6 {
-			cm := ipv6.ControlMessage{
-				TrafficClass: tosInternetControl,
-				HopLimit:     TTL,
-				Src:          adv.Source.AsSlice(),
-				IfIndex:      c.ifi.Index,
-			}
-			c.ms[i].OOB = cm.Marshal()
+			c.ms[i].OOB = c.oob6(adv.Source)
 		}
 	}
 	// Slice only now: appending may have moved c.buf.
@@ -282,6 +281,42 @@ func (c *Conn) encode(msgs []Message) error {
 		start = end
 	}
 	return nil
+}
+
+// dstAddr returns the (cached) socket address of dst. The cache holds at most a
+// few entries (the multicast group and unicast peers); it is reset if a
+// misconfiguration ever makes it grow.
+func (c *Conn) dstAddr(dst netip.Addr) net.Addr {
+	if a, ok := c.dsts[dst]; ok {
+		return a
+	}
+	if c.dsts == nil || len(c.dsts) >= 64 {
+		c.dsts = make(map[netip.Addr]net.Addr)
+	}
+	a := &net.IPAddr{IP: dst.AsSlice()}
+	c.dsts[dst] = a
+	return a
+}
+
+// oob6 returns the (cached) IPv6 ancillary data that sends from src on c's
+// interface with hop limit 255 and the Internet Control traffic class. The kernel
+// only reads it, so one copy serves every message of a batch.
+func (c *Conn) oob6(src netip.Addr) []byte {
+	if b, ok := c.oobs[src]; ok {
+		return b
+	}
+	if c.oobs == nil || len(c.oobs) >= 64 {
+		c.oobs = make(map[netip.Addr][]byte)
+	}
+	cm := ipv6.ControlMessage{
+		TrafficClass: tosInternetControl,
+		HopLimit:     TTL,
+		Src:          src.AsSlice(),
+		IfIndex:      c.ifi.Index,
+	}
+	b := cm.Marshal()
+	c.oobs[src] = b
+	return b
 }
 
 func needsDefaultSource(msgs []Message) bool {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -344,21 +345,38 @@ func (d *daemon) probeLoop(ctx context.Context) {
 		if every <= 0 {
 			continue
 		}
-		var wg sync.WaitGroup
-		for inst, addrs := range d.addrs.heldVIPs() {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				conflicts, err := prober.probeAddrs(ctx, addrs, every/2)
-				if err != nil {
-					// A round that could not listen proves nothing either way.
-					d.log.Debug("VIP probe failed", "instance", inst, "err", err)
-					return
-				}
-				d.runner.ReportVIPProbe(inst, conflicts)
-			}()
+		// One probe per interface for the VIPs of every Master on it, not one per
+		// instance: 200 instances would otherwise open 200 packet sockets a
+		// round. The answers are then handed to the instance owning each VIP.
+		held := d.addrs.heldVIPs()
+		if len(held) == 0 {
+			continue
 		}
-		wg.Wait()
+		owner := map[netip.Addr]string{}
+		var all []vip.Address
+		for inst, addrs := range held {
+			for _, a := range addrs {
+				owner[a.Prefix.Addr()] = inst
+			}
+			all = append(all, addrs...)
+		}
+		conflicts, err := prober.probeAddrs(ctx, all, every/2)
+		if err != nil {
+			// A round that could not listen proves nothing either way.
+			d.log.Debug("VIP probe failed", "err", err)
+			continue
+		}
+		byInst := map[string][]control.VIPConflict{}
+		for _, c := range conflicts {
+			if inst, ok := owner[c.VIP]; ok {
+				byInst[inst] = append(byInst[inst], c)
+			}
+		}
+		for inst := range held {
+			// Every instance hears its round, clean ones too: a clean round
+			// ends a conflict.
+			d.runner.ReportVIPProbe(inst, byInst[inst])
+		}
 	}
 }
 
