@@ -103,6 +103,10 @@ type Manager struct {
 
 	mu    sync.Mutex
 	owned map[key]Address
+	// markerKept is set once an added address was read back carrying our
+	// marker: the kernel keeps IFA_PROTO, so later adds need not read back
+	// (becoming Master is on the failover path).
+	markerKept bool
 }
 
 // NewManager returns a Manager whose addresses are marked with Proto(owner).
@@ -164,6 +168,10 @@ func (m *Manager) Add(a Address) error {
 		}
 		break
 	}
+	if m.markerKept {
+		m.owned[k] = a
+		return nil
+	}
 	ka, found, err := m.find(k)
 	if err != nil {
 		return fmt.Errorf("vip: add %s: verify: %w", a, err)
@@ -181,6 +189,7 @@ func (m *Manager) Add(a Address) error {
 		}
 		return fmt.Errorf("vip: add %s: %w (proto %d appeared concurrently)", a, ErrNotOurs, ka.Proto)
 	}
+	m.markerKept = true
 	m.owned[k] = a
 	return nil
 }
