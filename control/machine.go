@@ -497,7 +497,9 @@ func (m *Machine) shutdown(r Reason) []Action {
 }
 
 func (m *Machine) enterMaster(r Reason) []Action {
-	acts := []Action{m.transition(Master, r)}
+	// The VIPs come first: they are what clients wait for, and the log line,
+	// the kernel state write and the rest can follow a few microseconds later.
+	acts := []Action{AddVIPs{}, m.transition(Master, r)}
 	m.zeroPending = false
 	m.splitBrain = false
 	acts = append(acts, CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay})
@@ -507,7 +509,6 @@ func (m *Machine) enterMaster(r Reason) []Action {
 	}
 	acts = append(acts,
 		SetKernelState{Master, m.eff},
-		AddVIPs{},
 		SendAdvert{m.eff},
 		Announce{},
 		ArmTimer{TimerAdvert, m.cfg.AdvertInterval},
