@@ -95,8 +95,22 @@ func TestFailback(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/nopreempt=%v", p.name, nopreempt), func(t *testing.T) {
 				t.Parallel()
 				l := newLab(t, p, Options{Version: 3, AdvertInterval: fastInterval, Nopreempt: nopreempt})
-				startPair(t, l)
-				// With nopreempt both start BACKUP; the higher priority still wins.
+				if nopreempt {
+					// With nopreempt both start BACKUP and whoever times out
+					// first keeps the VIP: started together, the priority skew
+					// (39 ms here) decides only if both daemons finish loading
+					// within it. Start lb-5 alone so it is the master the
+					// scenario cuts, as an operator brings up the pair.
+					if err := l.StartLB(LB5, l.DefaultConfig(LB5)); err != nil {
+						t.Fatal(err)
+					}
+					waitVIP(t, l, LB5)
+					if err := l.StartLB(LB6, l.DefaultConfig(LB6)); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					startPair(t, l)
+				}
 				waitVIP(t, l, LB5)
 				settle(l)
 				holdVIP(t, l, 200*time.Millisecond, LB5)
