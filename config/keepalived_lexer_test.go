@@ -16,36 +16,7 @@ func kaDiff(want, got any) string {
 	if string(w) == string(g) {
 		return ""
 	}
-	a, b := strings.Split(string(w), "\n"), strings.Split(string(g), "\n")
-	// LCS table, then walk it to print the edit script.
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintf(&out, "+%s\n", b[j])
-			j++
-		default:
-			fmt.Fprintf(&out, "-%s\n", a[i])
-			i++
-		}
-	}
-	return out.String()
+	return lineDiff(string(w), string(g))
 }
 
 // kaLex tokenizes text as file "t.conf" and renders the stream compactly:
