@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +166,27 @@ func TestDefaultControlSocketFollowsPinPath(t *testing.T) {
 	}
 	if got := defaultControlSocket(""); got != "/run/ebpfvrrp/ebpfvrrp.sock" {
 		t.Errorf("default socket %q", got)
+	}
+}
+
+// TestReadmeConfigValidates keeps the README's two-host example a working config.
+func TestReadmeConfigValidates(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(b), "```yaml\n")
+	if len(blocks) < 2 {
+		t.Fatal("README.md has no yaml example")
+	}
+	for i, blk := range blocks[1:] {
+		yml, _, ok := strings.Cut(blk, "```")
+		if !ok {
+			t.Fatalf("README yaml block %d is not closed", i)
+		}
+		p := writeFile(t, fmt.Sprintf("readme-%d.yaml", i), yml)
+		if _, errOut, err := runCLI(t, "validate", "--config", p); err != nil {
+			t.Errorf("README yaml block %d does not validate: %v\n%s", i, err, errOut)
+		}
 	}
 }
