@@ -438,6 +438,25 @@ func (c *kaConverter) scriptArgv(n *kaNode) (argv, extra []string, ok bool) {
 	return argv, words[1:], true
 }
 
+// garp reads one garp_master_* keyword (the global vrrp_garp_master_* ones without
+// their prefix) into g. keepalived takes whole seconds for the delays.
+func (c *kaConverter) garp(n *kaNode, key string, g *GARP) {
+	v, ok := c.int1(n)
+	if !ok {
+		return
+	}
+	switch key {
+	case "garp_master_delay":
+		g.MasterDelay = time.Duration(v) * time.Second
+	case "garp_master_repeat":
+		g.MasterRepeat = v
+	case "garp_master_refresh":
+		g.Refresh = time.Duration(v) * time.Second
+	case "garp_master_refresh_repeat":
+		g.RefreshRepeat = v
+	}
+}
+
 func (c *kaConverter) globalDefs(block []*kaNode) {
 	cfg := c.cfg
 	for _, n := range block {
@@ -469,18 +488,9 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			} else {
 				cfg.McastGroup6 = a
 			}
-		case "vrrp_garp_master_delay":
-			if v, ok := c.int1(n); ok {
-				cfg.GARP.MasterDelay = time.Duration(v) * time.Second
-			}
-		case "vrrp_garp_master_repeat":
-			cfg.GARP.MasterRepeat, _ = c.int1(n)
-		case "vrrp_garp_master_refresh":
-			if v, ok := c.int1(n); ok {
-				cfg.GARP.Refresh = time.Duration(v) * time.Second
-			}
-		case "vrrp_garp_master_refresh_repeat":
-			cfg.GARP.RefreshRepeat, _ = c.int1(n)
+		case "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
+			"vrrp_garp_master_refresh_repeat":
+			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP)
 		case "vrrp_garp_interval":
 			cfg.GARP.Interval, _ = c.seconds(n)
 		case "script_user":
@@ -705,18 +715,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
 			c.notify(s, &in.Notify)
-		case "garp_master_delay":
-			if v, ok := c.int1(s); ok {
-				in.GARP.MasterDelay = time.Duration(v) * time.Second
-			}
-		case "garp_master_repeat":
-			in.GARP.MasterRepeat, _ = c.int1(s)
-		case "garp_master_refresh":
-			if v, ok := c.int1(s); ok {
-				in.GARP.Refresh = time.Duration(v) * time.Second
-			}
-		case "garp_master_refresh_repeat":
-			in.GARP.RefreshRepeat, _ = c.int1(s)
+		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
+			c.garp(s, s.Name(), &in.GARP)
 		case "use_vmac":
 			if c.args(s, 0, 1, "[NAME]") {
 				in.UseVMAC = true
