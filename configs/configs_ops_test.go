@@ -24,6 +24,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -925,6 +926,8 @@ func TestPrometheusScrapesTelemetry(t *testing.T) {
 		"--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+listen, "--log.level=warn")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
+	// Dies with the test binary even if it is killed before cleanup runs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -1172,6 +1175,7 @@ telemetry:
 		"--bounding-set=-all,"+strings.Join(set, ","), "--inh-caps=-all", "--",
 		bin, "run", "--config", cfgPath, "--control-socket", filepath.Join(dir, "ctl.sock"))
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
