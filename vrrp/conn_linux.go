@@ -157,7 +157,7 @@ func New(ifi *net.Interface, family int, c BatchConn) (*Conn, error) {
 	}
 	cn := &Conn{ifi: ifi, family: family, c: c}
 	// Best effort: the interface may get its address only later.
-	cn.src, _ = defaultSource(ifi, family)
+	cn.src, _ = SourceAddress(ifi, family)
 	return cn, nil
 }
 
@@ -167,33 +167,6 @@ func (c *Conn) SetSource(addr netip.Addr) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.src = addr.Unmap()
-}
-
-// defaultSource is ifi's first IPv4 address (the kernel lists the primary first)
-// or its first IPv6 link-local address.
-func defaultSource(ifi *net.Interface, family int) (netip.Addr, error) {
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok {
-			continue
-		}
-		ip, ok := netip.AddrFromSlice(ipn.IP)
-		if !ok {
-			continue
-		}
-		ip = ip.Unmap()
-		if family == 4 && ip.Is4() {
-			return ip, nil
-		}
-		if family == 6 && ip.Is6() && ip.IsLinkLocalUnicast() {
-			return ip, nil
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("no IPv%d source address on %s", family, ifi.Name)
 }
 
 // WriteBatch sends msgs with as few sendmmsg calls as the kernel allows and
@@ -226,7 +199,7 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 
 func (c *Conn) encode(msgs []Message) error {
 	if !c.src.IsValid() {
-		src, err := defaultSource(c.ifi, c.family)
+		src, err := SourceAddress(c.ifi, c.family)
 		if err != nil && needsDefaultSource(msgs) {
 			return err
 		}

@@ -250,7 +250,7 @@ func linkLocal(t *testing.T, ns *testutil.Netns, ifname string) netip.Addr {
 		if err != nil {
 			return err
 		}
-		ll, err = defaultSource(ifi, 6)
+		ll, err = SourceAddress(ifi, 6)
 		return err
 	})
 	return ll

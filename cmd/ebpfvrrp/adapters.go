@@ -327,11 +327,7 @@ func (s *senderAdapter) conn(k senderKey) (*vrrp.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fam := 4
-	if k.ipv6 {
-		fam = 6
-	}
-	c, err := vrrp.Dial(ifi, fam)
+	c, err := vrrp.Dial(ifi, ipFamily(k.ipv6))
 	if err != nil {
 		return nil, err
 	}

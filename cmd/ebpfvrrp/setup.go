@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"sort"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
@@ -77,12 +76,9 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 			TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
 			// The loader's program always runs the master-down bpf_timer.
 			KernelTimer: true,
-			Notify: control.NotifyConfig{
-				Master: in.Notify.Master, Backup: in.Notify.Backup, Fault: in.Notify.Fault,
-				Stop: in.Notify.Stop, Generic: in.Notify.Generic, Shell: in.Notify.Shell,
-				Timeout: in.Notify.Timeout, SplitBrain: cfg.SplitBrain.Script,
-			},
+			Notify:      notifyConfig(in.Notify),
 		}
+		ic.Notify.SplitBrain = cfg.SplitBrain.Script
 		if len(ic.AllowedPeers) == 0 {
 			ic.AllowedPeers = in.UnicastPeers
 		}
@@ -93,7 +89,7 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 		}
 		if in.UnicastSource.IsValid() {
 			ic.PrimaryAddr = in.UnicastSource
-		} else if ic.PrimaryAddr, err = primaryAddr(ifi, ipv6); err != nil {
+		} else if ic.PrimaryAddr, err = vrrp.SourceAddress(ifi, ipFamily(ipv6)); err != nil {
 			return s, fmt.Errorf("instances[%d] (%s).interface: %w", i, in.Name, err)
 		}
 		if in.Auth.Type == "pass" {
@@ -143,43 +139,10 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	for _, g := range cfg.SyncGroups {
 		s.SyncGroups = append(s.SyncGroups, control.SyncGroupConfig{
 			Name: g.Name, Instances: g.Instances,
-			Notify: control.NotifyConfig{Master: g.Notify.Master, Backup: g.Notify.Backup,
-				Fault: g.Notify.Fault, Stop: g.Notify.Stop, Generic: g.Notify.Generic,
-				Shell: g.Notify.Shell, Timeout: g.Notify.Timeout},
+			Notify: notifyConfig(g.Notify),
 		})
 	}
 	return s, nil
-}
-
-// primaryAddr is the address adverts carry as source: the interface's first IPv4
-// address (RFC 5798 §5.1.1.1), or its IPv6 link-local address (§5.1.2.1).
-func primaryAddr(ifi *net.Interface, ipv6 bool) (netip.Addr, error) {
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	for _, a := range addrs {
-		n, ok := a.(*net.IPNet)
-		if !ok {
-			continue
-		}
-		ip, ok := netip.AddrFromSlice(n.IP)
-		if !ok {
-			continue
-		}
-		ip = ip.Unmap()
-		if !ipv6 && ip.Is4() {
-			return ip, nil
-		}
-		if ipv6 && ip.Is6() && ip.IsLinkLocalUnicast() {
-			return ip, nil
-		}
-	}
-	fam := "IPv4"
-	if ipv6 {
-		fam = "IPv6 link-local"
-	}
-	return netip.Addr{}, fmt.Errorf("%s has no %s address to send adverts from", ifi.Name, fam)
 }
 
 // controlVIPs converts VIPs; one without a device goes on the instance's interface,
@@ -194,4 +157,18 @@ func controlVIPs(vips []config.VIP, iface string) []control.VIP {
 		out = append(out, control.VIP{Prefix: v.Address, Device: dev, Label: v.Label})
 	}
 	return out
+}
+
+// notifyConfig converts the notify hooks of an instance or a sync group.
+func notifyConfig(n config.Notify) control.NotifyConfig {
+	return control.NotifyConfig{Master: n.Master, Backup: n.Backup, Fault: n.Fault,
+		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, Timeout: n.Timeout}
+}
+
+// ipFamily is 4 or 6, as vrrp and the loader number address families.
+func ipFamily(ipv6 bool) int {
+	if ipv6 {
+		return 6
+	}
+	return 4
 }
