@@ -319,12 +319,21 @@ func (d *Dataplane) peerCount(t testing.TB, p peerRef) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var scanned uint64
 	for _, x := range ps {
 		if x.Key == p.k && x.Addr == p.addr {
-			return x.Count
+			scanned = x.Count
 		}
 	}
-	return 0
+	// The single lookup must agree with the walk of the whole map.
+	one, ok, err := d.Peer(p.k, p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != (scanned != 0) || one.Count != scanned {
+		t.Fatalf("Peer(%v, %v) = %d (found %v), Peers() says %d", p.k, p.addr, one.Count, ok, scanned)
+	}
+	return scanned
 }
 
 func setupFixture(t *testing.T) (*Dataplane, *testutil.Netns) {

@@ -267,24 +267,42 @@ func (d *Dataplane) Peers() ([]PeerStats, error) {
 	var v vrrpPeerStats
 	it := d.objs.Peers.Iterate()
 	for it.Next(&k, &v) {
-		out = append(out, PeerStats{
-			Key:       InstanceKey{Ifindex: k.Ifindex, VRID: k.Vrid, Family: k.Family},
-			Addr:      addrFrom(k.Family, k.Addr),
-			FirstSeen: wallTime(v.FirstNs),
-			LastSeen:  wallTime(v.LastNs),
-			Count:     v.Count,
-			MaxGap:    time.Duration(v.MaxGapNs),
-			Missed:    v.Missed,
-			Priority:  v.Priority,
-			Version:   v.Version,
-			Interval:  time.Duration(v.IntervalCs) * centisecond,
-			Hist:      v.Hist,
-		})
+		out = append(out, peerStats(&k, &v))
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("loader: read peers: %w", err)
 	}
 	return out, nil
+}
+
+// Peer is what the kernel knows about one sender on one instance: one map
+// lookup, where Peers walks the whole map.
+func (d *Dataplane) Peer(key InstanceKey, addr netip.Addr) (PeerStats, bool, error) {
+	k := vrrpPeerKey{Ifindex: key.Ifindex, Vrid: key.VRID, Family: key.Family, Addr: addr16(addr)}
+	var v vrrpPeerStats
+	if err := d.objs.Peers.Lookup(&k, &v); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return PeerStats{}, false, nil
+		}
+		return PeerStats{}, false, fmt.Errorf("loader: read peer %v on %v: %w", addr, key, err)
+	}
+	return peerStats(&k, &v), true, nil
+}
+
+func peerStats(k *vrrpPeerKey, v *vrrpPeerStats) PeerStats {
+	return PeerStats{
+		Key:       InstanceKey{Ifindex: k.Ifindex, VRID: k.Vrid, Family: k.Family},
+		Addr:      addrFrom(k.Family, k.Addr),
+		FirstSeen: wallTime(v.FirstNs),
+		LastSeen:  wallTime(v.LastNs),
+		Count:     v.Count,
+		MaxGap:    time.Duration(v.MaxGapNs),
+		Missed:    v.Missed,
+		Priority:  v.Priority,
+		Version:   v.Version,
+		Interval:  time.Duration(v.IntervalCs) * centisecond,
+		Hist:      v.Hist,
+	}
 }
 
 // Drops lists the non-zero drop counters, summed over CPUs.

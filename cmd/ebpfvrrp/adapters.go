@@ -120,17 +120,11 @@ func (a dataplaneAdapter) MasterAge(k control.InstanceKey) (time.Duration, bool,
 }
 
 func (a dataplaneAdapter) PeerAge(k control.InstanceKey, peer netip.Addr) (time.Duration, bool, error) {
-	peers, err := a.dp.Peers()
-	if err != nil {
+	p, ok, err := a.dp.Peer(loaderKey(k), peer)
+	if err != nil || !ok {
 		return 0, false, err
 	}
-	lk := loaderKey(k)
-	for _, p := range peers {
-		if p.Key == lk && p.Addr == peer {
-			return time.Since(p.LastSeen), true, nil
-		}
-	}
-	return 0, false, nil
+	return time.Since(p.LastSeen), true, nil
 }
 
 // translateEvent maps a ring-buffer record to the Runner's event type.
