@@ -209,14 +209,28 @@ func (f *fakeAddresses) get(inst string) []netip.Prefix {
 
 type fakeSender struct {
 	mu      sync.Mutex
+	clock   *fakeClock // when set, sentAt records each batch's time
 	batches [][]OutAdvert
+	sentAt  []time.Time
 }
 
 func (f *fakeSender) Send(msgs []OutAdvert) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.batches = append(f.batches, slices.Clone(msgs))
+	if f.clock != nil {
+		f.sentAt = append(f.sentAt, f.clock.Now())
+	}
 	return nil
+}
+
+// takeTimed is take with each batch's send time (the sender needs its clock).
+func (f *fakeSender) takeTimed() ([][]OutAdvert, []time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, at := f.batches, f.sentAt
+	f.batches, f.sentAt = nil, nil
+	return b, at
 }
 
 // take returns and forgets the batches sent so far.
@@ -224,7 +238,7 @@ func (f *fakeSender) take() [][]OutAdvert {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b := f.batches
-	f.batches = nil
+	f.batches, f.sentAt = nil, nil
 	return b
 }
 
@@ -362,9 +376,10 @@ func newHarness(t *testing.T, s Setup) *harness {
 func newHarnessWith(t *testing.T, s Setup, mod func(*Deps)) *harness {
 	t.Helper()
 	h := &harness{
-		clock: newFakeClock(), dp: newFakeDataplane(), addrs: newFakeAddresses(), send: &fakeSender{},
+		clock: newFakeClock(), dp: newFakeDataplane(), addrs: newFakeAddresses(),
 		ann: &fakeAnnouncer{}, notif: &fakeNotifier{}, links: newFakeLinks(), logs: &syncBuffer{},
 	}
+	h.send = &fakeSender{clock: h.clock}
 	deps := Deps{
 		Clock: h.clock, Dataplane: h.dp, Addresses: h.addrs, Announcer: h.ann, Sender: h.send,
 		Notifier: h.notif, Links: h.links, Logger: slog.New(slog.NewTextHandler(h.logs, nil)),

@@ -218,8 +218,8 @@ type instance struct {
 
 	advertArmed bool
 	nextAdvert  time.Time
-	// advertDue is when the advert being sent by the current tick was due; the
-	// next one is scheduled from it, not from when the tick ran.
+	// advertDue is when the advert being sent by the current tick was due (its
+	// grid point); an advert sent early in a batch schedules the next from it.
 	advertDue time.Time
 
 	announceStop func()
@@ -272,6 +272,10 @@ type Runner struct {
 	deferred []func()
 	setup    Setup
 	advDue   time.Time
+	// advEpoch anchors the advert grid: every advert of an instance with
+	// interval I goes out at advEpoch + k·I, so instances with the same (or
+	// commensurable) intervals share one batch however they became Master.
+	advEpoch time.Time
 	order    []*instance
 	batching bool // inside the advert tick: reschedule once at the end
 
@@ -309,6 +313,7 @@ func NewRunner(d Deps, s Setup) (*Runner, error) {
 		trackers: make(map[string]*trackerRun),
 	}
 	r.setup = s
+	r.advEpoch = d.Clock.Now()
 	r.probeCtx, r.probeCancel = context.WithCancel(context.Background())
 	return r, nil
 }

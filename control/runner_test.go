@@ -182,6 +182,47 @@ func TestRunnerAdvertPhasesConverge(t *testing.T) {
 	}
 }
 
+// TestRunnerAdvertGridMergesPhases: at 10 ms the batch window (1.25 ms) cannot
+// merge instances that became Master a few milliseconds apart; the advert grid
+// does, after one early advert each, and keeps every instance's adverts at most
+// one interval apart.
+func TestRunnerAdvertGridMergesPhases(t *testing.T) {
+	var cfgs []InstanceConfig
+	for i := range 3 {
+		c := inst(fmt.Sprintf("VI_%d", i), uint8(1+i), 100, fmt.Sprintf("198.18.1.%d/32", 1+i))
+		c.AdvertInterval = 10 * time.Millisecond
+		cfgs = append(cfgs, c)
+	}
+	h := newHarness(t, Setup{Instances: cfgs})
+	h.clock.Advance(1234 * time.Microsecond) // off the grid
+	for _, c := range cfgs {
+		h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
+		h.clock.Advance(3300 * time.Microsecond)
+	}
+	h.clock.mu.Lock()
+	h.clock.late = 700 * time.Microsecond // and every wake-up late
+	h.clock.mu.Unlock()
+	h.clock.Advance(time.Second)
+	batches, at := h.send.takeTimed()
+	last := map[string]time.Time{}
+	full := 0
+	for i, b := range batches {
+		for _, a := range b {
+			if prev, ok := last[a.Instance]; ok && at[i].Sub(prev) > 10*time.Millisecond+700*time.Microsecond {
+				t.Errorf("%s: advert %v after the previous one, want at most the interval (+ the wake-up latency)", a.Instance, at[i].Sub(prev))
+			}
+			last[a.Instance] = at[i]
+		}
+		if len(b) == 3 {
+			full++
+		}
+	}
+	// 1 s of 10 ms adverts: about 100 batches, all but the first few with every instance.
+	if len(batches) > 104 || full < 98 {
+		t.Errorf("%d batches, %d with all 3 instances; want ~100 batches of 3:\n%v", len(batches), full, priorities(batches[:min(len(batches), 8)]))
+	}
+}
+
 func TestRunnerPreemptedMasterReleasesVIPs(t *testing.T) {
 	c := inst("VI_1", 50, 255, "198.18.1.100/32")
 	h := newHarness(t, Setup{Instances: []InstanceConfig{c}})
