@@ -1,13 +1,11 @@
 package vrrp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"sync"
-	"syscall"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -36,7 +34,7 @@ type Conn struct {
 	ifi    *net.Interface
 	family int
 	c      BatchConn
-	pc     net.PacketConn // the socket under c when Dial made it; tests inspect it
+	raw    *rawSocket // the socket under c when Dial made it; tests inspect it
 
 	mu   sync.Mutex
 	src  netip.Addr // default source; resolved lazily if the interface had none yet
@@ -60,37 +58,19 @@ func Dial(ifi *net.Interface, family int) (*Conn, error) {
 	if ifi == nil {
 		return nil, errors.New("vrrp: dial: nil interface")
 	}
-	var network, laddr string
-	switch family {
-	case 4:
-		network, laddr = "ip4:112", "0.0.0.0"
-	case 6:
-		network, laddr = "ip6:112", "::"
-	default:
+	if family != 4 && family != 6 {
 		return nil, fmt.Errorf("vrrp: dial: family %d, want 4 or 6", family)
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		if err := rc.Control(func(fd uintptr) { serr = prepareSocket(int(fd), ifi.Name) }); err != nil {
-			return err
-		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), network, laddr)
+	rs, err := openRawSocket(ifi, family)
 	if err != nil {
-		return nil, fmt.Errorf("vrrp: dial %s on %s: %w", network, ifi.Name, err)
+		return nil, fmt.Errorf("vrrp: dial IPv%d on %s: %w", family, ifi.Name, err)
 	}
-	bc, err := configure(pc, ifi, family)
+	c, err := New(ifi, family, rs)
 	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("vrrp: dial %s on %s: %w", network, ifi.Name, err)
-	}
-	c, err := New(ifi, family, bc)
-	if err != nil {
-		pc.Close()
+		rs.Close()
 		return nil, err
 	}
-	c.pc = pc
+	c.raw = rs
 	return c, nil
 }
 
@@ -117,40 +97,10 @@ func prepareSocket(fd int, ifname string) error {
 	return nil
 }
 
-func configure(pc net.PacketConn, ifi *net.Interface, family int) (BatchConn, error) {
-	if family == 4 {
-		rc, err := ipv4.NewRawConn(pc)
-		if err != nil {
-			return nil, fmt.Errorf("set IP_HDRINCL: %w", err)
-		}
-		if err := rc.SetMulticastInterface(ifi); err != nil {
-			return nil, fmt.Errorf("set multicast interface: %w", err)
-		}
-		if err := rc.SetMulticastLoopback(false); err != nil {
-			return nil, fmt.Errorf("disable multicast loopback: %w", err)
-		}
-		return rc, nil
-	}
-	p := ipv6.NewPacketConn(pc)
-	if err := p.SetMulticastInterface(ifi); err != nil {
-		return nil, fmt.Errorf("set multicast interface: %w", err)
-	}
-	if err := p.SetMulticastLoopback(false); err != nil {
-		return nil, fmt.Errorf("disable multicast loopback: %w", err)
-	}
-	// Also set per packet; the socket defaults cover anything sent without it.
-	if err := p.SetMulticastHopLimit(TTL); err != nil {
-		return nil, fmt.Errorf("set multicast hop limit: %w", err)
-	}
-	if err := p.SetHopLimit(TTL); err != nil {
-		return nil, fmt.Errorf("set unicast hop limit: %w", err)
-	}
-	return p, nil
-}
-
 // New wraps c, which must already be set up as Dial does: for family 4 a raw
 // socket with IP_HDRINCL (it is written whole IP packets), for family 6 a raw
-// IPv6 socket (it is written VRRP messages plus ancillary data).
+// IPv6 socket (it is written VRRP messages plus ancillary data). Every message
+// handed to c has exactly one buffer and a *net.IPAddr destination.
 func New(ifi *net.Interface, family int, c BatchConn) (*Conn, error) {
 	if family != 4 && family != 6 {
 		return nil, fmt.Errorf("vrrp: new conn: family %d, want 4 or 6", family)

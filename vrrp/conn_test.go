@@ -396,6 +396,14 @@ func TestDialNeverQueues(t *testing.T) {
 	}
 	b.Do(t, func() error { _, err := sender.WriteBatch(msgs); return err })
 
+	queuedFD := func(fd int) int {
+		t.Helper()
+		n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	queued := func(pc net.PacketConn) int {
 		t.Helper()
 		rc, err := pc.(*net.IPConn).SyscallConn()
@@ -403,14 +411,14 @@ func TestDialNeverQueues(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		var ierr error
-		if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
+		if err := rc.Control(func(fd uintptr) { n = queuedFD(int(fd)) }); err != nil {
 			t.Fatal(err)
 		}
-		if ierr != nil {
-			t.Fatal(ierr)
-		}
 		return n
+	}
+	ourFD, err := ours.raw.sysfd()
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The control socket proves the flood arrived; poll for it generously.
 	deadline := time.Now().Add(10 * time.Second)
@@ -420,13 +428,11 @@ func TestDialNeverQueues(t *testing.T) {
 	if queued(control) == 0 {
 		t.Fatal("the unfiltered control socket received nothing: the test cannot tell")
 	}
-	if n := queued(ours.pc); n != 0 {
+	if n := queuedFD(ourFD); n != 0 {
 		t.Errorf("Dial'd socket has %d bytes queued, want 0 (drop-all filter)", n)
 	}
 	// Once the filter is locked, nothing may detach it.
-	rc, _ := ours.pc.(*net.IPConn).SyscallConn()
-	var derr error
-	_ = rc.Control(func(fd uintptr) { derr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0) })
+	derr := unix.SetsockoptInt(ourFD, unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0)
 	if !errors.Is(derr, os.ErrPermission) && !errors.Is(derr, unix.EPERM) {
 		t.Errorf("SO_DETACH_FILTER on a locked filter: %v, want EPERM", derr)
 	}
