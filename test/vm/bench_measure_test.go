@@ -215,20 +215,27 @@ func (s *sniffer) dropped() uint32 {
 }
 
 // worstVRIDGap is the longest silence of any one VRID from src in [from, to], the
-// VRID it happened to, and how many of src's adverts were seen.
-func (s *sniffer) worstVRIDGap(src netip.Addr, from, to time.Time) (gap time.Duration, vrid uint8, n int) {
+// VRID it happened to, how many of src's adverts were seen, and how many
+// silences of one VRID were longer than late.
+func (s *sniffer) worstVRIDGap(src netip.Addr, from, to time.Time, late time.Duration) (gap time.Duration, vrid uint8, n, lateGaps int) {
 	last := map[uint8]time.Time{}
 	for _, a := range s.between(from, to) {
 		if a.Src != src {
 			continue
 		}
 		n++
-		if p, ok := last[a.VRID]; ok && a.T.Sub(p) > gap {
-			gap, vrid = a.T.Sub(p), a.VRID
+		if p, ok := last[a.VRID]; ok {
+			d := a.T.Sub(p)
+			if d > gap {
+				gap, vrid = d, a.VRID
+			}
+			if d > late {
+				lateGaps++
+			}
 		}
 		last[a.VRID] = a.T
 	}
-	return gap, vrid, n
+	return gap, vrid, n, lateGaps
 }
 
 // vipEvent is the VIP appearing on or leaving an LB's eth0, as netlink reported it.

@@ -469,6 +469,10 @@ func benchScale(t *testing.T, res *benchResults, n int, window time.Duration) {
 	}
 }
 
+// scaleLate is a silence of one VRID that counts as a late advert at 10 ms: half
+// an interval past due.
+const scaleLate = 15 * time.Millisecond
+
 func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window time.Duration) {
 	t.Helper()
 	start := time.Now()
@@ -516,9 +520,10 @@ func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window 
 	elapsed := time.Since(t0)
 	// The client's view of the master's adverts tells a sender problem (late or
 	// missing adverts) from a receiver one (a backup that times out anyway).
-	gap, vrid, ads := sn.worstVRIDGap(Addr4(LB5), t0, t0.Add(elapsed))
+	gap, vrid, ads, late := sn.worstVRIDGap(Addr4(LB5), t0, t0.Add(elapsed), scaleLate)
 	row.SnifferDrops += int(sn.dropped())
 	row.Adverts += ads
+	row.LateGaps += late
 	if gap > row.WorstGap {
 		row.WorstGap, row.WorstVRID = gap, int(vrid)
 	}

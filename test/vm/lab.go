@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -290,6 +291,22 @@ func (l *Lab) build(ctx context.Context) error {
 	l.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	// A switch forwards frames without running the host firewall on them. With
+	// br_netfilter present (built in on this kernel, default on) every bridged
+	// frame would also traverse iptables' hooks, which costs whoever sends it:
+	// veth delivers in the sender's context. Absent files mean no br_netfilter.
+	err = inNetns(sw.ns, func() error {
+		for _, f := range []string{"iptables", "ip6tables", "arptables"} {
+			err := os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-"+f, []byte("0"), 0o644)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("vm: switch sysctl: %w", err)
 	}
 	snoop := false
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}, MulticastSnooping: &snoop}
