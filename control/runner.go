@@ -268,10 +268,16 @@ type Runner struct {
 	trackGen uint64
 	pending  []OutAdvert
 	advTimer Timer
-	advGen   uint64
-	deferred []func()
-	setup    Setup
-	advDue   time.Time
+	// advClock arms advTimer: a threadTimer with the SystemClock on Linux
+	// (created with the first advert), else the Clock.
+	advClock interface {
+		AfterFunc(d time.Duration, f func()) Timer
+	}
+	threadTimer *threadTimer
+	advGen      uint64
+	deferred    []func()
+	setup       Setup
+	advDue      time.Time
 	// advEpoch anchors the advert grid: every advert of an instance with
 	// interval I goes out at advEpoch + k·I, so instances with the same (or
 	// commensurable) intervals share one batch however they became Master.
@@ -815,6 +821,9 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	if r.advTimer != nil {
 		r.advTimer.Stop()
 		r.advGen++
+	}
+	if r.threadTimer != nil {
+		r.threadTimer.Close()
 	}
 	r.closed = true
 	r.probeCancel()
