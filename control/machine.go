@@ -497,9 +497,10 @@ func (m *Machine) shutdown(r Reason) []Action {
 }
 
 func (m *Machine) enterMaster(r Reason) []Action {
-	// The VIPs come first: they are what clients wait for, and the log line,
-	// the kernel state write and the rest can follow a few microseconds later.
-	acts := []Action{AddVIPs{}, m.transition(Master, r)}
+	// The VIPs and their first GARP/NA come first: they are what clients wait
+	// for (a client keeps sending to the old Master's MAC until the GARP), and
+	// the log line, the kernel state write and the rest can follow.
+	acts := []Action{AddVIPs{}, Announce{}, m.transition(Master, r)}
 	m.zeroPending = false
 	m.splitBrain = false
 	acts = append(acts, CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay})
@@ -510,7 +511,6 @@ func (m *Machine) enterMaster(r Reason) []Action {
 	acts = append(acts,
 		SetKernelState{Master, m.eff},
 		SendAdvert{m.eff},
-		Announce{},
 		ArmTimer{TimerAdvert, m.cfg.AdvertInterval},
 		Notify{HookMaster})
 	return acts

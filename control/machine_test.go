@@ -34,9 +34,9 @@ type step struct {
 // masterActs is what entering Master always does, in order.
 func masterActs(from State, r Reason, prio uint8) []Action {
 	return []Action{
-		AddVIPs{}, Transition{From: from, To: Master, Reason: r, Priority: prio, Master: ourAddr},
+		AddVIPs{}, Announce{}, Transition{From: from, To: Master, Reason: r, Priority: prio, Master: ourAddr},
 		CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay},
-		SetKernelState{Master, prio}, SendAdvert{prio}, Announce{},
+		SetKernelState{Master, prio}, SendAdvert{prio},
 		ArmTimer{TimerAdvert, time.Second}, Notify{HookMaster},
 	}
 }
@@ -524,9 +524,9 @@ func TestMachine(t *testing.T) {
 			steps: []step{{0, Startup{}}, {sec, KernelNewMaster{highAddr, 200, sec}}, {5 * sec, KernelMasterDown{SecondaryAlive: true}},
 				{9 * sec, MasterDownTimer{}}},
 			want: append([]Action{
-				AddVIPs{}, Transition{From: Backup, To: Master, Reason: ReasonMasterDownExpired, Priority: 100, Master: ourAddr},
+				AddVIPs{}, Announce{}, Transition{From: Backup, To: Master, Reason: ReasonMasterDownExpired, Priority: 100, Master: ourAddr},
 				CancelTimer{TimerMasterDown}, CancelTimer{TimerPreemptDelay}, PathFailureChanged{}},
-				masterActs(Backup, ReasonMasterDownExpired, 100)[4:]...),
+				masterActs(Backup, ReasonMasterDownExpired, 100)[5:]...),
 			wantState: Master,
 		},
 		{

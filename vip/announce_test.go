@@ -185,9 +185,10 @@ func TestAnnounceMovesClientEntry(t *testing.T) {
 	}
 }
 
-// TestRunAnnouncementsOnTheWire runs the real schedule briefly and counts the
-// frames a peer sees: two bursts of Repeat for each address.
-func TestRunAnnouncementsOnTheWire(t *testing.T) {
+// TestAnnouncementsOnTheWire runs the real schedule briefly and counts the
+// frames a peer sees: two bursts of Repeat for each address, the first frame
+// sent before AnnounceThenSchedule returns.
+func TestAnnouncementsOnTheWire(t *testing.T) {
 	p := newPair(t)
 	vips := []netip.Addr{netip.MustParseAddr("198.18.0.100"), netip.MustParseAddr("fd00:198:18::100")}
 	c4, c6 := p.peer.capture(t, false), p.peer.capture(t, true)
@@ -199,8 +200,12 @@ func TestRunAnnouncementsOnTheWire(t *testing.T) {
 	})
 	defer a.Close()
 	s := GARPSettings{Repeat: 3, Delay: 20 * time.Millisecond, Interval: time.Millisecond}
-	if err := RunAnnouncements(context.Background(), a, vips, s); err != nil {
-		t.Fatalf("RunAnnouncements: %v", err)
+	done := make(chan error, 1)
+	if err := AnnounceThenSchedule(context.Background(), a, vips, s, func(err error) { done <- err }); err != nil {
+		t.Fatalf("first announcement: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("schedule: %v", err)
 	}
 	for _, c := range []struct {
 		conn  *packet.Conn

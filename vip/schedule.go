@@ -42,17 +42,31 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// RunAnnouncements announces addrs on a according to s, from the moment it is
-// called (becoming Master) until the schedule is exhausted or ctx is cancelled
-// (leaving Master). Cancellation is the normal way to stop and returns nil. A
-// failed announcement does not stop the schedule (a later one may get through);
-// each failed burst is logged and the error summarises the failures.
-func RunAnnouncements(ctx context.Context, a *Announcer, addrs []netip.Addr, s GARPSettings) error {
+// AnnounceThenSchedule announces addrs on a according to s from the moment it
+// is called (becoming Master) until the schedule is exhausted or ctx is
+// cancelled (leaving Master; cancellation is the normal way to stop and is not
+// an error). The first announcement is sent on the caller's goroutine before
+// returning, and its error is returned: a new Master's clients keep sending to
+// the old Master's MAC until it arrives, so it must not wait for a goroutine to
+// be scheduled behind the rest of the takeover. The rest runs in a goroutine,
+// which calls done (if not nil) with its result: a failed announcement does not
+// stop the schedule (a later one may get through); each failed burst is logged
+// and the result summarises the failures.
+func AnnounceThenSchedule(ctx context.Context, a *Announcer, addrs []netip.Addr, s GARPSettings, done func(error)) error {
+	err := a.Announce(addrs, nil)
 	announce := func() error { return a.Announce(addrs, nil) }
-	return runSchedule(ctx, realClock{}, s, announce, slog.Default().With("ifindex", a.Ifindex()))
+	go func() {
+		rerr := runSchedule(ctx, realClock{}, s, announce, slog.Default().With("ifindex", a.Ifindex()), true)
+		if done != nil {
+			done(rerr)
+		}
+	}()
+	return err
 }
 
-func runSchedule(ctx context.Context, clk clock, s GARPSettings, announce func() error, log *slog.Logger) error {
+// runSchedule runs the schedule; with firstSent the caller already made the
+// first announcement of the master burst.
+func runSchedule(ctx context.Context, clk clock, s GARPSettings, announce func() error, log *slog.Logger, firstSent bool) error {
 	repeat, refreshRepeat := max(s.Repeat, 1), max(s.RefreshRepeat, 1)
 	var sent, failed int
 	var firstErr error
@@ -71,7 +85,11 @@ func runSchedule(ctx context.Context, clk clock, s GARPSettings, announce func()
 	}
 	burst := func(n int, why string) bool {
 		var burstErr error
-		for i := range n {
+		first := 0
+		if firstSent {
+			first, firstSent = 1, false
+		}
+		for i := first; i < n; i++ {
 			if i > 0 && s.Interval > 0 && !sleepUntil(clk.Now().Add(s.Interval)) {
 				return false
 			}

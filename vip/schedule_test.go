@@ -123,7 +123,7 @@ func TestScheduleTimeline(t *testing.T) {
 				return nil
 			}
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			err := runSchedule(ctx, clk, tt.s, announce, log)
+			err := runSchedule(ctx, clk, tt.s, announce, log, false)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("announcement times (-want +got):\n-%v\n+%v", tt.want, got)
 			}
@@ -149,7 +149,7 @@ func TestScheduleStopsWhenCancelledWhileWaiting(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- runSchedule(ctx, stuckClock{}, GARPSettings{Repeat: 1, Refresh: time.Hour}, announce, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		done <- runSchedule(ctx, stuckClock{}, GARPSettings{Repeat: 1, Refresh: time.Hour}, announce, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
 	}()
 	select {
 	case err := <-done:
@@ -172,4 +172,34 @@ func (stuckClock) After(time.Duration) <-chan time.Time { return nil }
 func ExampleDefaultGARPSettings() {
 	fmt.Printf("%+v\n", DefaultGARPSettings())
 	// Output: {Delay:5s Repeat:5 Refresh:0s RefreshRepeat:1 Interval:0s}
+}
+
+// TestScheduleAfterFirst: when the caller made the first announcement itself
+// (AnnounceThenSchedule), the schedule sends the rest of the master burst, spaced
+// from that first one, and every later burst whole.
+func TestScheduleAfterFirst(t *testing.T) {
+	for _, tt := range []struct {
+		s    GARPSettings
+		want []time.Duration
+	}{
+		{GARPSettings{Repeat: 3, Interval: 100 * time.Millisecond, Delay: 5 * time.Second}, ms(100, 200, 5000, 5100, 5200)},
+		{GARPSettings{Repeat: 1, Delay: 5 * time.Second}, ms(5000)},
+		{GARPSettings{Repeat: 5}, ms(0, 0, 0, 0)},
+		{GARPSettings{}, nil},
+	} {
+		clk := &fakeClock{now: time.Unix(1000, 0)}
+		start := clk.Now()
+		var got []time.Duration
+		announce := func() error {
+			got = append(got, clk.Now().Sub(start))
+			return nil
+		}
+		err := runSchedule(context.Background(), clk, tt.s, announce, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
+		if err != nil {
+			t.Errorf("%+v: %v", tt.s, err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%+v: announcement times (-want +got):\n-%v\n+%v", tt.s, tt.want, got)
+		}
+	}
 }

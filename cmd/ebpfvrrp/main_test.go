@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,5 +189,22 @@ func TestReadmeConfigValidates(t *testing.T) {
 		if _, errOut, err := runCLI(t, "validate", "--config", p); err != nil {
 			t.Errorf("README yaml block %d does not validate: %v\n%s", i, err, errOut)
 		}
+	}
+}
+
+func TestIfIndex(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ifIndex("lo")
+	if err != nil || got != lo.Index {
+		t.Errorf("ifIndex(lo) = %d, %v; want %d", got, err, lo.Index)
+	}
+	if _, err := ifIndex("nosuchif0"); err == nil || !strings.Contains(err.Error(), "no such network interface") {
+		t.Errorf("ifIndex(nosuchif0) error = %v, want no such network interface", err)
+	}
+	if _, err := ifIndex("a-name-longer-than-ifnamsiz"); err == nil {
+		t.Error("ifIndex with a too long name: no error")
 	}
 }
