@@ -12,15 +12,43 @@ import (
 )
 
 // Events streams ring-buffer events until ctx is done or the Dataplane is
-// closed, then closes the channel. The kernel writes one only when something
-// matters to the state machine, so in steady state (a master adverting
-// regularly) this goroutine is never woken. Only one reader per Dataplane
-// makes sense: readers would split the records between them. Records the
-// kernel could not write because nobody drained the ring are counted by
-// EventsLost. Records written before Load (the programs kept running while
-// no daemon read the pinned ring) are skipped: they describe a past the
-// caller never saw; Master and Peers give the current picture instead.
+// closed, then closes the channel. It is HandleEvents with a channel between
+// the reader and the caller.
 func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
+	ch := make(chan Event, 64)
+	ctx, cancel := context.WithCancel(ctx)
+	done, err := d.HandleEvents(ctx, func(ev Event) {
+		select {
+		case ch <- ev:
+		case <-ctx.Done():
+		case <-d.done:
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		<-done
+		cancel()
+		close(ch)
+	}()
+	return ch, nil
+}
+
+// HandleEvents calls fn with each ring-buffer event, in order, on the reader's
+// own goroutine, until ctx is done or the Dataplane is closed; then it closes
+// the returned channel. Calling fn directly (no channel hop) is what a
+// takeover waits for: the kernel's MASTER_DOWN reaches the state machine as
+// soon as the reader wakes. The kernel writes an event only when something
+// matters to the state machine, so in steady state (a master adverting
+// regularly) the reader is never woken. Only one reader per Dataplane makes
+// sense: readers would split the records between them. Records the kernel
+// could not write because nobody drained the ring are counted by EventsLost.
+// Records written before Load (the programs kept running while no daemon read
+// the pinned ring) are skipped: they describe a past the caller never saw;
+// Master and Peers give the current picture instead.
+func (d *Dataplane) HandleEvents(ctx context.Context, fn func(Event)) (<-chan struct{}, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -34,13 +62,12 @@ func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
 		d.readers = map[*ringbuf.Reader]struct{}{}
 	}
 	d.readers[rd] = struct{}{}
-	ch := make(chan Event, 64)
-	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
 			rd.Close() // interrupts ReadInto
-		case <-done:
+		case <-stopped:
 		}
 	}()
 	go func() {
@@ -49,8 +76,7 @@ func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
 			delete(d.readers, rd)
 			d.mu.Unlock()
 			rd.Close()
-			close(done)
-			close(ch)
+			close(stopped)
 		}()
 		var rec ringbuf.Record
 		stale := 0
@@ -72,16 +98,18 @@ func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
 				}
 				continue
 			}
-			select {
-			case ch <- eventFromRaw(raw):
-			case <-ctx.Done():
-				return
-			case <-d.done:
+			if ctx.Err() != nil {
 				return
 			}
+			select {
+			case <-d.done:
+				return
+			default:
+			}
+			fn(eventFromRaw(raw))
 		}
 	}()
-	return ch, nil
+	return stopped, nil
 }
 
 func eventFromRaw(r vrrpEvent) Event {

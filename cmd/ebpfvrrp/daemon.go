@@ -196,19 +196,33 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		return err
 	}
 
-	kevents, err := d.dp.Events(runCtx)
+	if err := d.runner.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		// As Runner.Run: priority-0 adverts, VIPs removed, trackers stopped;
+		// then the notify hooks those transitions started get to finish.
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := d.runner.Shutdown(sctx); err != nil {
+			d.log.Warn("shutdown", "err", err)
+		}
+		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer wcancel()
+		_ = notifier.Wait(wctx)
+		d.log.Info("ebpfvrrp stopped")
+	}()
+	// Kernel events go straight from the ring-buffer reader into the state
+	// machine: a MASTER_DOWN is a takeover, and every goroutine hop delays it.
+	// Events written since Load wait in the ring until the reader starts.
+	readerDone, err := d.dp.HandleEvents(runCtx, func(ev loader.Event) {
+		if ce, ok := translateEvent(ev); ok {
+			d.runner.HandleKernelEvent(ce)
+		}
+	})
 	if err != nil {
 		return err
 	}
-	events := make(chan control.KernelEvent, 256)
-	go func() {
-		defer close(events)
-		for ev := range kevents {
-			if ce, ok := translateEvent(ev); ok {
-				events <- ce
-			}
-		}
-	}()
 
 	srvs, err := d.serve()
 	if err != nil {
@@ -233,15 +247,14 @@ func (d *daemon) run(ctx context.Context) (err error) {
 	d.log.Info("ebpfvrrp running", "version", version, "config", d.flags.config,
 		"instances", len(setup.Instances), "pin_path", d.dp.PinPath(), "metrics", d.flags.metricsListen,
 		"control_socket", d.flags.controlSocket)
-	rerr := d.runner.Run(ctx, events)
-	waitCtx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer wcancel()
-	_ = notifier.Wait(waitCtx)
-	d.log.Info("ebpfvrrp stopped")
-	if errors.Is(rerr, context.Canceled) {
+	select {
+	case <-ctx.Done():
 		return nil
+	case <-readerDone:
+		// Without kernel events the controller would be blind; better to stop
+		// (handing over with priority 0) and let the service manager restart.
+		return errors.New("the kernel event reader stopped")
 	}
-	return rerr
 }
 
 // attach hooks the receive path on every interface the config uses.
