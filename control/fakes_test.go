@@ -201,6 +201,13 @@ func (f *fakeAddresses) Remove(inst string, vips []VIP) error {
 	return nil
 }
 
+// record adds an operation of someone else to ops (tests order them).
+func (f *fakeAddresses) record(op string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, op)
+}
+
 func (f *fakeAddresses) get(inst string) []netip.Prefix {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -209,7 +216,8 @@ func (f *fakeAddresses) get(inst string) []netip.Prefix {
 
 type fakeSender struct {
 	mu      sync.Mutex
-	clock   *fakeClock // when set, sentAt records each batch's time
+	onSend  func([]OutAdvert) // called with each batch, under mu
+	clock   *fakeClock        // when set, sentAt records each batch's time
 	batches [][]OutAdvert
 	sentAt  []time.Time
 }
@@ -218,6 +226,9 @@ func (f *fakeSender) Send(msgs []OutAdvert) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.batches = append(f.batches, slices.Clone(msgs))
+	if f.onSend != nil {
+		f.onSend(msgs)
+	}
 	if f.clock != nil {
 		f.sentAt = append(f.sentAt, f.clock.Now())
 	}

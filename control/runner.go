@@ -117,6 +117,24 @@ const (
 	EventBothMasters
 )
 
+func (k KernelEventKind) String() string {
+	switch k {
+	case EventMasterDown:
+		return "master_down"
+	case EventNewMaster:
+		return "new_master"
+	case EventPrioChange:
+		return "prio_change"
+	case EventPrioZero:
+		return "prio_zero"
+	case EventPreempt:
+		return "preempt"
+	case EventBothMasters:
+		return "both_masters"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
 // KernelEvent is one ring-buffer event, translated by cmd from the loader's type.
 type KernelEvent struct {
 	Key      InstanceKey
@@ -284,6 +302,9 @@ type Runner struct {
 	advEpoch time.Time
 	order    []*instance
 	batching bool // inside the advert tick: reschedule once at the end
+	// removals, when not nil, collects the instances whose VIPs go after the
+	// current batch of adverts is sent (Shutdown).
+	removals []*instance
 
 	sendErrors     uint64
 	lastSendErrLog time.Time
@@ -805,10 +826,16 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 	now := r.d.Clock.Now()
 	names := slices.Sorted(maps.Keys(r.insts))
+	// Every Master's priority-0 advert in one batch, then the VIPs go.
+	r.removals = []*instance{}
 	for _, n := range names {
 		r.dispatch(now, r.insts[n], Shutdown{})
 	}
 	r.flushLocked()
+	for _, inst := range r.removals {
+		r.removeVIPs(inst)
+	}
+	r.removals = nil
 	for _, inst := range r.insts {
 		for k := range inst.timers {
 			r.stopTimer(inst, TimerKind(k))
@@ -859,6 +886,9 @@ func (r *Runner) HandleKernelEvent(ev KernelEvent) {
 		return
 	}
 	now := r.d.Clock.Now()
+	if r.log.Enabled(context.Background(), slog.LevelDebug) {
+		r.log.Debug("kernel event", "kind", ev.Kind, "key", ev.Key, "addr", addrString(ev.Addr), "priority", ev.Priority, "interval", ev.Interval)
+	}
 	if inst := r.byKey[ev.Key]; inst != nil {
 		var e Event
 		switch ev.Kind {

@@ -29,9 +29,16 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 			}
 		case RemoveVIPs:
 			r.stopAnnounce(inst)
-			if err := r.d.Addresses.Remove(inst.cfg.Name, inst.cfg.allVIPs()); err != nil {
-				r.log.Error("remove VIPs", "instance", inst.cfg.Name, "err", err)
+			if r.removals != nil {
+				// Shutdown: after the batch of priority-0 adverts.
+				r.removals = append(r.removals, inst)
+				continue
 			}
+			// A resigning Master's priority-0 advert goes out before its VIPs
+			// go away (keepalived's order too): the backup's Skew_Time starts
+			// while clients are still served here.
+			r.flushLocked()
+			r.removeVIPs(inst)
 		case Announce:
 			r.startAnnounce(inst)
 		case SetKernelState:
@@ -178,6 +185,12 @@ func (r *Runner) stopAnnounce(inst *instance) {
 	if inst.announceStop != nil {
 		inst.announceStop()
 		inst.announceStop = nil
+	}
+}
+
+func (r *Runner) removeVIPs(inst *instance) {
+	if err := r.d.Addresses.Remove(inst.cfg.Name, inst.cfg.allVIPs()); err != nil {
+		r.log.Error("remove VIPs", "instance", inst.cfg.Name, "err", err)
 	}
 }
 

@@ -270,11 +270,21 @@ func TestRunnerShutdownSendsPriorityZeroInOneBatch(t *testing.T) {
 	a, b, c := inst("A", 1, 255, "198.18.1.1/32"), inst("B", 2, 255, "198.18.1.2/32"), inst("C", 3, 100, "198.18.1.3/32")
 	h := newHarness(t, Setup{Instances: []InstanceConfig{a, b, c}})
 	h.send.take()
+	h.send.onSend = func(b []OutAdvert) {
+		h.addrs.record("send " + strings.Join(priorities([][]OutAdvert{b})[0], " "))
+	}
+	ops0 := len(h.addrs.ops)
 	if err := h.r.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if d := diffBatches([][]string{{"A/0", "B/0"}}, priorities(h.send.take())); d != "" {
 		t.Errorf("shutdown adverts (-want +got):\n%s", d)
+	}
+	// The priority-0 adverts leave before any VIP does (RFC 5798 6.4.3; the
+	// backup's Skew_Time starts while this host still serves).
+	wantOps := []string{"send A/0 B/0", "remove A 198.18.1.1/32", "remove B 198.18.1.2/32"}
+	if got := h.addrs.ops[ops0:]; !slices.Equal(got, wantOps) {
+		t.Errorf("shutdown order:\n got %q\nwant %q", got, wantOps)
 	}
 	for _, n := range []string{"A", "B", "C"} {
 		if got := h.addrs.get(n); len(got) != 0 {
