@@ -271,6 +271,17 @@ func failoverTrialRun(t *testing.T, bl *benchLab, p failoverProto, kind string) 
 			tr.AdvertToVIP = vipAt.Sub(a.T)
 		}
 	}
+	if kind == "stop" && tr.AdvertToVIP > 2*skewTime(l.Options().AdvertInterval, 100)+time.Millisecond {
+		// Not the Skew_Time takeover a priority-0 advert asks for: show what
+		// the client saw on the wire and what lb-6 logged, to tell a lost or
+		// reordered advert from a backup that ignored it.
+		var seen []string
+		for _, a := range bl.s.between(aligned.T.Add(-3*l.Options().AdvertInterval), vipAt.Add(time.Millisecond)) {
+			seen = append(seen, fmt.Sprintf("%s %v prio %d", a.T.Sub(aligned.T), a.Src, a.Prio))
+		}
+		t.Logf("%s stop: takeover %v after the priority-0 advert (Skew_Time %v). Adverts the client saw, relative to the aligned one:\n%s\nlb-6 log:\n%s",
+			l.Daemon(LB6), tr.AdvertToVIP, skewTime(l.Options().AdvertInterval, 100), strings.Join(seen, "\n"), tail(l.Log(LB6, "lb"), 15))
+	}
 	for _, o := range r.Outages {
 		if o.End >= cutT-time.Second && o.Start <= cutT+15*time.Second {
 			tr.Outage = max(tr.Outage, o.Duration())

@@ -71,7 +71,7 @@ func (l *Lab) StartLB(hostName, cfg string) error {
 		}
 		h.pin = l.PinPath(hostName)
 		argv = []string{l.opts.EbpfvrrpBinary, "run", "--config", conf, "--pin-path", h.pin,
-			"--metrics-listen", MetricsListen, "--log-format", "json"}
+			"--metrics-listen", MetricsListen, "--log-format", "json", "--log-level", "debug"}
 	default:
 		return fmt.Errorf("vm: unknown daemon %q", d)
 	}
