@@ -103,6 +103,9 @@ type Manager struct {
 
 	mu    sync.Mutex
 	owned map[key]Address
+	// removed holds what Remove took away: adding exactly that back (the next
+	// time this host becomes Master) needs no look at the interface first.
+	removed map[key]Address
 	// markerKept is set once an added address was read back carrying our
 	// marker: the kernel keeps IFA_PROTO, so later adds need not read back
 	// (becoming Master is on the failover path).
@@ -111,30 +114,45 @@ type Manager struct {
 
 // NewManager returns a Manager whose addresses are marked with Proto(owner).
 func NewManager(owner string, opts ...Option) *Manager {
-	m := &Manager{owner: owner, proto: Proto(owner), owned: map[key]Address{}}
+	m := &Manager{owner: owner, proto: Proto(owner), owned: map[key]Address{}, removed: map[key]Address{}}
 	for _, o := range opts {
 		o(m)
 	}
 	return m
 }
 
-func (m *Manager) find(k key) (kernelAddr, bool, error) {
+// find looks k up on its interface. With the same address there more than
+// once (different prefix lengths: only someone else can have done that), the
+// one with a's prefix length wins, so Remove takes exactly ours away.
+func (m *Manager) find(k key, bits int) (kernelAddr, bool, error) {
 	addrs, err := m.nl.list(family(k.ip), k.ifindex)
 	if err != nil {
 		return kernelAddr{}, false, err
 	}
+	var first kernelAddr
+	found := false
 	for _, ka := range addrs {
-		if ka.Prefix.Addr() == k.ip {
+		if ka.Prefix.Addr() != k.ip {
+			continue
+		}
+		if ka.Prefix.Bits() == bits {
 			return ka, true, nil
 		}
+		if !found {
+			first, found = ka, true
+		}
 	}
-	return kernelAddr{}, false, nil
+	return first, found, nil
 }
 
 // Add puts a on its interface marked as ours. It is idempotent: an address
 // that is already there with our marker (ours from this run or from a crashed
 // one) is adopted. An existing address without our marker is not touched and
-// ErrNotOurs is returned.
+// ErrNotOurs is returned. Adding back exactly what this Manager's Remove took
+// away (the next Master period) skips the look at the interface unless the
+// address exists again; the same IP added meanwhile by someone else with
+// another prefix length is then left beside ours, and Remove still takes only
+// ours away.
 func (m *Manager) Add(a Address) error {
 	if err := a.validate(); err != nil {
 		return err
@@ -142,8 +160,24 @@ func (m *Manager) Add(a Address) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := a.key()
+	if r, ok := m.removed[k]; ok && r == a && m.markerKept {
+		// We removed exactly this address ourselves: add it straight back
+		// (NLM_F_EXCL), without the look at the interface that costs a dump
+		// per VIP on the failover path. Only if it exists again is it looked
+		// at, as below.
+		err := m.nl.add(a.Ifindex, a.Prefix, a.Label, m.proto)
+		if err == nil {
+			delete(m.removed, k)
+			m.owned[k] = a
+			return nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("vip: add %s: %w", a, err)
+		}
+	}
+	delete(m.removed, k)
 	for attempt := 0; ; attempt++ {
-		ka, found, err := m.find(k)
+		ka, found, err := m.find(k, a.Prefix.Bits())
 		if err != nil {
 			return fmt.Errorf("vip: add %s: %w", a, err)
 		}
@@ -172,7 +206,7 @@ func (m *Manager) Add(a Address) error {
 		m.owned[k] = a
 		return nil
 	}
-	ka, found, err := m.find(k)
+	ka, found, err := m.find(k, a.Prefix.Bits())
 	if err != nil {
 		return fmt.Errorf("vip: add %s: verify: %w", a, err)
 	}
@@ -204,7 +238,7 @@ func (m *Manager) Remove(a Address) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := a.key()
-	ka, found, err := m.find(k)
+	ka, found, err := m.find(k, a.Prefix.Bits())
 	if err != nil {
 		return fmt.Errorf("vip: remove %s: %w", a, err)
 	}
@@ -220,6 +254,9 @@ func (m *Manager) Remove(a Address) error {
 		return fmt.Errorf("vip: remove %s: %w", a, err)
 	}
 	delete(m.owned, k)
+	if ka.Prefix == a.Prefix && (a.Label == "" || ka.Label == a.Label) {
+		m.removed[k] = a
+	}
 	return nil
 }
 

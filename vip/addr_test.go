@@ -197,3 +197,72 @@ func TestManagerConcurrent(t *testing.T) {
 		t.Errorf("Owned has %d addresses, want 4", got)
 	}
 }
+
+// TestManagerReAddAfterRemove: the next Master period adds back what Remove
+// took away without looking first. What someone else put there meanwhile is
+// still never taken over: the exact address answers EEXIST and is looked at
+// (ErrNotOurs); the same IP with another prefix length is added beside, and
+// Remove then takes exactly ours away and leaves theirs.
+func TestManagerReAddAfterRemove(t *testing.T) {
+	p := newPair(t)
+	m := p.us.manager(testOwner)
+	a := Address{Prefix: netip.MustParsePrefix("198.18.0.110/32"), Ifindex: p.us.ifindex}
+	count := func() (ours, theirs int) {
+		for _, ka := range p.us.kernelAddrs(t) {
+			if ka.Prefix.Addr() != a.Prefix.Addr() {
+				continue
+			}
+			if ka.Proto == Proto(testOwner) {
+				ours++
+			} else {
+				theirs++
+			}
+		}
+		return ours, theirs
+	}
+	for i := range 3 {
+		if err := m.Add(a); err != nil {
+			t.Fatalf("Add %d: %v", i, err)
+		}
+		if ours, theirs := count(); ours != 1 || theirs != 0 {
+			t.Fatalf("after Add %d: %d ours, %d foreign; want 1, 0:\n%s", i, ours, theirs, p.us.ipAddrShow(t))
+		}
+		if err := m.Remove(a); err != nil {
+			t.Fatalf("Remove %d: %v", i, err)
+		}
+		if ours, theirs := count(); ours != 0 || theirs != 0 {
+			t.Fatalf("after Remove %d: %d ours, %d foreign; want none:\n%s", i, ours, theirs, p.us.ipAddrShow(t))
+		}
+	}
+
+	// The exact address, foreign, appeared while we were Backup.
+	p.us.addForeign(t, a.Prefix)
+	if err := m.Add(a); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("Add over the foreign exact address = %v, want ErrNotOurs", err)
+	}
+	if ours, theirs := count(); ours != 0 || theirs != 1 {
+		t.Errorf("%d ours, %d foreign; want 0, 1:\n%s", ours, theirs, p.us.ipAddrShow(t))
+	}
+	if err := m.Remove(a); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("Remove of the foreign address = %v, want ErrNotOurs", err)
+	}
+	p.us.ns.Exec(t, "ip", "addr", "del", a.Prefix.String(), "dev", p.us.ifname)
+
+	// The same IP with another prefix length, foreign, beside ours.
+	if err := m.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	p.us.addForeign(t, netip.MustParsePrefix("198.18.0.110/24"))
+	if err := m.Add(a); err != nil {
+		t.Fatalf("Add back beside a foreign /24: %v", err)
+	}
+	if err := m.Remove(a); err != nil {
+		t.Fatalf("Remove beside a foreign /24: %v", err)
+	}
+	if ours, theirs := count(); ours != 0 || theirs != 1 {
+		t.Errorf("after Remove: %d ours, %d foreign; want 0, 1 (theirs untouched):\n%s", ours, theirs, p.us.ipAddrShow(t))
+	}
+}
