@@ -302,6 +302,7 @@ type Runner struct {
 	advEpoch time.Time
 	order    []*instance
 	batching bool // inside the advert tick: reschedule once at the end
+	handover time.Duration // see HandoverWait
 	// removals, when not nil, collects the instances whose VIPs go after the
 	// current batch of adverts is sent (Shutdown).
 	removals []*instance
@@ -826,6 +827,12 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 	now := r.d.Clock.Now()
 	names := slices.Sorted(maps.Keys(r.insts))
+	for _, inst := range r.insts {
+		if inst.m.Status().State == Master {
+			// A quarter interval of margin for the backup's own latency.
+			r.handover = max(r.handover, min(inst.cfg.AdvertInterval, maxHandoverWait)*5/4)
+		}
+	}
 	// Every Master's priority-0 advert in one batch, then the VIPs go.
 	r.removals = []*instance{}
 	for _, n := range names {
@@ -876,6 +883,24 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("control: shutdown: waiting for trackers: %w", ctx.Err())
 	}
+}
+
+// maxHandoverWait caps the interval HandoverWait counts (v2 intervals go up to
+// 255 s, but their Skew_Time stays below a second).
+const maxHandoverWait = time.Second
+
+// HandoverWait is how long after Shutdown the caller should leave the
+// dataplane and interfaces as they are: 1.25 advert intervals of the slowest
+// instance that resigned as Master (a backup takes over within Skew_Time, less
+// than an interval and less than a second, of the priority-0 advert), at most
+// 1.25 s; 0 if none was Master. Tearing down at once would race the handover: detaching XDP
+// from a NIC can reset its queues while the priority-0 advert is still in
+// them, and on one kernel (namespaces, the lab) the detach holds the RTNL
+// lock for tens of milliseconds, stalling the backup's VIP add behind it.
+func (r *Runner) HandoverWait() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.handover
 }
 
 // HandleKernelEvent feeds one dataplane event to the instance it belongs to.

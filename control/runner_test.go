@@ -651,3 +651,39 @@ func TestRunnerRunPumpsEventsAndShutsDown(t *testing.T) {
 		t.Errorf("Reload after shutdown = %v, want ErrClosed", err)
 	}
 }
+
+func TestRunnerHandoverWait(t *testing.T) {
+	fast, slow, backup := inst("A", 1, 255, "198.18.1.1/32"), inst("B", 2, 255, "198.18.1.2/32"), inst("C", 3, 100, "198.18.1.3/32")
+	fast.AdvertInterval = 10 * time.Millisecond
+	slow.AdvertInterval = 300 * time.Millisecond
+	backup.AdvertInterval = 5 * time.Second // never Master: does not count
+	h := newHarness(t, Setup{Instances: []InstanceConfig{fast, slow, backup}})
+	if got := h.r.HandoverWait(); got != 0 {
+		t.Errorf("HandoverWait before Shutdown = %v, want 0", got)
+	}
+	if err := h.r.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.r.HandoverWait(); got != 375*time.Millisecond {
+		t.Errorf("HandoverWait = %v, want 1.25 intervals of the slowest resigning Master, 375ms", got)
+	}
+
+	only := inst("D", 4, 100, "198.18.1.4/32")
+	h = newHarness(t, Setup{Instances: []InstanceConfig{only}})
+	if err := h.r.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.r.HandoverWait(); got != 0 {
+		t.Errorf("HandoverWait with no Master = %v, want 0", got)
+	}
+
+	v2 := inst("E", 5, 255, "198.18.1.5/32")
+	v2.Version, v2.AdvertInterval = 2, 10*time.Second
+	h = newHarness(t, Setup{Instances: []InstanceConfig{v2}})
+	if err := h.r.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.r.HandoverWait(); got != 1250*time.Millisecond {
+		t.Errorf("HandoverWait at 10 s adverts = %v, want the 1.25 s cap", got)
+	}
+}

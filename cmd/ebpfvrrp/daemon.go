@@ -207,9 +207,13 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		if err := d.runner.Shutdown(sctx); err != nil {
 			d.log.Warn("shutdown", "err", err)
 		}
+		handover := time.After(d.runner.HandoverWait())
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer wcancel()
 		_ = notifier.Wait(wctx)
+		// The dataplane (XDP/TC, VMACs) goes only after the backup had time to
+		// take over; see Runner.HandoverWait.
+		<-handover
 		d.log.Info("ebpfvrrp stopped")
 	}()
 	// Kernel events go straight from the ring-buffer reader into the state
