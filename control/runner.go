@@ -912,7 +912,8 @@ func (r *Runner) HandleKernelEvent(ev KernelEvent) {
 	}
 	now := r.d.Clock.Now()
 	if r.log.Enabled(context.Background(), slog.LevelDebug) {
-		r.log.Debug("kernel event", "kind", ev.Kind, "key", ev.Key, "addr", addrString(ev.Addr), "priority", ev.Priority, "interval", ev.Interval)
+		// Logged after the event is handled: a takeover must not wait for it.
+		defer r.log.Debug("kernel event", "kind", ev.Kind, "key", ev.Key, "addr", addrString(ev.Addr), "priority", ev.Priority, "interval", ev.Interval)
 	}
 	if inst := r.byKey[ev.Key]; inst != nil {
 		var e Event

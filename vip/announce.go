@@ -121,6 +121,7 @@ func pickLinkLocal(addrs []kernelAddr) netip.Addr {
 // Close closes the socket.
 func (a *Announcer) Close() error {
 	err := a.conn.Close()
+	a.nl.closeSocket()
 	a.nl.ns.Close()
 	return err
 }

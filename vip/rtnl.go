@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
@@ -27,28 +28,66 @@ type kernelAddr struct {
 }
 
 // rtnl issues rtnetlink address requests in one network namespace: ns when
-// pinned is set, otherwise (the zero value) the namespace of the calling thread.
+// pinned is set (over one socket kept open, see execute), otherwise (the zero
+// value) the namespace of the calling thread, over a new socket per request.
 type rtnl struct {
 	ns     netns.NsHandle
 	pinned bool
+	sock   *rtnlSocket
 }
 
-func rtnlAt(ns netns.NsHandle) rtnl { return rtnl{ns: ns, pinned: true} }
+// rtnlSocket is the kept-open socket of a pinned rtnl; copies of the rtnl share
+// it, and mu makes their requests take turns.
+type rtnlSocket struct {
+	mu sync.Mutex
+	s  *nl.NetlinkSocket
+}
 
+func rtnlAt(ns netns.NsHandle) rtnl { return rtnl{ns: ns, pinned: true, sock: &rtnlSocket{}} }
+
+// closeSocket closes a pinned rtnl's kept-open socket (a later request would
+// open a new one).
+func (r rtnl) closeSocket() {
+	if r.sock == nil {
+		return
+	}
+	r.sock.mu.Lock()
+	defer r.sock.mu.Unlock()
+	if r.sock.s != nil {
+		r.sock.s.Close()
+		r.sock.s = nil
+	}
+}
+
+// execute sends req and returns the replies of type resType. A pinned rtnl
+// keeps its socket open: opening one in another namespace costs two setns
+// calls plus socket, bind and close per request, on the path of a VIP add
+// during failover. After any error the socket is closed and the next request
+// opens a fresh one, so nothing left unread can confuse it.
 func (r rtnl) execute(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
 	if !r.pinned {
 		return req.Execute(unix.NETLINK_ROUTE, resType)
 	}
-	s, err := nl.GetNetlinkSocketAt(r.ns, netns.None(), unix.NETLINK_ROUTE)
+	r.sock.mu.Lock()
+	defer r.sock.mu.Unlock()
+	if r.sock.s == nil {
+		s, err := nl.GetNetlinkSocketAt(r.ns, netns.None(), unix.NETLINK_ROUTE)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.SetReceiveTimeout(&nl.SocketTimeoutTv); err != nil {
+			s.Close()
+			return nil, err
+		}
+		r.sock.s = s
+	}
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: r.sock.s}}
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, resType)
 	if err != nil {
-		return nil, err
+		r.sock.s.Close()
+		r.sock.s = nil
 	}
-	defer s.Close()
-	if err := s.SetReceiveTimeout(&nl.SocketTimeoutTv); err != nil {
-		return nil, err
-	}
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: s}}
-	return req.Execute(unix.NETLINK_ROUTE, resType)
+	return msgs, err
 }
 
 // list dumps the addresses of family (unix.AF_UNSPEC: all), optionally only

@@ -24,6 +24,7 @@ import (
 	"github.com/ebpfvrrp/ebpfvrrp/loader"
 	"github.com/ebpfvrrp/ebpfvrrp/telemetry"
 	"github.com/ebpfvrrp/ebpfvrrp/vip"
+	"github.com/vishvananda/netns"
 )
 
 // vipOwner marks the addresses this daemon adds (vip.Proto), so a restart after a
@@ -157,7 +158,14 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		return err
 	}
 
-	mgr := vip.NewManager(vipOwner)
+	// Pinned to this namespace, the Manager keeps one rtnetlink socket open
+	// instead of opening one per request (VIP adds are on the failover path).
+	selfNS, err := netns.Get()
+	if err != nil {
+		return fmt.Errorf("network namespace: %w", err)
+	}
+	defer selfNS.Close()
+	mgr := vip.NewManager(vipOwner, vip.WithNetns(selfNS))
 	if stale, err := mgr.CleanupStale(); err != nil {
 		d.log.Warn("removing VIPs left by a previous run", "err", err)
 	} else if len(stale) > 0 {
