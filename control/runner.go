@@ -833,7 +833,15 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 			r.handover = max(r.handover, min(inst.cfg.AdvertInterval, maxHandoverWait)*5/4)
 		}
 	}
-	// Every Master's priority-0 advert in one batch, then the VIPs go.
+	// Every Master's priority-0 advert in one batch, first: the backups'
+	// Skew_Time starts with it, so logging, kernel state and hooks come
+	// after; then the VIPs go.
+	for _, n := range names {
+		if inst := r.insts[n]; inst.m.Status().State == Master {
+			r.pending = r.appendAdverts(r.pending, inst, 0)
+		}
+	}
+	r.flushLocked()
 	r.removals = []*instance{}
 	for _, n := range names {
 		r.dispatch(now, r.insts[n], Shutdown{})

@@ -22,6 +22,9 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 			r.logTransition(now, inst, a)
 			last = &a
 		case SendAdvert:
+			if a.Priority == 0 && r.removals != nil {
+				continue // Shutdown sent it already, before dispatching
+			}
 			r.pending = r.appendAdverts(r.pending, inst, a.Priority)
 		case AddVIPs:
 			if err := r.d.Addresses.Add(inst.cfg.Name, inst.cfg.allVIPs()); err != nil {

@@ -207,23 +207,29 @@ func (d *daemon) run(ctx context.Context) (err error) {
 	if err := d.runner.Start(); err != nil {
 		return err
 	}
-	defer func() {
-		// As Runner.Run: priority-0 adverts, VIPs removed, trackers stopped;
-		// then the notify hooks those transitions started get to finish.
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := d.runner.Shutdown(sctx); err != nil {
-			d.log.Warn("shutdown", "err", err)
-		}
-		handover := time.After(d.runner.HandoverWait())
-		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer wcancel()
-		_ = notifier.Wait(wctx)
-		// The dataplane (XDP/TC, VMACs) goes only after the backup had time to
-		// take over; see Runner.HandoverWait.
-		<-handover
-		d.log.Info("ebpfvrrp stopped")
-	}()
+	// As Runner.Run: priority-0 adverts, VIPs removed, trackers stopped; then
+	// the notify hooks those transitions started get to finish. Called first
+	// thing on a signal (the backups' Skew_Time runs from the priority-0
+	// advert), and deferred for the error paths.
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			if err := d.runner.Shutdown(sctx); err != nil {
+				d.log.Warn("shutdown", "err", err)
+			}
+			handover := time.After(d.runner.HandoverWait())
+			wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer wcancel()
+			_ = notifier.Wait(wctx)
+			// The dataplane (XDP/TC, VMACs) goes only after the backup had time to
+			// take over; see Runner.HandoverWait.
+			<-handover
+			d.log.Info("ebpfvrrp stopped")
+		})
+	}
+	defer stop()
 	// Kernel events go straight from the ring-buffer reader into the state
 	// machine: a MASTER_DOWN is a takeover, and every goroutine hop delays it.
 	// Events written since Load wait in the ring until the reader starts.
@@ -261,6 +267,7 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		"control_socket", d.flags.controlSocket)
 	select {
 	case <-ctx.Done():
+		stop()
 		return nil
 	case <-readerDone:
 		// Without kernel events the controller would be blind; better to stop
