@@ -416,7 +416,10 @@ func renderMarkdown(r *benchResults) string {
 		w("%d VRRPv3 instances (VRIDs 1–%d, one VIP each in 198.18.1.0/24) at 10 ms adverts on one pair. "+
 			"Each daemon runs alone (the other pair is stopped) in two rounds, alternating; CPU is measured over "+
 			"the rounds' windows (total below) after all VIPs settled on lb-5 plus 3 s. A flap is any state "+
-			"transition logged inside the windows.\n\n", s0.Instances, s0.Instances)
+			"transition logged inside the windows. The master's CPU includes more than its own sending: veth delivers "+
+			"in the sender's context, so the bridge's flooding and every receiver's softirq work (the backup's XDP, the "+
+			"client's sniffer) are charged to the process that sent the advert, for both daemons alike. The lab's switch "+
+			"does not run iptables on bridged frames (bridge-nf-call-iptables=0), as a real switch does not.\n\n", s0.Instances, s0.Instances)
 		w("| daemon | window | CPU master (lb-5) | CPU backup (lb-6) | RSS master | RSS backup | flaps | VIPs not all on lb-5 at a window's end | time to settle |\n")
 		w("|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Scale {
@@ -490,10 +493,8 @@ func (r *benchResults) findings() []string {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s, %s: ebpfvrrp takes over %s after the master's last advert, %.1f ms before the RFC's %s (%s); keepalived takes %s. "+
-			"Likely cause: bpf/vrrp.c `master_down_ns`/`skew_ns` compute the v3 Skew_Time in whole centiseconds, "+
-			"((256−100)×1 cs)/256 = 0 cs at a 10 ms interval, so the kernel's master-down timer fires at 3 × interval; "+
-			"control.SkewTime computes it in nanoseconds (%s). Computing the skew in nanoseconds in the BPF program, as control does, would fix it. "+
-			"The early takeover also makes ebpfvrrp's failover look faster than keepalived's.",
+			"The kernel's master-down timer decides this: compare bpf/vrrp.c `master_down_ns`/`skew_ns` with control.SkewTime (Skew_Time at priority 100 is %s) "+
+			"for this version and interval. An early takeover also makes ebpfvrrp's failover look faster than keepalived's.",
 			s.Proto, faultName(s.Kind), fmtDur(a), float64(s.Ref-a)/1e6, s.RefName, fmtDur(s.Ref),
 			fmtDur(quantile(s.values(Keepalived, advertToVIPOf), 0.5)), fmtDur(skewTime(s.Interval, 100))))
 	}
@@ -520,7 +521,7 @@ func (r *benchResults) findings() []string {
 		out = append(out, fmt.Sprintf("Starvation: ebpfvrrp made %d transitions in %s; the master's adverts went silent for up to %s "+
 			"(Master_Down_Interval %s): a sender delayed by the CPU hog, not a receiver error (the kernel timer only fires on real silence). The daemon runs %s. "+
 			"Running the sending path at a real-time priority (keepalived's `vrrp_rt_priority`; for ebpfvrrp e.g. `CPUSchedulingPolicy=rr` in the unit or "+
-			"sched_setattr on the sender thread) is the usual cure; the drift above makes the margin smaller than it should be.",
+			"sched_setattr on the advert timer's thread, control/threadtimer_linux.go) is the usual cure.",
 			s.Transitions, s.Window.Round(time.Second), fmtDur(s.MaxGap), fmtDur(masterDown(10*time.Millisecond, 100)), s.Sched))
 	}
 	for _, s := range r.Scale {
@@ -528,14 +529,10 @@ func (r *benchResults) findings() []string {
 			continue
 		}
 		mdi := masterDown(10*time.Millisecond, 100)
-		out = append(out, fmt.Sprintf("Scale: the ebpfvrrp backup uses %.2f %% of a core (target 2 %%) although the kernel follows every master. "+
-			"Likely cause: control's lazy userspace master-down deadline (runner_apply.go `fire`, TimerMasterDown) fires per instance "+
-			"every Master_Down_Interval (%s) while the master is alive, each time reading the master's age from the map (one bpf syscall) "+
-			"and re-arming its own Go timer: %d instances ≈ %.0f wakeups and syscalls per second (a development run's `strace -c -f` "+
-			"of the backup counted ≈ 4,300 bpf(2) calls/s and as many futex wakeups; `perf` showed cilium/ebpf Map.lookup under the runner). Coalescing the backup deadlines into one "+
-			"timer that reads all instances with one batch lookup, or arming the userspace deadline only as a long safety net (e.g. several "+
-			"MDIs) when bpf_timer is available, would remove most of it.",
-			s.CPU(LB6), fmtDur(mdi), s.Instances, float64(s.Instances)/mdi.Seconds()))
+		out = append(out, fmt.Sprintf("Scale: the ebpfvrrp backup uses %.2f %% of a core (target 2 %%) although the kernel follows every master "+
+			"(Master_Down_Interval %s, %d instances). A backup should only wake for kernel events and its 1 s safety-net deadline; "+
+			"`strace -c -f -p` and `perf record -g -p` on the backup show what wakes it instead.",
+			s.CPU(LB6), fmtDur(mdi), s.Instances))
 		if s.Flaps > 0 {
 			out[len(out)-1] += fmt.Sprintf(" In this run the backup's %d flaps (each adds and removes a VIP through netlink) add to it.", s.Flaps)
 		}
