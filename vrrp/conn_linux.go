@@ -12,8 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// BatchConn is the part of *ipv4.RawConn and *ipv6.PacketConn a Conn uses, so
-// tests can hand New a fake. ipv4.Message and ipv6.Message are the same type.
+// BatchConn is what a Conn writes to: Dial's raw socket (rawSocket, sendmmsg
+// outside Go's poller), or anything with the same WriteBatch, such as
+// *ipv4.RawConn and *ipv6.PacketConn or a test's fake. ipv4.Message and
+// ipv6.Message are the same type.
 type BatchConn interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 	Close() error
