@@ -210,10 +210,17 @@ func (r *benchResults) verdicts() []verdict {
 			Measured: fmt.Sprintf("median %s (%+.1f ms)", fmtDur(e), float64(diff)/1e6),
 			Met:      diff.Abs() <= 5*time.Millisecond,
 		})
+		// Both medians come from outages quantized at the probe interval: with
+		// equal takeovers, e <= k alone would be a coin flip. Worse means the
+		// difference is more than that noise (its 95 % interval above zero).
+		lo, hi := medianDiffInterval(s.values(Ebpfvrrp, outageOf), s.values(Keepalived, outageOf))
+		fe := quantile(s.values(Ebpfvrrp, cutToVIPOf), 0.5)
+		fk := quantile(s.values(Keepalived, cutToVIPOf), 0.5)
 		out = append(out, verdict{
-			Target:   fmt.Sprintf("%s failover: ebpfvrrp median no worse than keepalived's", s.Proto),
-			Measured: fmt.Sprintf("ebpfvrrp %s, keepalived %s", fmtDur(e), fmtDur(k)),
-			Met:      e <= k,
+			Target: fmt.Sprintf("%s failover: ebpfvrrp median no worse than keepalived's (difference of medians not above zero beyond the probe's %s resolution: 95 %% bootstrap interval)", s.Proto, fmtDur(s.Probe)),
+			Measured: fmt.Sprintf("ebpfvrrp %s, keepalived %s: %+.2f ms, interval %+.2f…%+.2f ms (fault→VIP %s vs %s)",
+				fmtDur(e), fmtDur(k), float64(e-k)/1e6, float64(lo)/1e6, float64(hi)/1e6, fmtDur(fe), fmtDur(fk)),
+			Met: e <= k || lo <= 0,
 		})
 	}
 	// Not an issue target but the RFC's: taking over before the bound is cheating the

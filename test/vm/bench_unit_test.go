@@ -158,3 +158,33 @@ func TestVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestMedianDiffInterval: a difference within the probe's quantization is not
+// "worse"; a shift beyond it is.
+func TestMedianDiffInterval(t *testing.T) {
+	ms := func(vs ...float64) []time.Duration {
+		out := make([]time.Duration, len(vs))
+		for i, v := range vs {
+			out[i] = time.Duration(v * float64(time.Millisecond))
+		}
+		return out
+	}
+	// Outages of equal takeovers seen through a 2 ms probe: 36 or 38 ms.
+	k := ms(36, 38, 36, 36, 38, 36, 38, 36, 38, 36, 36, 38, 36, 38, 36, 38, 36, 36, 38, 38)
+	e := ms(38, 36, 38, 36, 38, 36, 38, 38, 36, 38, 36, 38, 36, 36, 38, 38, 36, 38, 38, 36)
+	if lo, hi := medianDiffInterval(e, k); lo > 0 || hi < 0 {
+		t.Errorf("equal takeovers: interval %v…%v, want it to contain 0", lo, hi)
+	}
+	later := make([]time.Duration, len(k))
+	for i, v := range k {
+		later[i] = v + 3*time.Millisecond
+	}
+	if lo, _ := medianDiffInterval(later, k); lo <= 0 {
+		t.Errorf("3 ms slower: interval starts at %v, want above 0", lo)
+	}
+	lo1, hi1 := medianDiffInterval(e, k)
+	lo2, hi2 := medianDiffInterval(e, k)
+	if lo1 != lo2 || hi1 != hi2 || hi1 <= lo1 {
+		t.Errorf("intervals %v…%v and %v…%v: want the same, non-empty one each time", lo1, hi1, lo2, hi2)
+	}
+}
