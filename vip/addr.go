@@ -123,7 +123,7 @@ func NewManager(owner string, opts ...Option) *Manager {
 
 // find looks k up on its interface. With the same address there more than
 // once (different prefix lengths: only someone else can have done that), the
-// one with a's prefix length wins, so Remove takes exactly ours away.
+// one whose prefix length is bits wins, so Remove takes exactly ours away.
 func (m *Manager) find(k key, bits int) (kernelAddr, bool, error) {
 	addrs, err := m.nl.list(family(k.ip), k.ifindex)
 	if err != nil {
