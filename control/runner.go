@@ -301,7 +301,7 @@ type Runner struct {
 	// commensurable) intervals share one batch however they became Master.
 	advEpoch time.Time
 	order    []*instance
-	batching bool // inside the advert tick: reschedule once at the end
+	batching bool          // inside the advert tick: reschedule once at the end
 	handover time.Duration // see HandoverWait
 	// removals, when not nil, collects the instances whose VIPs go after the
 	// current batch of adverts is sent (Shutdown).
