@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 
 	"github.com/vishvananda/netlink/nl"
@@ -59,6 +60,22 @@ func (r rtnl) closeSocket() {
 	}
 }
 
+// openSocket opens a rtnetlink socket in r.ns. Entering another namespace
+// (setns) needs CAP_SYS_ADMIN, which the daemon's unit does not grant, so when
+// r.ns is the calling thread's own namespace the socket is opened right here.
+func (r rtnl) openSocket() (*nl.NetlinkSocket, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	target := r.ns
+	if cur, err := netns.Get(); err == nil {
+		if cur.Equal(r.ns) {
+			target = netns.None()
+		}
+		cur.Close()
+	}
+	return nl.GetNetlinkSocketAt(target, netns.None(), unix.NETLINK_ROUTE)
+}
+
 // execute sends req and returns the replies of type resType. A pinned rtnl
 // keeps its socket open: opening one in another namespace costs two setns
 // calls plus socket, bind and close per request, on the path of a VIP add
@@ -71,7 +88,7 @@ func (r rtnl) execute(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) 
 	r.sock.mu.Lock()
 	defer r.sock.mu.Unlock()
 	if r.sock.s == nil {
-		s, err := nl.GetNetlinkSocketAt(r.ns, netns.None(), unix.NETLINK_ROUTE)
+		s, err := r.openSocket()
 		if err != nil {
 			return nil, err
 		}
