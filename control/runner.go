@@ -117,24 +117,6 @@ const (
 	EventBothMasters
 )
 
-func (k KernelEventKind) String() string {
-	switch k {
-	case EventMasterDown:
-		return "master_down"
-	case EventNewMaster:
-		return "new_master"
-	case EventPrioChange:
-		return "prio_change"
-	case EventPrioZero:
-		return "prio_zero"
-	case EventPreempt:
-		return "preempt"
-	case EventBothMasters:
-		return "both_masters"
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
 // KernelEvent is one ring-buffer event, translated by cmd from the loader's type.
 type KernelEvent struct {
 	Key      InstanceKey
@@ -827,18 +809,14 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 	now := r.d.Clock.Now()
 	names := slices.Sorted(maps.Keys(r.insts))
-	for _, inst := range r.insts {
-		if inst.m.Status().State == Master {
-			// A quarter interval of margin for the backup's own latency.
-			r.handover = max(r.handover, min(inst.cfg.AdvertInterval, maxHandoverWait)*5/4)
-		}
-	}
 	// Every Master's priority-0 advert in one batch, first: the backups'
 	// Skew_Time starts with it, so logging, kernel state and hooks come
 	// after; then the VIPs go.
 	for _, n := range names {
 		if inst := r.insts[n]; inst.m.Status().State == Master {
 			r.pending = r.appendAdverts(r.pending, inst, 0)
+			// A quarter interval of margin for the backup's own latency.
+			r.handover = max(r.handover, min(inst.cfg.AdvertInterval, maxHandoverWait)*5/4)
 		}
 	}
 	r.flushLocked()
@@ -919,10 +897,6 @@ func (r *Runner) HandleKernelEvent(ev KernelEvent) {
 		return
 	}
 	now := r.d.Clock.Now()
-	if r.log.Enabled(context.Background(), slog.LevelDebug) {
-		// Logged after the event is handled: a takeover must not wait for it.
-		defer r.log.Debug("kernel event", "kind", ev.Kind, "key", ev.Key, "addr", addrString(ev.Addr), "priority", ev.Priority, "interval", ev.Interval)
-	}
 	if inst := r.byKey[ev.Key]; inst != nil {
 		var e Event
 		switch ev.Kind {

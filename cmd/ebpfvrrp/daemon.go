@@ -237,6 +237,9 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		if ce, ok := translateEvent(ev); ok {
 			d.runner.HandleKernelEvent(ce)
 		}
+		// Logged after the event is handled: a takeover must not wait for it.
+		d.log.Debug("kernel event", "type", ev.Type, "ifindex", ev.Key.Ifindex, "vrid", ev.Key.VRID, "family", ev.Key.Family,
+			"addr", ev.Addr, "priority", ev.Priority, "interval", ev.Interval)
 	})
 	if err != nil {
 		return err
