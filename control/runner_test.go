@@ -123,14 +123,20 @@ func TestRunnerLazyMasterDownNeverFailsOverEarly(t *testing.T) {
 	}
 }
 
-func TestRunnerBatchesAdvertsOfManyInstances(t *testing.T) {
+// tenMs returns n instances VI_0… at 10 ms adverts with priority prio, VRIDs
+// and VIPs (198.18.1.x) counting up from first.
+func tenMs(n, first int, prio uint8) []InstanceConfig {
 	var cfgs []InstanceConfig
-	for i := range 5 {
-		c := inst(fmt.Sprintf("VI_%d", i), uint8(10+i), 255, fmt.Sprintf("198.18.1.%d/32", 10+i))
+	for i := range n {
+		c := inst(fmt.Sprintf("VI_%d", i), uint8(first+i), prio, fmt.Sprintf("198.18.1.%d/32", first+i))
 		c.AdvertInterval = 10 * time.Millisecond
 		cfgs = append(cfgs, c)
 	}
-	h := newHarness(t, Setup{Instances: cfgs})
+	return cfgs
+}
+
+func TestRunnerBatchesAdvertsOfManyInstances(t *testing.T) {
+	h := newHarness(t, Setup{Instances: tenMs(5, 10, 255)})
 	// Owners start as Master together: the first adverts go out in one batch.
 	first := h.send.take()
 	if len(first) != 1 || len(first[0]) != 5 {
@@ -187,12 +193,7 @@ func TestRunnerAdvertPhasesConverge(t *testing.T) {
 // does, after one early advert each, and keeps every instance's adverts at most
 // one interval apart.
 func TestRunnerAdvertGridMergesPhases(t *testing.T) {
-	var cfgs []InstanceConfig
-	for i := range 3 {
-		c := inst(fmt.Sprintf("VI_%d", i), uint8(1+i), 100, fmt.Sprintf("198.18.1.%d/32", 1+i))
-		c.AdvertInterval = 10 * time.Millisecond
-		cfgs = append(cfgs, c)
-	}
+	cfgs := tenMs(3, 1, 100)
 	h := newHarness(t, Setup{Instances: cfgs})
 	h.clock.Advance(1234 * time.Microsecond) // off the grid
 	for _, c := range cfgs {

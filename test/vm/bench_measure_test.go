@@ -181,10 +181,15 @@ func (s *sniffer) next(src netip.Addr, timeout time.Duration) (advertSeen, bool)
 func (s *sniffer) between(from, to time.Time) []advertSeen {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []advertSeen
-	for _, a := range s.ads {
-		if !a.T.Before(from) && !a.T.After(to) {
-			out = append(out, a)
+	return inWindow(s.ads, func(a advertSeen) time.Time { return a.T }, from, to)
+}
+
+// inWindow returns the elements of xs whose time is in [from, to].
+func inWindow[T any](xs []T, at func(T) time.Time, from, to time.Time) []T {
+	var out []T
+	for _, x := range xs {
+		if t := at(x); !t.Before(from) && !t.After(to) {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -315,13 +320,7 @@ func (w *vipWatch) added(host string, since time.Time, timeout time.Duration) (t
 func (w *vipWatch) between(from, to time.Time) []vipEvent {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []vipEvent
-	for _, e := range w.events {
-		if !e.T.Before(from) && !e.T.After(to) {
-			out = append(out, e)
-		}
-	}
-	return out
+	return inWindow(w.events, func(e vipEvent) time.Time { return e.T }, from, to)
 }
 
 // procUsage is CPU time and memory of a daemon: every process in its process group
