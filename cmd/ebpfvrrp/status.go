@@ -21,9 +21,9 @@ import (
 
 // Status is what `ebpfvrrp status --json` prints and the control socket serves.
 type Status struct {
-	Version   string           `json:"version"`
-	Config    string           `json:"config"`
-	PinPath   string           `json:"pin_path"`
+	Version    string            `json:"version"`
+	Config     string            `json:"config"`
+	PinPath    string            `json:"pin_path"`
 	Instances  []InstanceStatus  `json:"instances"`
 	Interfaces []InterfaceStatus `json:"interfaces"`
 	Drops      []DropStatus      `json:"drops"`
