@@ -133,7 +133,7 @@ instances:
     version: 3
     advert_interval: 50ms
     use_vmac: %v
-    vips: [198.18.10.3/32]
+    vips: [198.18.10.3/32%s]
 `
 
 // TestDaemonPair runs two daemons in a namespace pair: election by priority, status
@@ -151,9 +151,11 @@ func TestDaemonPair(t *testing.T) {
 				// runs before macvlan's rx handler (README: what is not tested).
 				continue
 			}
-			t.Run(fmt.Sprintf("%s/vmac=%v", link, vmac), func(t *testing.T) { testDaemonPair(t, link, vmac) })
+			t.Run(fmt.Sprintf("%s/vmac=%v", link, vmac), func(t *testing.T) { testDaemonPair(t, link, vmac, 1) })
 		}
 	}
+	// 40 VIPs in one advert: more than the receive path once accepted (32).
+	t.Run("macvlan/vips=40", func(t *testing.T) { testDaemonPair(t, "macvlan", false, 40) })
 }
 
 // pairLinks gives a and b an eth0 each on one L2 segment: a veth pair, or
@@ -185,7 +187,7 @@ func pairLinks(t *testing.T, link string, a, b *testutil.Netns, addrA, addrB net
 	}
 }
 
-func testDaemonPair(t *testing.T, link string, vmac bool) {
+func testDaemonPair(t *testing.T, link string, vmac bool, nvips int) {
 	testutil.Privileged(t)
 	testutil.Require(t, "ip")
 	bin := binary(t)
@@ -194,7 +196,11 @@ func testDaemonPair(t *testing.T, link string, vmac bool) {
 	dir := t.TempDir()
 	mk := func(ns *testutil.Netns, name string, prio int) *node {
 		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, prio, vmac)), 0o644); err != nil {
+		var more strings.Builder
+		for i := 1; i < nvips; i++ {
+			fmt.Fprintf(&more, ", 198.18.11.%d", i)
+		}
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, prio, vmac, more.String())), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("cmdt")}
