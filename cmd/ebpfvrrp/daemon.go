@@ -153,6 +153,11 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		}
 		d.dp.Close()
 	}()
+	if private, why := d.dp.PrivateBPFFS(); private {
+		d.log.Warn("bpffs is private to this process: its pins, the programs they hold and the ghost-VIP guard end with it",
+			"pin_path", d.dp.PinPath(), "why", why,
+			"fix", "run in the host's mount namespace: under systemd, with nsenter --net=/run/netns/NAME rather than ip netns exec, or with the host's /sys/fs/bpf mounted into the container")
+	}
 	d.ifaces = map[string]bool{}
 	d.vmacs = map[string]bool{}
 	defer d.removeVMACs()

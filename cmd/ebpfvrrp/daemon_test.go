@@ -255,6 +255,11 @@ func testDaemonPair(t *testing.T, link string, vmac bool, nvips int) {
 		}
 	}
 
+	// `ip netns exec` gave the daemons a /sys of their own: they say so.
+	if !strings.Contains(master.logs.String(), "bpffs is private to this process") {
+		t.Errorf("started with ip netns exec, lb-5 did not warn that its bpffs is private:\n%s", master.logs.String())
+	}
+
 	// A broken config on SIGHUP is rejected; the daemon keeps running as Master.
 	if err := os.WriteFile(master.cfg, []byte("instances:\n  - vrid: 999\n"), 0o644); err != nil {
 		t.Fatal(err)
