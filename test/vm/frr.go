@@ -74,7 +74,7 @@ type FRROptions struct {
 	VRID int
 	// Priority 1–254 (default 100).
 	Priority int
-	// Version is 2 or 3 (default 3).
+	// Version is 2 or 3 (default the lab's).
 	Version int
 	// Family is 4 or 6 (default: the lab's, from Options.IPv6).
 	Family int
@@ -117,7 +117,7 @@ func (o *FRROptions) setDefaults(l *Lab) {
 		o.Priority = 100
 	}
 	if o.Version == 0 {
-		o.Version = 3
+		o.Version = l.opts.Version
 	}
 	if o.Family == 0 {
 		o.Family = 4
