@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,6 +55,9 @@ func testFRRPair(t *testing.T, p pair, opts Options) {
 	testutil.Privileged(t)
 	requireFRR(t)
 	l := newLab(t, p, opts)
+	if dir := os.Getenv("EBPFVRRP_FRR_PCAP"); dir != "" {
+		capture(t, l, filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".pcap"))
+	}
 	frrHost, ebpfHost := LB5, LB6
 	if p.lb6 == FRR {
 		frrHost, ebpfHost = LB6, LB5
@@ -210,4 +216,21 @@ func logDrops(t *testing.T, l *Lab, h, what string) {
 	}
 	sort.Strings(drops)
 	t.Logf("%s: %s ebpfvrrp drops: %v", what, h, drops)
+}
+
+// capture writes what crosses the lab's bridge (VRRP, ARP, ICMPv6) to file until the
+// test ends: EBPFVRRP_FRR_PCAP=DIR keeps one pcap per case, for tshark.
+func capture(t *testing.T, l *Lab, file string) {
+	t.Helper()
+	cmd := exec.Command("tcpdump", "-i", "br0", "-U", "-s", "256", "-w", file, "ip proto 112 or ip6 proto 112 or arp or icmp6")
+	cmd.SysProcAttr = procAttr()
+	if err := l.Do(Switch, cmd.Start); err != nil {
+		t.Fatalf("tcpdump: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+		t.Logf("capture: %s", file)
+	})
+	time.Sleep(200 * time.Millisecond) // tcpdump attaches before the daemons start
 }
