@@ -372,14 +372,16 @@ func (f *FRRRouter) waitFile(ctx context.Context, name string, p *process) error
 // startWatchdog forks a shell outside the test's process group, without a parent-death
 // signal, that blocks reading a pipe only this process writes: if the test binary dies
 // (SIGKILL, a -timeout panic that skips cleanups) the read ends and the shell kills
-// both daemons' process groups and removes the directory.
+// both daemons and removes the directory.
 func (f *FRRRouter) startWatchdog() error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("vm: %w", err)
 	}
 	defer r.Close()
-	cmd := exec.Command("sh", "-c", `read _; kill -KILL -- -"$1" -"$2" 2>/dev/null; rm -rf -- "$3"`, "frr-watchdog",
+	// The daemons do not fork (no -d), so their pids are all there is to kill. Plain
+	// pids also because dash's kill takes no "--", which a negative pgid would need.
+	cmd := exec.Command("sh", "-c", `read _; kill -KILL "$1" "$2" 2>/dev/null; rm -rf -- "$3"`, "frr-watchdog",
 		strconv.Itoa(f.zebra.cmd.Process.Pid), strconv.Itoa(f.vrrpd.cmd.Process.Pid), f.dir)
 	cmd.Stdin = r
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
