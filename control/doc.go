@@ -6,6 +6,6 @@
 //
 // control imports no other ebpfvrrp package: it defines the interfaces it needs
 // (Dataplane, Addresses, Announcer, Sender, Notifier, Clock, LinkWatcher) with its own
-// types, and cmd/ebpfvrrp adapts loader, vip and config to them. Nothing here needs a
+// types, and internal/daemon adapts loader, vip and config to them. Nothing here needs a
 // particular kernel; the exec trackers need a Unix process model (process groups).
 package control

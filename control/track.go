@@ -191,7 +191,7 @@ func (p *poller) stop() {
 	<-p.done
 }
 
-// LinkWatcher reports link state changes of an interface. cmd/ebpfvrrp implements it
+// LinkWatcher reports link state changes of an interface. internal/daemon implements it
 // with netlink. fn is called once with the current state as soon as possible (it may
 // be called from within WatchLink) and then on every change, until cancel is called.
 type LinkWatcher interface {

@@ -153,7 +153,7 @@ type TrackRef struct {
 	Weight int
 }
 
-// InstanceConfig is everything control needs to run one instance. cmd/ebpfvrrp builds
+// InstanceConfig is everything control needs to run one instance. internal/daemon builds
 // it from config.Instance (resolving interface names to indexes and picking the
 // primary address).
 type InstanceConfig struct {

@@ -75,7 +75,7 @@ type Instance struct {
 	Transitions        []Transition
 }
 
-// Source gives the collector what it reports. cmd/ebpfvrrp implements it over the
+// Source gives the collector what it reports. internal/daemon implements it over the
 // loader and the control runner.
 type Source interface {
 	Peers() ([]Peer, error)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
@@ -90,13 +91,13 @@ func (n *node) signal(sig syscall.Signal) {
 	syscall.Kill(-n.cmd.Process.Pid, sig)
 }
 
-func nodeStatus(t *testing.T, bin string, n *node) (Status, error) {
+func nodeStatus(t *testing.T, bin string, n *node) (daemon.Status, error) {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "exec", n.ns.Name, bin, "status", "--json", "--pin-path", n.pin).CombinedOutput()
 	if err != nil {
-		return Status{}, fmt.Errorf("status: %v: %s", err, out)
+		return daemon.Status{}, fmt.Errorf("status: %v: %s", err, out)
 	}
-	var st Status
+	var st daemon.Status
 	if err := json.Unmarshal(out, &st); err != nil {
 		return st, fmt.Errorf("status json: %v: %s", err, out)
 	}
