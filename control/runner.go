@@ -142,13 +142,18 @@ type Setup struct {
 
 // Deps are the Runner's collaborators. Dataplane, Addresses and Sender are required.
 type Deps struct {
-	Clock     Clock // nil: SystemClock
-	Dataplane Dataplane
-	Addresses Addresses
-	Announcer Announcer // nil: no GARP/NA
-	Sender    Sender
-	Notifier  Notifier    // nil: no hooks
-	Links     LinkWatcher // nil: no link tracking
+	Clock Clock // nil: SystemClock
+	// AdvertClock arms the Runner's one advert timer (every arm replaces the
+	// previous one). nil: Clock. The daemon passes a timerfd thread here
+	// (internal/timerfd), which sends adverts without a trip through the Go
+	// scheduler; it outlives the Runner, and its owner closes it after Shutdown.
+	AdvertClock AdvertClock
+	Dataplane   Dataplane
+	Addresses   Addresses
+	Announcer   Announcer // nil: no GARP/NA
+	Sender      Sender
+	Notifier    Notifier    // nil: no hooks
+	Links       LinkWatcher // nil: no link tracking
 	// Prober runs the ownership probe a Backup with split-brain action demote makes
 	// before taking over. nil: the Dataplane, if it implements VIPProber; else no
 	// probe (the Backup takes over as with alert).
@@ -268,16 +273,10 @@ type Runner struct {
 	trackGen uint64
 	pending  []OutAdvert
 	advTimer Timer
-	// advClock arms advTimer: a threadTimer with the SystemClock on Linux
-	// (created with the first advert), else the Clock.
-	advClock interface {
-		AfterFunc(d time.Duration, f func()) Timer
-	}
-	threadTimer *threadTimer
-	advGen      uint64
-	deferred    []func()
-	setup       Setup
-	advDue      time.Time
+	advGen   uint64
+	deferred []func()
+	setup    Setup
+	advDue   time.Time
 	// advEpoch anchors the advert grid: every advert of an instance with
 	// interval I goes out at advEpoch + k·I, so instances with the same (or
 	// commensurable) intervals share one batch however they became Master.
@@ -304,6 +303,9 @@ func NewRunner(d Deps, s Setup) (*Runner, error) {
 	}
 	if d.Clock == nil {
 		d.Clock = SystemClock{}
+	}
+	if d.AdvertClock == nil {
+		d.AdvertClock = d.Clock
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -841,9 +843,6 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	if r.advTimer != nil {
 		r.advTimer.Stop()
 		r.advGen++
-	}
-	if r.threadTimer != nil {
-		r.threadTimer.Close()
 	}
 	r.closed = true
 	r.probeCancel()

@@ -23,6 +23,8 @@ import (
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/timerfd"
 	"github.com/ebpfvrrp/ebpfvrrp/loader"
 	"github.com/ebpfvrrp/ebpfvrrp/vip"
 	"github.com/vishvananda/netns"
@@ -63,7 +65,8 @@ type Daemon struct {
 	runner   *control.Runner
 	addrs    *addressAdapter
 	ann      *announcerAdapter
-	notifier *control.ExecNotifier
+	notifier *hooks.ExecNotifier
+	advClock *timerfd.Thread // closed after the Runner's Shutdown
 	ifaces   map[string]bool // attached
 	vmacs    map[string]bool // VMAC interfaces we created, removed on exit
 	stopOnce sync.Once
@@ -150,6 +153,11 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	sender := newSenderAdapter()
 	defer sender.Close()
 	setup, err := d.startRunner(runCtx, sender)
+	defer func() {
+		if d.advClock != nil {
+			d.advClock.Close()
+		}
+	}()
 	if err != nil {
 		return err
 	}
@@ -204,13 +212,13 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (contro
 	if err != nil {
 		return control.Setup{}, fmt.Errorf("watch links: %w", err)
 	}
-	d.notifier = control.NewExecNotifier(d.log)
+	d.notifier = hooks.NewExecNotifier(d.log)
 	setup, err := buildSetup(d.cfg, d.vmac)
 	if err != nil {
 		return setup, err
 	}
 	d.setAnnounceSettings(d.cfg, setup)
-	d.runner, err = control.NewRunner(control.Deps{
+	deps := control.Deps{
 		Dataplane: dataplaneAdapter{d.dp},
 		Prober:    dataplaneAdapter{d.dp},
 		Addresses: d.addrs,
@@ -219,8 +227,14 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (contro
 		Notifier:  d.notifier,
 		Links:     links,
 		Logger:    d.log,
-	}, setup)
-	if err != nil {
+	}
+	// Adverts leave from a timerfd thread; without one, from the Go timers.
+	if d.advClock, err = timerfd.New(); err == nil {
+		deps.AdvertClock = d.advClock
+	} else {
+		d.log.Debug("advert clock: using Go timers", "err", err)
+	}
+	if d.runner, err = control.NewRunner(deps, setup); err != nil {
 		return setup, err
 	}
 	return setup, d.runner.Start()

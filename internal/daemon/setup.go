@@ -7,6 +7,7 @@ import (
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
 	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 )
 
@@ -52,14 +53,14 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 			if user == "" {
 				user = cfg.ScriptUser
 			}
-			tc.Check = control.ExecCheck{Argv: t.Command, Shell: t.Shell, User: user,
+			tc.Check = hooks.ExecCheck{Argv: t.Command, Shell: t.Shell, User: user,
 				Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
 		case t.HTTP != nil:
-			tc.Check = control.HTTPCheck{URL: t.HTTP.URL, ExpectStatus: t.HTTP.ExpectStatus}
+			tc.Check = hooks.HTTPCheck{URL: t.HTTP.URL, ExpectStatus: t.HTTP.ExpectStatus}
 		case t.TCP != nil:
-			tc.Check = control.TCPCheck{Address: t.TCP.Address}
+			tc.Check = hooks.TCPCheck{Address: t.TCP.Address}
 		case t.File != "":
-			tc.Check = control.FileCheck{Path: t.File}
+			tc.Check = hooks.FileCheck{Path: t.File}
 		default:
 			return nil, fmt.Errorf("trackers.%s: no check configured", name)
 		}
