@@ -82,16 +82,6 @@ func DefaultInstance() Instance {
 	}
 }
 
-// DefaultTracker returns a Tracker with every default except its check.
-func DefaultTracker() Tracker {
-	return Tracker{
-		Interval: DefaultTrackerInterval,
-		Timeout:  DefaultTrackerInterval,
-		Rise:     DefaultTrackerRise,
-		Fall:     DefaultTrackerFall,
-	}
-}
-
 // Normalize fills defaults into every field whose zero value is not a valid setting
 // and lower-cases enumerations, so Validate sees what will run. It is idempotent.
 //

@@ -1074,10 +1074,7 @@ func TestUnitCapabilitiesSuffice(t *testing.T) {
 	if len(caps) == 0 {
 		t.Fatal("unit has no CapabilityBoundingSet")
 	}
-	bin := filepath.Join(t.TempDir(), "ebpfvrrp")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ebpfvrrp/ebpfvrrp/cmd/ebpfvrrp").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ebpfvrrp: %v\n%s", err, out)
-	}
+	bin := testutil.EbpfvrrpBinary(t)
 
 	t.Run("unit set", func(t *testing.T) {
 		d := startCapDaemon(t, bin, caps)
@@ -1254,3 +1251,5 @@ func nsClient(ns *testutil.Netns) *http.Client {
 		},
 	}}
 }
+
+func TestMain(m *testing.M) { testutil.Main(m) }

@@ -296,7 +296,7 @@ type Runner struct {
 	probeCancel context.CancelFunc
 }
 
-// NewRunner validates s and prepares a Runner; nothing runs until Start (or Run).
+// NewRunner validates s and prepares a Runner; nothing runs until Start.
 func NewRunner(d Deps, s Setup) (*Runner, error) {
 	if d.Dataplane == nil || d.Addresses == nil || d.Sender == nil {
 		return nil, fmt.Errorf("control: new runner: %w: Dataplane, Addresses and Sender are required", ErrInvalidSetup)
@@ -420,30 +420,6 @@ func (r *Runner) Start() error {
 	s := r.setup
 	r.mu.Unlock()
 	return r.apply(s)
-}
-
-// Run starts the Runner, feeds it kernel events until ctx ends or events is closed,
-// then shuts it down (priority-0 adverts, VIPs removed).
-func (r *Runner) Run(ctx context.Context, events <-chan KernelEvent) error {
-	if err := r.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = r.Shutdown(sctx)
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-events:
-			if !ok {
-				return nil
-			}
-			r.HandleKernelEvent(ev)
-		}
-	}
 }
 
 // Reload switches to a new setup. Instances whose kernel identity (key, version,
@@ -994,11 +970,6 @@ func (r *Runner) ReportVIPProbe(instName string, conflicts []VIPConflict) {
 	}
 	r.dispatch(r.d.Clock.Now(), inst, ev)
 	r.flushLocked()
-}
-
-// ReportVIPConflict is ReportVIPProbe with a single conflicting answer.
-func (r *Runner) ReportVIPConflict(instName string, vip netip.Addr, peerHW net.HardwareAddr) {
-	r.ReportVIPProbe(instName, []VIPConflict{{VIP: vip, HW: peerHW}})
 }
 
 // takeoverProbeTimeout is how long a Backup listens for another host answering for

@@ -602,7 +602,7 @@ func TestRunnerCheckWebScript(t *testing.T) {
 				Trackers:  []TrackerConfig{{Name: "check_web", Check: commandCheck{script}, Interval: 2 * sec, Timeout: 10 * sec}},
 			})
 			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
-			testutil.Eventually(t, "the script's verdict", func() bool {
+			testutil.Eventually(t, 10*time.Second, "the script's verdict", func() bool {
 				if _, err := os.Stat(filepath.Join(dir, "tried")); err != nil {
 					return false
 				}
@@ -611,7 +611,7 @@ func TestRunnerCheckWebScript(t *testing.T) {
 				return len(trs) == 1 && failed == (tt.wantState == Fault)
 			})
 			if tt.wantState == Fault {
-				testutil.Eventually(t, "FAULT", func() bool { return h.status(t, "VI_1").State == Fault })
+				testutil.Eventually(t, 10*time.Second, "FAULT", func() bool { return h.status(t, "VI_1").State == Fault })
 				if got := h.addrs.get("VI_1"); len(got) != 0 {
 					t.Errorf("VIPs left: %v", got)
 				}
@@ -635,7 +635,7 @@ func TestRunnerRunPumpsEventsAndShutsDown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, events) }()
 	events <- KernelEvent{Key: c.Key, Kind: EventMasterDown}
-	testutil.Eventually(t, "MASTER", func() bool { return len(r.Snapshot()) == 1 && r.Snapshot()[0].State == Master })
+	testutil.Eventually(t, 10*time.Second, "MASTER", func() bool { return len(r.Snapshot()) == 1 && r.Snapshot()[0].State == Master })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

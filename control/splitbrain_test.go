@@ -338,11 +338,11 @@ func TestRunnerTakeoverProbe(t *testing.T) {
 			h := newHarnessWith(t, Setup{Instances: []InstanceConfig{c}}, func(d *Deps) { d.Prober = p })
 			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventNewMaster, Addr: highAddr, Priority: 200, Interval: sec})
 			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown, Addr: highAddr, Priority: 200})
-			testutil.Eventually(t, "the takeover probe", func() bool { return p.n() == 1 })
+			testutil.Eventually(t, 10*time.Second, "the takeover probe", func() bool { return p.n() == 1 })
 			if tt.wantState == Backup {
-				testutil.Eventually(t, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
+				testutil.Eventually(t, 10*time.Second, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
 			} else {
-				testutil.Eventually(t, "takeover", func() bool { return h.status(t, "VI_1").State == Master })
+				testutil.Eventually(t, 10*time.Second, "takeover", func() bool { return h.status(t, "VI_1").State == Master })
 			}
 			st := h.status(t, "VI_1")
 			if st.State != tt.wantState {
@@ -368,12 +368,12 @@ func TestRunnerTakeoverProbe(t *testing.T) {
 			// Master still silent at the next deadline (lazy timer): probe again, still
 			// answered, still Backup.
 			h.clock.Advance(4 * sec)
-			testutil.Eventually(t, "the second probe", func() bool { return p.n() == 2 })
+			testutil.Eventually(t, 10*time.Second, "the second probe", func() bool { return p.n() == 2 })
 			time.Sleep(20 * time.Millisecond) // let the result land
 			h.wantState(t, "VI_1", Backup)
 			// The other host stops answering: the next probe lets us take over.
 			p.set(nil, nil)
-			testutil.Eventually(t, "takeover once the VIPs are free", func() bool {
+			testutil.Eventually(t, 10*time.Second, "takeover once the VIPs are free", func() bool {
 				h.clock.Advance(sec)
 				return h.status(t, "VI_1").State == Master
 			})
@@ -417,7 +417,7 @@ func TestRunnerProberFromDataplane(t *testing.T) {
 		d.Dataplane = probingDataplane{newFakeDataplane(), p}
 	})
 	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
-	testutil.Eventually(t, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
+	testutil.Eventually(t, 10*time.Second, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
 	if p.n() != 1 {
 		t.Errorf("prober calls = %d, want 1", p.n())
 	}
@@ -433,7 +433,7 @@ func TestRunnerTakeoverProbeStale(t *testing.T) {
 	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
 	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventNewMaster, Addr: highAddr, Priority: 200, Interval: sec})
 	close(p.gate)
-	testutil.Eventually(t, "the probe", func() bool { return p.n() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the probe", func() bool { return p.n() == 1 })
 	time.Sleep(20 * time.Millisecond)
 	if st := h.status(t, "VI_1"); st.State != Backup || st.PathFailure {
 		t.Errorf("stale probe result acted on: %+v", st)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
@@ -142,11 +143,11 @@ func TestPollerRiseFall(t *testing.T) {
 			t.Fatalf("call %d, want %d", n, i)
 		}
 		if i < 6 {
-			testutil.Eventually(t, "the poller to wait for its interval", func() bool { return clock.pending() == 1 })
+			testutil.Eventually(t, 10*time.Second, "the poller to wait for its interval", func() bool { return clock.pending() == 1 })
 			clock.Advance(sec)
 		}
 	}
-	testutil.Eventually(t, "the last report", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the last report", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(reports) == 3

@@ -374,16 +374,3 @@ func (d *Dataplane) DeleteVIPLease(ifindex uint32, addr netip.Addr) error {
 	}
 	return nil
 }
-
-// VIPGuarded is how many ARP requests / solicitations for a VIP were dropped
-// because its lease had lapsed.
-func (d *Dataplane) VIPGuarded(ifindex uint32, addr netip.Addr) (uint64, error) {
-	var l vrrpVipLease
-	if err := d.objs.VipLeases.Lookup(vipKey(ifindex, addr), &l); err != nil {
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("loader: read vip lease %v: %w", addr, err)
-	}
-	return l.Guarded, nil
-}

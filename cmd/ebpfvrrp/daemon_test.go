@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,32 +16,7 @@ import (
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds ebpfvrrp once per test process.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ebpfvrrp-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ebpfvrrp")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 type node struct {
 	ns   *testutil.Netns
@@ -104,19 +78,6 @@ func nodeStatus(t *testing.T, bin string, n *node) (daemon.Status, error) {
 	return st, nil
 }
 
-// waitFor polls cond for up to 15 s (a liveness bound, not a timing assertion).
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	var last string
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
-}
-
 func hasVIP(t *testing.T, n *node, vip string) bool {
 	t.Helper()
 	return strings.Contains(n.ns.Exec(t, "ip", "-o", "addr", "show"), " "+vip+"/")
@@ -146,7 +107,7 @@ func TestDaemonPair(t *testing.T) {
 func testDaemonPair(t *testing.T, vmac bool) {
 	testutil.Privileged(t)
 	testutil.Require(t, "ip")
-	bin := binary(t)
+	bin := testutil.EbpfvrrpBinary(t)
 	a, b := testutil.NewNetns(t, "cmda"), testutil.NewNetns(t, "cmdb")
 	testutil.Veth(t, a, "eth0", netip.MustParsePrefix("198.18.10.5/24"), b, "eth0", netip.MustParsePrefix("198.18.10.6/24"))
 	dir := t.TempDir()
@@ -161,7 +122,7 @@ func testDaemonPair(t *testing.T, vmac bool) {
 	startNode(t, bin, master)
 	startNode(t, bin, backup)
 
-	waitFor(t, "lb-5 MASTER and lb-6 BACKUP following it", func() (bool, string) {
+	testutil.WaitFor(t, 15*time.Second, "lb-5 MASTER and lb-6 BACKUP following it", func() (bool, string) {
 		sm, err1 := nodeStatus(t, bin, master)
 		sb, err2 := nodeStatus(t, bin, backup)
 		if err1 != nil || err2 != nil {
@@ -190,7 +151,7 @@ func testDaemonPair(t *testing.T, vmac bool) {
 		t.Fatal(err)
 	}
 	master.signal(syscall.SIGHUP)
-	waitFor(t, "reload rejected", func() (bool, string) {
+	testutil.WaitFor(t, 15*time.Second, "reload rejected", func() (bool, string) {
 		return strings.Contains(master.logs.String(), "reload rejected"), master.logs.String()
 	})
 	if st, err := nodeStatus(t, bin, master); err != nil || st.Instances[0].State != "MASTER" {
@@ -216,7 +177,7 @@ func testDaemonPair(t *testing.T, vmac bool) {
 	if _, err := os.Stat(master.pin); !os.IsNotExist(err) {
 		t.Errorf("pin path %s left behind after clean shutdown: %v", master.pin, err)
 	}
-	waitFor(t, "lb-6 MASTER with the VIP", func() (bool, string) {
+	testutil.WaitFor(t, 15*time.Second, "lb-6 MASTER with the VIP", func() (bool, string) {
 		st, err := nodeStatus(t, bin, backup)
 		if err != nil {
 			return false, err.Error()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/control"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
@@ -55,7 +56,7 @@ func TestExecCheckTimeoutKillsProcessGroup(t *testing.T) {
 	done := make(chan control.CheckResult, 1)
 	go func() { done <- check.Check(ctx) }()
 	var pid int
-	testutil.Eventually(t, "the child's pid file", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the child's pid file", func() bool {
 		b, err := os.ReadFile(pidFile)
 		if err != nil || !strings.HasSuffix(string(b), "\n") {
 			return false
@@ -68,7 +69,7 @@ func TestExecCheckTimeoutKillsProcessGroup(t *testing.T) {
 	if res.OK || !errors.Is(res.Err, context.Canceled) {
 		t.Errorf("result = %+v, want a cancelled failure", res)
 	}
-	testutil.Eventually(t, fmt.Sprintf("child %d to be killed", pid), func() bool {
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("child %d to be killed", pid), func() bool {
 		// Reaped by init or a zombie: either way no longer running.
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		return err != nil || strings.Contains(string(b), ") Z ")

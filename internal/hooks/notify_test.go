@@ -119,7 +119,7 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 		_ = notifier.Wait(ctx)
 	})
 	notifier.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 255, Hooks: hooks})
-	testutil.Eventually(t, "the master hook to start", func() bool { _, err := os.Stat(started); return err == nil })
+	testutil.Eventually(t, 10*time.Second, "the master hook to start", func() bool { _, err := os.Stat(started); return err == nil })
 	// While it blocks, the instance steps down: that notification must not wait.
 	done := make(chan struct{})
 	go func() {
@@ -139,5 +139,5 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	testutil.Eventually(t, "the backup hook", func() bool { return len(readLines(t, filepath.Join(dir, "out"))) == 1 })
+	testutil.Eventually(t, 10*time.Second, "the backup hook", func() bool { return len(readLines(t, filepath.Join(dir, "out"))) == 1 })
 }

@@ -249,17 +249,30 @@ func (s *SyncBuffer) String() string {
 	return s.b.String()
 }
 
-// Eventually polls cond every 5 ms until it holds, failing the test after 10 s (a
-// liveness bound, not a timing assertion).
-func Eventually(t testing.TB, what string, cond func() bool) {
+// WaitFor polls cond every 10 ms until it holds, failing the test after timeout
+// with cond's last description (a liveness bound, not a timing assertion).
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() (ok bool, last string)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, last := cond()
+		if ok {
+			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		if time.Now().After(deadline) {
+			if last != "" {
+				t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, last)
+			}
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Eventually is WaitFor for a condition that has nothing to say.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	WaitFor(t, timeout, what, func() (bool, string) { return cond(), "" })
 }
 
 // Lines returns the lines written so far that contain substr.

@@ -41,7 +41,7 @@ func TestBenchmarks(t *testing.T) {
 	testutil.Require(t, "keepalived", "nginx", "go")
 	b := newBench(t)
 	res := &benchResults{Start: time.Now(), Machine: machine(), Quick: b.quick, Only: b.only}
-	ebpfvrrpBinary(t)
+	testutil.EbpfvrrpBinary(t)
 
 	if b.want("loader") {
 		t.Run("loader", func(t *testing.T) { benchLoader(t, res) })

@@ -2,10 +2,8 @@ package vm
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,40 +31,6 @@ var (
 
 func (p pair) uses(d lab.Daemon) bool { return p.lb5 == d || p.lb6 == d }
 
-var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
-	buildDir  string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-// ebpfvrrpBinary builds cmd/ebpfvrrp once per test process (EBPFVRRP_BINARY
-// overrides it).
-func ebpfvrrpBinary(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("EBPFVRRP_BINARY"); b != "" {
-		return b
-	}
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "ebpfvrrp-lab-bin-")
-		if buildErr == nil {
-			buildBin, buildErr = lab.BuildEbpfvrrp(buildDir)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build ebpfvrrp: %v", buildErr)
-	}
-	return buildBin
-}
-
 // newLab builds a fresh lab for p, removed at cleanup; on failure the daemons' and
 // nginx's logs are printed first.
 func newLab(t *testing.T, p pair, opts lab.Options) *lab.Lab {
@@ -77,7 +41,7 @@ func newLab(t *testing.T, p pair, opts lab.Options) *lab.Lab {
 	opts.Daemons = map[string]lab.Daemon{lab.LB5: p.lb5, lab.LB6: p.lb6}
 	opts.RequireNginx = true
 	if p.uses(lab.Ebpfvrrp) {
-		opts.EbpfvrrpBinary = ebpfvrrpBinary(t)
+		opts.EbpfvrrpBinary = testutil.EbpfvrrpBinary(t)
 	}
 	opts.Logf = func(format string, args ...any) { t.Logf(format, args...) }
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -181,3 +145,5 @@ func settle(l *lab.Lab) {
 // for speed, long enough that a 2-core machine running labs in parallel under -race
 // never delays adverts past Master_Down_Interval (at 100 ms that happened).
 const fastInterval = 200 * time.Millisecond
+
+func TestMain(m *testing.M) { testutil.Main(m) }
