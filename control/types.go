@@ -11,7 +11,8 @@ import (
 // because its interface is down or a weight-0 tracker fails.
 type State uint8
 
-// Values match telemetry.StateValue and the kernel's state field.
+// Values are those of the ebpfvrrp_instance_state metric and of the kernel's
+// state field (enum vrrp_state).
 const (
 	Init State = iota
 	Backup

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/loader"
 )
 
 func TestDefaultControlSocketFollowsPinPath(t *testing.T) {
@@ -93,5 +94,18 @@ instances:
 	cfg.Instances[0].Interface = "nosuchif0"
 	if _, err := buildSetup(cfg, noVMAC); err == nil || !strings.Contains(err.Error(), "instances[0] (VI_1).interface") {
 		t.Errorf("missing interface: err %v", err)
+	}
+}
+
+// TestStateNumbering: the dataplane adapter and the telemetry source pass
+// control.State on as a number; the loader's and the metric's must be the same.
+func TestStateNumbering(t *testing.T) {
+	for _, tt := range []struct {
+		c control.State
+		l loader.State
+	}{{control.Init, loader.StateInit}, {control.Backup, loader.StateBackup}, {control.Master, loader.StateMaster}, {control.Fault, loader.StateFault}} {
+		if uint8(tt.c) != uint8(tt.l) {
+			t.Errorf("control %v = %d, loader %v = %d", tt.c, tt.c, tt.l, tt.l)
+		}
 	}
 }

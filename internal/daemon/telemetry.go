@@ -57,7 +57,7 @@ func (s *telemetrySource) Instances() []telemetry.Instance {
 	out := make([]telemetry.Instance, 0, len(snap))
 	for _, in := range snap {
 		ti := telemetry.Instance{
-			Name: in.Name, Interface: in.Interface, VRID: in.Key.VRID, State: in.State.String(),
+			Name: in.Name, Interface: in.Interface, VRID: in.Key.VRID, State: uint8(in.State),
 			ConfiguredPriority: in.ConfiguredPriority, EffectivePriority: in.EffectivePriority,
 			SplitBrain: in.SplitBrain, BothMasters: in.BothMasters, VIPConflicts: in.VIPConflicts,
 			PathFailure: in.PathFailure,
