@@ -105,7 +105,8 @@ var (
 	DefaultGroup6 = netip.MustParseAddr("ff02::12")
 )
 
-// KernelEventKind says what the dataplane saw.
+// KernelEventKind says what the dataplane saw. Values are the kernel's (enum
+// vrrp_event_type), so the daemon hands a ring-buffer event on without a switch.
 type KernelEventKind uint8
 
 const (
@@ -117,7 +118,8 @@ const (
 	EventBothMasters
 )
 
-// KernelEvent is one ring-buffer event, translated by cmd from the loader's type.
+// KernelEvent is one ring-buffer event, copied by internal/daemon from the loader's
+// type as the reader delivers it.
 type KernelEvent struct {
 	Key      InstanceKey
 	Kind     KernelEventKind

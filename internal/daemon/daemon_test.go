@@ -109,3 +109,27 @@ func TestStateNumbering(t *testing.T) {
 		}
 	}
 }
+
+// TestEventNumbering: translateEvent converts the loader's event type to
+// control's kind by number.
+func TestEventNumbering(t *testing.T) {
+	for _, tt := range []struct {
+		l loader.EventType
+		c control.KernelEventKind
+	}{
+		{loader.EventMasterDown, control.EventMasterDown}, {loader.EventNewMaster, control.EventNewMaster},
+		{loader.EventPrioChange, control.EventPrioChange}, {loader.EventPrioZero, control.EventPrioZero},
+		{loader.EventPreempt, control.EventPreempt}, {loader.EventBothMasters, control.EventBothMasters},
+	} {
+		ev, ok := translateEvent(loader.Event{Type: tt.l, Key: loader.InstanceKey{Ifindex: 3, VRID: 7, Family: loader.FamilyIPv6}})
+		if !ok || ev.Kind != tt.c || ev.Key != (control.InstanceKey{Ifindex: 3, VRID: 7, IPv6: true}) {
+			t.Errorf("translateEvent(%v) = %+v, %v; want kind %d", tt.l, ev, ok, tt.c)
+		}
+	}
+	if _, ok := translateEvent(loader.Event{Type: 0}); ok {
+		t.Error("translateEvent passed EVENT_NONE on")
+	}
+	if _, ok := translateEvent(loader.Event{Type: loader.EventBothMasters + 1}); ok {
+		t.Error("translateEvent passed an unknown type on")
+	}
+}

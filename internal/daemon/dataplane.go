@@ -125,25 +125,14 @@ func (a dataplaneAdapter) PeerAge(k control.InstanceKey, peer netip.Addr) (time.
 	return time.Since(p.LastSeen), true, nil
 }
 
-// translateEvent maps a ring-buffer record to the Runner's event type.
+// translateEvent is the one translation a kernel event goes through between the
+// ring-buffer reader and the Runner: the loader's Event, field by field, with
+// control's key. The kinds share the kernel's numbering (TestEventNumbering);
+// anything outside them is not for the state machine.
 func translateEvent(ev loader.Event) (control.KernelEvent, bool) {
-	var kind control.KernelEventKind
-	switch ev.Type {
-	case loader.EventMasterDown:
-		kind = control.EventMasterDown
-	case loader.EventNewMaster:
-		kind = control.EventNewMaster
-	case loader.EventPrioChange:
-		kind = control.EventPrioChange
-	case loader.EventPrioZero:
-		kind = control.EventPrioZero
-	case loader.EventPreempt:
-		kind = control.EventPreempt
-	case loader.EventBothMasters:
-		kind = control.EventBothMasters
-	default:
+	if ev.Type < loader.EventMasterDown || ev.Type > loader.EventBothMasters {
 		return control.KernelEvent{}, false
 	}
-	return control.KernelEvent{Key: controlKey(ev.Key), Kind: kind, Addr: ev.Addr,
+	return control.KernelEvent{Key: controlKey(ev.Key), Kind: control.KernelEventKind(ev.Type), Addr: ev.Addr,
 		Priority: ev.Priority, Interval: ev.Interval}, true
 }
