@@ -8,7 +8,6 @@ import (
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
-	"github.com/ebpfvrrp/ebpfvrrp/loader"
 )
 
 type runFlags struct {
@@ -19,7 +18,7 @@ func cmdRun(ctx context.Context, args []string, env Env) error {
 	fs := newFlagSet("run", "run --config FILE [flags]", env)
 	var f runFlags
 	fs.StringVar(&f.config, "config", "", "config file: ebpfvrrp YAML/TOML/JSON or keepalived.conf (required)")
-	fs.StringVar(&f.pinPath, "pin-path", "", "bpffs directory for pinned maps and links (default: config dataplane.pin_path, "+loader.DefaultPinPath+")")
+	fs.StringVar(&f.pinPath, "pin-path", "", "bpffs directory for pinned maps and links (default: config dataplane.pin_path, "+config.DefaultPinPath+")")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus /metrics and /status listen address (default: config telemetry.listen, 127.0.0.1:9864; \"off\" disables)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")

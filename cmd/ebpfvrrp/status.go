@@ -13,8 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
-	"github.com/ebpfvrrp/ebpfvrrp/loader"
 )
 
 // errNoDaemon is returned by status when nothing answers on the control socket.
@@ -23,7 +23,7 @@ var errNoDaemon = errors.New("no ebpfvrrp daemon is running")
 func cmdStatus(ctx context.Context, args []string, env Env) error {
 	fs := newFlagSet("status", "status [--json] [--pin-path DIR | --control-socket PATH]", env)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	pin := fs.String("pin-path", loader.DefaultPinPath, "pin path of the daemon to ask")
+	pin := fs.String("pin-path", config.DefaultPinPath, "pin path of the daemon to ask")
 	sock := fs.String("control-socket", "", "control socket of the daemon (default: derived from --pin-path)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

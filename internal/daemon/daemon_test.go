@@ -133,3 +133,11 @@ func TestEventNumbering(t *testing.T) {
 		t.Error("translateEvent passed an unknown type on")
 	}
 }
+
+// TestDefaultPinPath: config's default (what a config without pin_path gets and
+// `ebpfvrrp status` asks) is the loader's.
+func TestDefaultPinPath(t *testing.T) {
+	if config.DefaultPinPath != loader.DefaultPinPath {
+		t.Errorf("config.DefaultPinPath %q, loader.DefaultPinPath %q", config.DefaultPinPath, loader.DefaultPinPath)
+	}
+}
