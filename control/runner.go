@@ -459,91 +459,9 @@ func sameIdentity(a, b InstanceConfig) bool {
 func (r *Runner) apply(s Setup) error {
 	r.mu.Lock()
 	now := r.d.Clock.Now()
-	var errs []error
-
-	// Trackers: keep unchanged ones, stop the rest.
-	want := make(map[string]TrackerConfig)
-	for _, t := range s.Trackers {
-		want[t.Name] = t
-	}
-	for _, inst := range s.Instances {
-		for _, ti := range inst.TrackInterfaces {
-			want[linkTrackerName(ti.Name)] = TrackerConfig{Name: linkTrackerName(ti.Name), Link: ti.Name}
-		}
-	}
-	var stopTrackers []*trackerRun
-	for name, tr := range r.trackers {
-		if c, ok := want[name]; !ok || !reflect.DeepEqual(c, tr.cfg) {
-			stopTrackers = append(stopTrackers, tr)
-			delete(r.trackers, name)
-		}
-	}
-	var startTrackers []TrackerConfig
-	for name, c := range want {
-		if _, ok := r.trackers[name]; !ok {
-			r.trackGen++
-			r.trackers[name] = &trackerRun{cfg: c, gen: r.trackGen, status: TrackerStatus{Name: name, Up: !c.InitFail}}
-			startTrackers = append(startTrackers, c)
-		}
-	}
-
-	// Instances.
-	next := make(map[string]InstanceConfig)
-	for _, c := range s.Instances {
-		next[c.Name] = c
-	}
-	var subscribe []*instance
-	for name, inst := range r.insts {
-		c, ok := next[name]
-		if ok && sameIdentity(inst.cfg, c) {
-			continue
-		}
-		r.removeInstance(now, inst, ReasonConfigReload)
-	}
-	var fresh []*instance
-	for _, c := range s.Instances {
-		if inst, ok := r.insts[c.Name]; ok {
-			if !reflect.DeepEqual(inst.cfg, c) {
-				r.reconfigure(now, inst, c)
-				subscribe = append(subscribe, inst)
-			}
-			continue
-		}
-		inst := &instance{cfg: c, m: NewMachine(c), transitions: make(map[transKey]uint64)}
-		r.insts[c.Name] = inst
-		r.byKey[c.Key] = inst
-		for _, k := range ownPathKeys(c) {
-			r.bySecond[k] = inst
-		}
-		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, Init, c.Priority, false)); err != nil {
-			errs = append(errs, fmt.Errorf("control: instance %s: set kernel instance: %w", c.Name, err))
-		}
-		for _, k := range ownPathKeys(c) {
-			if err := r.d.Dataplane.SetInstance(k, kernelConfig(c, Init, c.Priority, true)); err != nil {
-				errs = append(errs, fmt.Errorf("control: instance %s: set kernel path %+v: %w", c.Name, k, err))
-			}
-		}
-		fresh = append(fresh, inst)
-		subscribe = append(subscribe, inst)
-	}
-
-	// Sync groups.
-	r.groups = make(map[string]*syncGroup)
-	for _, inst := range r.insts {
-		inst.group = nil
-	}
-	for _, gc := range s.SyncGroups {
-		g := &syncGroup{cfg: gc, state: Init}
-		for _, n := range gc.Instances {
-			inst := r.insts[n]
-			inst.group = g
-			g.members = append(g.members, inst)
-			if st := inst.m.Status().State; st != Init {
-				g.state = st
-			}
-		}
-		r.groups[gc.Name] = g
-	}
+	stopTrackers, startTrackers := r.diffTrackers(s)
+	fresh, subscribe, errs := r.applyInstances(now, s)
+	r.rebuildGroups(s)
 	deferred := r.deferred
 	r.deferred = nil
 	r.mu.Unlock()
@@ -577,6 +495,99 @@ func (r *Runner) apply(s Setup) error {
 	r.flushLocked()
 	r.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// diffTrackers keeps the trackers s leaves unchanged and returns those to stop
+// and to start (already entered in r.trackers). r.mu is held.
+func (r *Runner) diffTrackers(s Setup) (stop []*trackerRun, start []TrackerConfig) {
+	want := make(map[string]TrackerConfig)
+	for _, t := range s.Trackers {
+		want[t.Name] = t
+	}
+	for _, inst := range s.Instances {
+		for _, ti := range inst.TrackInterfaces {
+			want[linkTrackerName(ti.Name)] = TrackerConfig{Name: linkTrackerName(ti.Name), Link: ti.Name}
+		}
+	}
+	for name, tr := range r.trackers {
+		if c, ok := want[name]; !ok || !reflect.DeepEqual(c, tr.cfg) {
+			stop = append(stop, tr)
+			delete(r.trackers, name)
+		}
+	}
+	for name, c := range want {
+		if _, ok := r.trackers[name]; !ok {
+			r.trackGen++
+			r.trackers[name] = &trackerRun{cfg: c, gen: r.trackGen, status: TrackerStatus{Name: name, Up: !c.InitFail}}
+			start = append(start, c)
+		}
+	}
+	return stop, start
+}
+
+// applyInstances removes the instances s drops or changes the identity of,
+// reconfigures the changed ones and creates the new ones (returned as fresh, to
+// start once the lock is released); subscribe are those whose links to watch.
+// r.mu is held.
+func (r *Runner) applyInstances(now time.Time, s Setup) (fresh, subscribe []*instance, errs []error) {
+	next := make(map[string]InstanceConfig)
+	for _, c := range s.Instances {
+		next[c.Name] = c
+	}
+	for name, inst := range r.insts {
+		c, ok := next[name]
+		if ok && sameIdentity(inst.cfg, c) {
+			continue
+		}
+		r.removeInstance(now, inst, ReasonConfigReload)
+	}
+	for _, c := range s.Instances {
+		if inst, ok := r.insts[c.Name]; ok {
+			if !reflect.DeepEqual(inst.cfg, c) {
+				r.reconfigure(now, inst, c)
+				subscribe = append(subscribe, inst)
+			}
+			continue
+		}
+		inst := &instance{cfg: c, m: NewMachine(c), transitions: make(map[transKey]uint64)}
+		r.insts[c.Name] = inst
+		r.byKey[c.Key] = inst
+		for _, k := range ownPathKeys(c) {
+			r.bySecond[k] = inst
+		}
+		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, Init, c.Priority, false)); err != nil {
+			errs = append(errs, fmt.Errorf("control: instance %s: set kernel instance: %w", c.Name, err))
+		}
+		for _, k := range ownPathKeys(c) {
+			if err := r.d.Dataplane.SetInstance(k, kernelConfig(c, Init, c.Priority, true)); err != nil {
+				errs = append(errs, fmt.Errorf("control: instance %s: set kernel path %+v: %w", c.Name, k, err))
+			}
+		}
+		fresh = append(fresh, inst)
+		subscribe = append(subscribe, inst)
+	}
+	return fresh, subscribe, errs
+}
+
+// rebuildGroups regroups the instances by s's sync groups; a group takes the
+// state of a member that has one. r.mu is held.
+func (r *Runner) rebuildGroups(s Setup) {
+	r.groups = make(map[string]*syncGroup)
+	for _, inst := range r.insts {
+		inst.group = nil
+	}
+	for _, gc := range s.SyncGroups {
+		g := &syncGroup{cfg: gc, state: Init}
+		for _, n := range gc.Instances {
+			inst := r.insts[n]
+			inst.group = g
+			g.members = append(g.members, inst)
+			if st := inst.m.Status().State; st != Init {
+				g.state = st
+			}
+		}
+		r.groups[gc.Name] = g
+	}
 }
 
 func linkTrackerName(ifname string) string { return "link:" + ifname }
