@@ -1,22 +1,54 @@
-package main
+package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
+	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
-func TestMain(m *testing.M) { testutil.Main(m) }
+// The pair test runs each daemon in-process in a child of the test binary
+// (TestDaemonProcess), started in its network namespace: a daemon assumes one
+// network namespace for the whole process, so two cannot share one.
+const (
+	envConfig = "EBPFVRRP_TEST_DAEMON_CONFIG"
+	envPin    = "EBPFVRRP_TEST_DAEMON_PIN"
+)
+
+// TestDaemonProcess is the daemon of one node when the pair test starts this
+// binary with envConfig set; otherwise it does nothing.
+func TestDaemonProcess(t *testing.T) {
+	cfgPath := os.Getenv(envConfig)
+	if cfgPath == "" {
+		return
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err = New(Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: "off",
+		Logger: log, Version: "test"}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 type node struct {
 	ns   *testutil.Netns
@@ -28,11 +60,15 @@ type node struct {
 	err  error
 }
 
-func startNode(t *testing.T, bin string, n *node) {
+func startNode(t *testing.T, n *node) {
 	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	n.logs = &testutil.SyncBuffer{}
-	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, bin, "run", "--config", n.cfg,
-		"--pin-path", n.pin, "--metrics-listen", "off", "--log-format", "json")
+	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, self, "-test.run=^TestDaemonProcess$")
+	n.cmd.Env = append(os.Environ(), envConfig+"="+n.cfg, envPin+"="+n.pin)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	// `ip netns exec` forks the daemon as its child: signals go to the whole
 	// process group, and the group dies with the test.
@@ -65,15 +101,27 @@ func (n *node) signal(sig syscall.Signal) {
 	syscall.Kill(-n.cmd.Process.Pid, sig)
 }
 
-func nodeStatus(t *testing.T, bin string, n *node) (daemon.Status, error) {
+// nodeStatus asks n's control socket, as `ebpfvrrp status` does.
+func nodeStatus(t *testing.T, n *node) (Status, error) {
 	t.Helper()
-	out, err := exec.Command("ip", "netns", "exec", n.ns.Name, bin, "status", "--json", "--pin-path", n.pin).CombinedOutput()
+	sock := DefaultControlSocket(n.pin)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	var st Status
+	resp, err := client.Get("http://ebpfvrrp/status")
 	if err != nil {
-		return daemon.Status{}, fmt.Errorf("status: %v: %s", err, out)
+		return st, fmt.Errorf("status: %w", err)
 	}
-	var st daemon.Status
-	if err := json.Unmarshal(out, &st); err != nil {
-		return st, fmt.Errorf("status json: %v: %s", err, out)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("status: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("status json: %w", err)
 	}
 	return st, nil
 }
@@ -95,7 +143,8 @@ instances:
     vips: [198.18.10.3/32]
 `
 
-// TestDaemonPair runs two daemons in a namespace pair: election by priority, status
+// TestDaemonPair runs two daemons in a namespace pair, each in-process in its own
+// child of the test binary: election by priority, status
 // on master and backup, a rejected reload, and the SIGTERM handover; with and
 // without a VMAC.
 func TestDaemonPair(t *testing.T) {
@@ -107,8 +156,7 @@ func TestDaemonPair(t *testing.T) {
 func testDaemonPair(t *testing.T, vmac bool) {
 	testutil.Privileged(t)
 	testutil.Require(t, "ip")
-	bin := testutil.EbpfvrrpBinary(t)
-	a, b := testutil.NewNetns(t, "cmda"), testutil.NewNetns(t, "cmdb")
+	a, b := testutil.NewNetns(t, "dmna"), testutil.NewNetns(t, "dmnb")
 	testutil.Veth(t, a, "eth0", netip.MustParsePrefix("198.18.10.5/24"), b, "eth0", netip.MustParsePrefix("198.18.10.6/24"))
 	dir := t.TempDir()
 	mk := func(ns *testutil.Netns, name string, prio int) *node {
@@ -116,15 +164,15 @@ func testDaemonPair(t *testing.T, vmac bool) {
 		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, prio, vmac)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("cmdt")}
+		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmnt")}
 	}
 	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
-	startNode(t, bin, master)
-	startNode(t, bin, backup)
+	startNode(t, master)
+	startNode(t, backup)
 
 	testutil.WaitFor(t, 15*time.Second, "lb-5 MASTER and lb-6 BACKUP following it", func() (bool, string) {
-		sm, err1 := nodeStatus(t, bin, master)
-		sb, err2 := nodeStatus(t, bin, backup)
+		sm, err1 := nodeStatus(t, master)
+		sb, err2 := nodeStatus(t, backup)
 		if err1 != nil || err2 != nil {
 			return false, fmt.Sprint(err1, err2)
 		}
@@ -154,7 +202,7 @@ func testDaemonPair(t *testing.T, vmac bool) {
 	testutil.WaitFor(t, 15*time.Second, "reload rejected", func() (bool, string) {
 		return strings.Contains(master.logs.String(), "reload rejected"), master.logs.String()
 	})
-	if st, err := nodeStatus(t, bin, master); err != nil || st.Instances[0].State != "MASTER" {
+	if st, err := nodeStatus(t, master); err != nil || st.Instances[0].State != "MASTER" {
 		t.Fatalf("after a rejected reload: %+v %v", st, err)
 	}
 
@@ -178,7 +226,7 @@ func testDaemonPair(t *testing.T, vmac bool) {
 		t.Errorf("pin path %s left behind after clean shutdown: %v", master.pin, err)
 	}
 	testutil.WaitFor(t, 15*time.Second, "lb-6 MASTER with the VIP", func() (bool, string) {
-		st, err := nodeStatus(t, bin, backup)
+		st, err := nodeStatus(t, backup)
 		if err != nil {
 			return false, err.Error()
 		}
