@@ -1,10 +1,11 @@
 package config
 
 import (
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 )
 
 // Defaults. Where keepalived has the same concept the value is keepalived's, so a
@@ -42,8 +43,8 @@ const (
 
 // Default multicast groups (RFC 5798 §5.1.1.2 and §5.1.2.2, keepalived's defaults).
 var (
-	DefaultMcastGroup4 = netip.MustParseAddr("224.0.0.18")
-	DefaultMcastGroup6 = netip.MustParseAddr("ff02::12")
+	DefaultMcastGroup4 = vrrp.IPv4Multicast
+	DefaultMcastGroup6 = vrrp.IPv6Multicast
 )
 
 // DefaultConfig returns a Config holding every top-level default and no instances.
@@ -79,16 +80,6 @@ func DefaultInstance() Instance {
 		Preempt:        DefaultPreempt,
 		Auth:           Auth{Type: DefaultAuthType},
 		Notify:         Notify{Timeout: DefaultNotifyTimeout},
-	}
-}
-
-// DefaultTracker returns a Tracker with every default except its check.
-func DefaultTracker() Tracker {
-	return Tracker{
-		Interval: DefaultTrackerInterval,
-		Timeout:  DefaultTrackerInterval,
-		Rise:     DefaultTrackerRise,
-		Fall:     DefaultTrackerFall,
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ebpfvrrp/ebpfvrrp/test/vm"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 )
 
 // cmdDemo builds the tutorial's two-LB lab in network namespaces, runs ebpfvrrp on
@@ -34,58 +34,58 @@ func cmdDemo(ctx context.Context, args []string, env Env) error {
 	}
 	out := env.Stdout
 	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
-	opts := vm.Options{Prefix: "demo", LBDaemon: vm.Ebpfvrrp, EbpfvrrpBinary: self, Version: 2, AdvertInterval: time.Second}
+	opts := lab.Options{Prefix: "demo", LBDaemon: lab.Ebpfvrrp, EbpfvrrpBinary: self, Version: 2, AdvertInterval: time.Second}
 	if *v3 {
 		opts.Version, opts.AdvertInterval = 3, 50*time.Millisecond
 	}
 	if *withKeepalived {
-		opts.Daemons = map[string]vm.Daemon{vm.LB6: vm.Keepalived}
+		opts.Daemons = map[string]lab.Daemon{lab.LB6: lab.Keepalived}
 	}
 	say("== building the lab: lb-5, lb-6, web-7, web-8 and a client in network namespaces on one bridge (198.18.0.0/24, VIP %s)", "198.18.0.3")
-	lab, err := vm.New(ctx, opts)
+	l, err := lab.New(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("demo: build lab: %w", err)
 	}
-	stopSig := lab.CloseOnSignal()
+	stopSig := l.CloseOnSignal()
 	defer stopSig()
 	defer func() {
 		say("== cleaning up: namespaces, processes and pins removed")
-		lab.Close()
+		l.Close()
 	}()
 
-	for _, h := range []string{vm.LB5, vm.LB6} {
-		say("== starting %s on %s (priority %d)", lab.Daemon(h), h, lab.LBConfig(h).Instances[0].Priority)
-		if err := lab.StartLB(h, lab.DefaultConfig(h)); err != nil {
+	for _, h := range []string{lab.LB5, lab.LB6} {
+		say("== starting %s on %s (priority %d)", l.Daemon(h), h, l.LBConfig(h).Instances[0].Priority)
+		if err := l.StartLB(h, l.DefaultConfig(h)); err != nil {
 			return fmt.Errorf("demo: start %s: %w", h, err)
 		}
 	}
 	wait := func(want ...string) error {
 		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		got, err := lab.WaitVIP(wctx, want...)
+		got, err := l.WaitVIP(wctx, want...)
 		if err != nil {
 			return fmt.Errorf("demo: waiting for the VIP on %v (now on %v): %w", want, got, err)
 		}
 		return nil
 	}
-	if err := wait(vm.LB5); err != nil {
+	if err := wait(lab.LB5); err != nil {
 		return err
 	}
-	say("== the VIP is on %v; the client requests http://198.18.0.3/ every 10 ms", lab.VIPHolder())
-	probe := lab.StartProbe(10 * time.Millisecond)
+	say("== the VIP is on %v; the client requests http://198.18.0.3/ every 10 ms", l.VIPHolder())
+	probe := l.StartProbe(10 * time.Millisecond)
 	defer probe.Stop()
-	watch(ctx, out, lab, probe, *hold)
+	watch(ctx, out, l, probe, *hold)
 
 	say("\n== cutting lb-5's link (its bridge port goes down: to everyone else it has died)")
 	cut := time.Now()
-	if err := lab.CutLink(vm.LB5); err != nil {
+	if err := l.CutLink(lab.LB5); err != nil {
 		return err
 	}
-	if err := wait(vm.LB6); err != nil {
+	if err := wait(lab.LB6); err != nil {
 		return err
 	}
 	say("== lb-6 took the VIP %s after the cut", time.Since(cut).Round(time.Millisecond))
-	watch(ctx, out, lab, probe, *hold)
+	watch(ctx, out, l, probe, *hold)
 	r := probe.Snapshot()
 	say("== measured by the client: longest outage %s, %d failed of %d requests",
 		r.LongestOutage.Round(time.Millisecond), r.Failures, r.Requests)
@@ -97,21 +97,21 @@ func cmdDemo(ctx context.Context, args []string, env Env) error {
 
 	say("\n== restoring lb-5's link: with preempt it takes the VIP back")
 	before := r.Failures
-	if err := lab.RestoreLink(vm.LB5); err != nil {
+	if err := l.RestoreLink(lab.LB5); err != nil {
 		return err
 	}
-	if err := wait(vm.LB5); err != nil {
+	if err := wait(lab.LB5); err != nil {
 		return err
 	}
-	watch(ctx, out, lab, probe, *hold)
+	watch(ctx, out, l, probe, *hold)
 	r = probe.Stop()
 	say("== failback done: %d more failed requests; whole run: %d requests, %d failed, longest outage %s",
 		r.Failures-before, r.Requests, r.Failures, r.LongestOutage.Round(time.Millisecond))
-	for _, h := range []string{vm.LB5, vm.LB6} {
-		if lab.Daemon(h) != vm.Ebpfvrrp {
+	for _, h := range []string{lab.LB5, lab.LB6} {
+		if l.Daemon(h) != lab.Ebpfvrrp {
 			continue
 		}
-		st, err := lab.Exec(h, self, "status", "--pin-path", lab.PinPath(h))
+		st, err := l.Exec(h, self, "status", "--pin-path", l.PinPath(h))
 		if err == nil {
 			say("\n== ebpfvrrp status on %s\n%s", h, strings.TrimRight(string(st), "\n"))
 		}
@@ -121,7 +121,7 @@ func cmdDemo(ctx context.Context, args []string, env Env) error {
 
 // watch prints, every half second for d, who holds the VIP and which web servers
 // answered the client since the last line.
-func watch(ctx context.Context, out io.Writer, lab *vm.Lab, probe *vm.Probe, d time.Duration) {
+func watch(ctx context.Context, out io.Writer, l *lab.Lab, probe *lab.Probe, d time.Duration) {
 	prev := probe.Snapshot()
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
@@ -140,7 +140,7 @@ func watch(ctx context.Context, out io.Writer, lab *vm.Lab, probe *vm.Probe, d t
 		sort.Strings(parts)
 		fails := cur.Failures - prev.Failures
 		fmt.Fprintf(out, "  t=%5.1fs  VIP on %-12v replies: %-26s failed: %d\n",
-			cur.Duration.Seconds(), lab.VIPHolder(), strings.Join(parts, " "), fails)
+			cur.Duration.Seconds(), l.VIPHolder(), strings.Join(parts, " "), fails)
 		prev = cur
 	}
 }

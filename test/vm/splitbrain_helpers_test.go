@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/ebpfvrrp/ebpfvrrp/vip"
 )
 
 // nft loads an nftables script into host's namespace (Switch: the bridge). Tables go
 // away with the namespace, so the lab's Close cleans them up.
-func nft(t *testing.T, l *Lab, host, script string) {
+func nft(t *testing.T, l *lab.Lab, host, script string) {
 	t.Helper()
 	f, err := os.CreateTemp(l.Dir, "nft-*.conf")
 	if err != nil {
@@ -40,7 +41,7 @@ var nftCounterRE = regexp.MustCompile(`counter packets (\d+) bytes \d+[^\n]*comm
 
 // nftCounters returns the packet counters of the rules of a table, by the rule's
 // comment.
-func nftCounters(t *testing.T, l *Lab, host, family, table string) map[string]uint64 {
+func nftCounters(t *testing.T, l *lab.Lab, host, family, table string) map[string]uint64 {
 	t.Helper()
 	out, err := l.Exec(host, "nft", "list", "table", family, table)
 	if err != nil {
@@ -68,13 +69,13 @@ type instStatus struct {
 }
 
 // status fetches the status of host's only instance from its daemon.
-func status(ctx context.Context, l *Lab, host string) (instStatus, error) {
+func status(ctx context.Context, l *lab.Lab, host string) (instStatus, error) {
 	dial, err := l.Dialer(host, 2*time.Second)
 	if err != nil {
 		return instStatus{}, err
 	}
 	c := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}, Timeout: 5 * time.Second}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+MetricsListen+"/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+lab.MetricsListen+"/status", nil)
 	if err != nil {
 		return instStatus{}, err
 	}
@@ -95,7 +96,7 @@ func status(ctx context.Context, l *Lab, host string) (instStatus, error) {
 	return st.Instances[0], nil
 }
 
-func mustStatus(t *testing.T, l *Lab, host string) instStatus {
+func mustStatus(t *testing.T, l *lab.Lab, host string) instStatus {
 	t.Helper()
 	st, err := status(context.Background(), l, host)
 	if err != nil {
@@ -105,7 +106,7 @@ func mustStatus(t *testing.T, l *Lab, host string) instStatus {
 }
 
 // waitStatus polls host's status for up to 15 s until cond holds, and returns it.
-func waitStatus(t *testing.T, l *Lab, host, what string, cond func(instStatus) bool) instStatus {
+func waitStatus(t *testing.T, l *lab.Lab, host, what string, cond func(instStatus) bool) instStatus {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var last instStatus
@@ -121,12 +122,12 @@ func waitStatus(t *testing.T, l *Lab, host, what string, cond func(instStatus) b
 }
 
 // splitBrainMetric is ebpfvrrp_split_brain of host's instance.
-func splitBrainMetric(ctx context.Context, l *Lab, host string) (float64, error) {
+func splitBrainMetric(ctx context.Context, l *lab.Lab, host string) (float64, error) {
 	m, err := l.Metrics(ctx, host)
 	if err != nil {
 		return 0, err
 	}
-	return SumMetrics(m, "ebpfvrrp_split_brain"), nil
+	return lab.SumMetrics(m, "ebpfvrrp_split_brain"), nil
 }
 
 // withSplitBrain appends a split_brain section to an ebpfvrrp YAML config.
@@ -136,13 +137,13 @@ func withSplitBrain(yaml, action string) string {
 
 // reloadLB rewrites host's ebpfvrrp config and sends SIGHUP (the daemon keeps its
 // state and VIPs and picks up the new settings).
-func reloadLB(t *testing.T, l *Lab, host, cfg string) {
+func reloadLB(t *testing.T, l *lab.Lab, host, cfg string) {
 	t.Helper()
-	h, err := l.lbHost(host)
+	h, err := l.HostNetwork(host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(h.dir, "ebpfvrrp.yaml"), []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(h.Dir, "ebpfvrrp.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pid := l.LBPid(host)
@@ -156,10 +157,10 @@ func reloadLB(t *testing.T, l *Lab, host, cfg string) {
 
 // arpAnswers asks from the client who answers for the VIP (vip.Probe: ARP probes for
 // IPv4, NS for IPv6) and returns the answering MACs, sorted.
-func arpAnswers(t *testing.T, l *Lab, timeout time.Duration) []string {
+func arpAnswers(t *testing.T, l *lab.Lab, timeout time.Duration) []string {
 	t.Helper()
 	var macs []string
-	err := l.Do(Client, func() error {
+	err := l.Do(lab.Client, func() error {
 		ifi, err := net.InterfaceByName("eth0")
 		if err != nil {
 			return err
@@ -179,7 +180,7 @@ func arpAnswers(t *testing.T, l *Lab, timeout time.Duration) []string {
 	return macs
 }
 
-func macOf(t *testing.T, l *Lab, host string) string {
+func macOf(t *testing.T, l *lab.Lab, host string) string {
 	t.Helper()
 	hw, err := l.HardwareAddr(host)
 	if err != nil {
@@ -190,7 +191,7 @@ func macOf(t *testing.T, l *Lab, host string) string {
 
 // joinVRRPGroup joins 224.0.0.18 on host's eth0 for the rest of the test, so the
 // kernel delivers VRRP adverts to the local input path (netfilter INPUT, raw sockets).
-func joinVRRPGroup(t *testing.T, l *Lab, host string) {
+func joinVRRPGroup(t *testing.T, l *lab.Lab, host string) {
 	t.Helper()
 	err := l.Do(host, func() error {
 		ifi, err := net.InterfaceByName("eth0")

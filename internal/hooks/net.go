@@ -1,4 +1,4 @@
-package control
+package hooks
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/ebpfvrrp/ebpfvrrp/control"
 )
 
 // HTTPCheck succeeds when GET URL answers ExpectStatus (default 200) before the
@@ -26,7 +28,7 @@ var defaultCheckClient = &http.Client{
 }
 
 // Check performs one GET.
-func (c HTTPCheck) Check(ctx context.Context) CheckResult {
+func (c HTTPCheck) Check(ctx context.Context) control.CheckResult {
 	want := c.ExpectStatus
 	if want == 0 {
 		want = http.StatusOK
@@ -37,18 +39,18 @@ func (c HTTPCheck) Check(ctx context.Context) CheckResult {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
 	if err != nil {
-		return CheckResult{Err: fmt.Errorf("control: http check: %w", err)}
+		return control.CheckResult{Err: fmt.Errorf("hooks: http check: %w", err)}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return CheckResult{Err: fmt.Errorf("control: http check: %w", err)}
+		return control.CheckResult{Err: fmt.Errorf("hooks: http check: %w", err)}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode != want {
-		return CheckResult{Err: fmt.Errorf("control: http check %s: status %d, want %d", c.URL, resp.StatusCode, want)}
+		return control.CheckResult{Err: fmt.Errorf("hooks: http check %s: status %d, want %d", c.URL, resp.StatusCode, want)}
 	}
-	return CheckResult{OK: true}
+	return control.CheckResult{OK: true}
 }
 
 // TCPCheck succeeds when a TCP connection to Address (host:port) is established
@@ -58,12 +60,12 @@ type TCPCheck struct {
 }
 
 // Check connects once and closes.
-func (c TCPCheck) Check(ctx context.Context) CheckResult {
+func (c TCPCheck) Check(ctx context.Context) control.CheckResult {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", c.Address)
 	if err != nil {
-		return CheckResult{Err: fmt.Errorf("control: tcp check: %w", err)}
+		return control.CheckResult{Err: fmt.Errorf("hooks: tcp check: %w", err)}
 	}
 	conn.Close()
-	return CheckResult{OK: true}
+	return control.CheckResult{OK: true}
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 )
 
@@ -43,14 +44,14 @@ var AllForgeries = []Forgery{ForeignVRID, WrongPassword, NonPeerSource, Takeover
 func ForgedAdvert(kind Forgery, version int, interval time.Duration) ([]byte, error) {
 	a := &vrrp.Advertisement{
 		Version:     uint8(version),
-		VRID:        TutorialVRID,
+		VRID:        lab.TutorialVRID,
 		Priority:    200,
 		Interval:    interval,
-		Addresses:   []netip.Addr{VIP4},
-		Source:      Addr4(Client),
+		Addresses:   []netip.Addr{lab.VIP4},
+		Source:      lab.Addr4(lab.Client),
 		Destination: vrrp.IPv4Multicast,
 	}
-	pass, err := vrrp.Password(TutorialPassword)
+	pass, err := vrrp.Password(lab.TutorialPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -60,13 +61,13 @@ func ForgedAdvert(kind Forgery, version int, interval time.Duration) ([]byte, er
 	}
 	switch kind {
 	case ForeignVRID:
-		a.VRID = TutorialVRID + 1
+		a.VRID = lab.TutorialVRID + 1
 	case WrongPassword:
-		a.Source = Addr4(LB6)
+		a.Source = lab.Addr4(lab.LB6)
 		pass = wrong
 	case NonPeerSource:
 	case Takeover255:
-		a.Source = Addr4(LB6)
+		a.Source = lab.Addr4(lab.LB6)
 		a.Priority = 255
 		pass = wrong
 	default:
@@ -95,28 +96,28 @@ func (r FloodResult) Rate() float64 {
 	return float64(r.Total) / r.Duration.Seconds()
 }
 
-// Flood sends the given forgeries round-robin from the client's eth0 as fast as
+// flood sends the given forgeries round-robin from the client's eth0 as fast as
 // workers threads can (AF_PACKET, prebuilt Ethernet frames to 01:00:5e:00:00:12),
 // for d or until ctx ends. The frames match the lab's VRRP version and interval.
-func (l *Lab) Flood(ctx context.Context, d time.Duration, workers int, kinds ...Forgery) (FloodResult, error) {
+func flood(ctx context.Context, l *lab.Lab, d time.Duration, workers int, kinds ...Forgery) (FloodResult, error) {
 	if len(kinds) == 0 {
 		kinds = AllForgeries
 	}
 	if workers <= 0 {
 		workers = 1
 	}
-	h, err := l.host(Client)
+	h, err := l.HostNetwork(lab.Client)
 	if err != nil {
 		return FloodResult{}, err
 	}
-	eth, err := h.nl.LinkByName("eth0")
+	eth, err := h.Netlink.LinkByName("eth0")
 	if err != nil {
 		return FloodResult{}, fmt.Errorf("vm: %w", err)
 	}
 	mac := eth.Attrs().HardwareAddr
 	frames := make([][]byte, len(kinds))
 	for i, k := range kinds {
-		ip, err := ForgedAdvert(k, l.opts.Version, l.opts.AdvertInterval)
+		ip, err := ForgedAdvert(k, l.Options().Version, l.Options().AdvertInterval)
 		if err != nil {
 			return FloodResult{}, err
 		}
@@ -140,7 +141,7 @@ func (l *Lab) Flood(ctx context.Context, d time.Duration, workers int, kinds ...
 			t := &results[w]
 			t.sent = make([]int, len(frames))
 			var fd int
-			err := inNetns(h.ns, func() (err error) {
+			err := lab.InNetns(h.NS, func() (err error) {
 				fd, err = packetSocket(ifindex)
 				return err
 			})

@@ -1,4 +1,4 @@
-package vm
+package lab
 
 // FRR's vrrpd as a third VRRP implementation on the wire (Debian bookworm: FRR 8.4.4).
 //

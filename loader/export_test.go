@@ -1,7 +1,13 @@
+// Test-only API: running the programs on a frame, a channel of events, a
+// lease's guard counter.
+
 package loader
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -40,3 +46,41 @@ const (
 	TCShot   uint32 = 2
 	TCUnspec uint32 = 0xffffffff
 )
+
+// Events streams ring-buffer events until ctx is done or the Dataplane is
+// closed, then closes the channel. It is HandleEvents with a channel between
+// the reader and the caller.
+func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
+	ch := make(chan Event, 64)
+	ctx, cancel := context.WithCancel(ctx)
+	done, err := d.HandleEvents(ctx, func(ev Event) {
+		select {
+		case ch <- ev:
+		case <-ctx.Done():
+		case <-d.done:
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		<-done
+		cancel()
+		close(ch)
+	}()
+	return ch, nil
+}
+
+// VIPGuarded is how many ARP requests / solicitations for a VIP were dropped
+// because its lease had lapsed.
+func (d *Dataplane) VIPGuarded(ifindex uint32, addr netip.Addr) (uint64, error) {
+	var l vrrpVipLease
+	if err := d.objs.VipLeases.Lookup(vipKey(ifindex, addr), &l); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("loader: read vip lease %v: %w", addr, err)
+	}
+	return l.Guarded, nil
+}

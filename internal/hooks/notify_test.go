@@ -1,4 +1,4 @@
-package control
+package hooks
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
 // recorder writes a script that appends "<tag> <args>" to out.
@@ -38,23 +41,23 @@ func readLines(t *testing.T, path string) []string {
 
 func TestExecNotifierArguments(t *testing.T) {
 	dir := t.TempDir()
-	hooks := NotifyConfig{
+	hooks := control.NotifyConfig{
 		Master: recorder(t, dir, "master"), Backup: recorder(t, dir, "backup"),
 		Fault: recorder(t, dir, "fault"), Stop: recorder(t, dir, "stop"),
 		Generic: recorder(t, dir, "generic"), SplitBrain: recorder(t, dir, "sb"),
 	}
 	n := NewExecNotifier(slog.New(slog.DiscardHandler))
 	peer := netip.MustParseAddr("198.18.0.6")
-	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookMaster, Priority: 100, Hooks: hooks})
-	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookBackup, Priority: 90, Hooks: hooks})
-	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookSplitBrain, Priority: 90, Peer: peer, PeerPriority: 200, Hooks: hooks})
-	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookStop, Priority: 90, Hooks: hooks})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 100, Hooks: hooks})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookBackup, Priority: 90, Hooks: hooks})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookSplitBrain, Priority: 90, Peer: peer, PeerPriority: 200, Hooks: hooks})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookStop, Priority: 90, Hooks: hooks})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := n.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	n.Notify(Notification{Type: "GROUP", Name: "G", State: HookFault, Hooks: hooks})
+	n.Notify(control.Notification{Type: "GROUP", Name: "G", State: control.HookFault, Hooks: hooks})
 	if err := n.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -78,22 +81,23 @@ func TestExecNotifierArguments(t *testing.T) {
 }
 
 func TestExecNotifierTimeoutKillsHook(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	n := NewExecNotifier(slog.New(slog.NewTextHandler(logs, nil)))
-	n.Notify(Notification{Type: "INSTANCE", Name: "VI_1", State: HookMaster,
-		Hooks: NotifyConfig{Master: []string{"sleep", "300"}, Timeout: 50 * time.Millisecond}})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster,
+		Hooks: control.NotifyConfig{Master: []string{"sleep", "300"}, Timeout: 50 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := n.Wait(ctx); err != nil {
 		t.Fatalf("hook not killed at its timeout: %v", err)
 	}
-	if len(logs.lines("notify hook failed")) != 1 {
+	if len(logs.Lines("notify hook failed")) != 1 {
 		t.Errorf("no log line for the killed hook")
 	}
 }
 
-// TestSlowHookNeverDelaysTransitions: a master hook that blocks until released does
-// not hold up the runner; later hooks of the instance wait their turn.
+// TestSlowHookNeverDelaysTransitions: while a master hook blocks until released,
+// Notify still returns at once (the Runner calls it mid-transition), and later
+// hooks of the instance wait their turn.
 func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "release")
@@ -102,16 +106,8 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 	}
 	started := filepath.Join(dir, "started")
 	slow := []string{"sh", "-c", "touch " + started + "; cat " + fifo + " >/dev/null"}
-	c := inst("VI_1", 50, 255, "198.18.1.100/32")
-	c.Notify = NotifyConfig{Master: slow, Backup: recorder(t, dir, "backup"), Timeout: time.Minute}
+	hooks := control.NotifyConfig{Master: slow, Backup: recorder(t, dir, "backup"), Timeout: time.Minute}
 	notifier := NewExecNotifier(slog.New(slog.DiscardHandler))
-	clock := newFakeClock()
-	r, err := NewRunner(Deps{Clock: clock, Dataplane: newFakeDataplane(), Addresses: newFakeAddresses(),
-		Sender: &fakeSender{}, Notifier: notifier, Logger: slog.New(slog.DiscardHandler)},
-		Setup{Instances: []InstanceConfig{c}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
 		// Release the hook if the test failed before doing so, then wait for it.
 		f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
@@ -120,17 +116,20 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = r.Shutdown(ctx)
 		_ = notifier.Wait(ctx)
 	})
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the master hook to start", func() bool { _, err := os.Stat(started); return err == nil })
-	// While it blocks, the instance is preempted and steps down at once.
-	r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventPreempt, Addr: highAddr, Priority: 255})
-	if st := r.Snapshot()[0].State; st != Backup {
-		t.Fatalf("state = %v, want BACKUP while the hook blocks", st)
+	notifier.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 255, Hooks: hooks})
+	testutil.Eventually(t, 10*time.Second, "the master hook to start", func() bool { _, err := os.Stat(started); return err == nil })
+	// While it blocks, the instance steps down: that notification must not wait.
+	done := make(chan struct{})
+	go func() {
+		notifier.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookBackup, Priority: 255, Hooks: hooks})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Notify blocked behind a running hook")
 	}
 	if got := readLines(t, filepath.Join(dir, "out")); len(got) != 0 {
 		t.Errorf("backup hook ran before the master hook finished: %v", got)
@@ -140,5 +139,5 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	eventually(t, "the backup hook", func() bool { return len(readLines(t, filepath.Join(dir, "out"))) == 1 })
+	testutil.Eventually(t, 10*time.Second, "the backup hook", func() bool { return len(readLines(t, filepath.Join(dir, "out"))) == 1 })
 }

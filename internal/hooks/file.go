@@ -1,4 +1,4 @@
-package control
+package hooks
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/ebpfvrrp/ebpfvrrp/control"
 )
 
 // FileCheck is keepalived's track_file: the file holds an integer, and the instance's
@@ -16,21 +18,22 @@ type FileCheck struct {
 	Path string
 }
 
-func (FileCheck) valued() {}
+// Valued marks the file's number as the result (control.Valued).
+func (FileCheck) Valued() {}
 
 // Check reads the file once.
-func (c FileCheck) Check(ctx context.Context) CheckResult {
+func (c FileCheck) Check(ctx context.Context) control.CheckResult {
 	b, err := os.ReadFile(c.Path)
 	if err != nil {
-		return CheckResult{Err: fmt.Errorf("control: track file: %w", err)}
+		return control.CheckResult{Err: fmt.Errorf("hooks: track file: %w", err)}
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		return CheckResult{OK: true}
+		return control.CheckResult{OK: true}
 	}
 	v, err := strconv.Atoi(strings.Fields(s)[0])
 	if err != nil {
-		return CheckResult{Err: fmt.Errorf("control: track file %s: %w", c.Path, err)}
+		return control.CheckResult{Err: fmt.Errorf("hooks: track file %s: %w", c.Path, err)}
 	}
-	return CheckResult{OK: true, Value: v}
+	return control.CheckResult{OK: true, Value: v}
 }

@@ -1,4 +1,4 @@
-package control
+package hooks
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/control"
 )
 
 // ExecCheck runs a command; exit status 0 is success. Argv is executed directly
@@ -34,9 +36,9 @@ type ExecCheck struct {
 var ErrEmptyCommand = errors.New("empty command")
 
 // Check runs the command once.
-func (c ExecCheck) Check(ctx context.Context) CheckResult {
+func (c ExecCheck) Check(ctx context.Context) control.CheckResult {
 	err := runCommand(ctx, c.Argv, c.Shell, c.User, c.Env, nil)
-	return CheckResult{OK: err == nil, Err: err}
+	return control.CheckResult{OK: err == nil, Err: err}
 }
 
 // commandWaitDelay bounds how long Wait waits for I/O after the process is killed.
@@ -46,7 +48,7 @@ const commandWaitDelay = time.Second
 // when ctx ends. It returns nil only for exit status 0.
 func runCommand(ctx context.Context, argv []string, shell bool, username string, env, extra []string) error {
 	if len(argv) == 0 {
-		return fmt.Errorf("control: run command: %w", ErrEmptyCommand)
+		return fmt.Errorf("hooks: run command: %w", ErrEmptyCommand)
 	}
 	var cmd *exec.Cmd
 	if shell {
@@ -63,7 +65,7 @@ func runCommand(ctx context.Context, argv []string, shell bool, username string,
 	if username != "" {
 		cred, err := lookupCredential(username)
 		if err != nil {
-			return fmt.Errorf("control: run %s: %w", argv[0], err)
+			return fmt.Errorf("hooks: run %s: %w", argv[0], err)
 		}
 		cmd.SysProcAttr.Credential = cred
 	}
@@ -74,9 +76,9 @@ func runCommand(ctx context.Context, argv []string, shell bool, username string,
 	cmd.WaitDelay = commandWaitDelay
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("control: run %s: %w", argv[0], ctx.Err())
+			return fmt.Errorf("hooks: run %s: %w", argv[0], ctx.Err())
 		}
-		return fmt.Errorf("control: run %s: %w", argv[0], err)
+		return fmt.Errorf("hooks: run %s: %w", argv[0], err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package vm
+package lab
 
 import (
 	"context"
@@ -220,3 +220,6 @@ func Summarise(start time.Time, d time.Duration, samples []Sample) ProbeResult {
 	}
 	return r
 }
+
+// Started returns when the probe sent its first request; Sample times count from it.
+func (p *Probe) Started() time.Time { return p.start }

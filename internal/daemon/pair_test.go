@@ -1,49 +1,56 @@
-package main
+package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+// The pair test runs each daemon in-process in a child of the test binary
+// (TestDaemonProcess), started in its network namespace: a daemon assumes one
+// network namespace for the whole process, so two cannot share one.
+const (
+	envConfig = "EBPFVRRP_TEST_DAEMON_CONFIG"
+	envPin    = "EBPFVRRP_TEST_DAEMON_PIN"
 )
 
-// binary builds ebpfvrrp once per test process.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ebpfvrrp-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ebpfvrrp")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+// TestDaemonProcess is the daemon of one node when the pair test starts this
+// binary with envConfig set; otherwise it does nothing.
+func TestDaemonProcess(t *testing.T) {
+	cfgPath := os.Getenv(envConfig)
+	if cfgPath == "" {
+		return
 	}
-	return binPath
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err = New(Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: "off",
+		Logger: log, Version: "test"}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 type node struct {
@@ -56,11 +63,15 @@ type node struct {
 	err  error
 }
 
-func startNode(t *testing.T, bin string, n *node) {
+func startNode(t *testing.T, n *node) {
 	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	n.logs = &testutil.SyncBuffer{}
-	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, bin, "run", "--config", n.cfg,
-		"--pin-path", n.pin, "--metrics-listen", "off", "--log-format", "json")
+	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, self, "-test.run=^TestDaemonProcess$")
+	n.cmd.Env = append(os.Environ(), envConfig+"="+n.cfg, envPin+"="+n.pin)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	// `ip netns exec` forks the daemon as its child: signals go to the whole
 	// process group, and the group dies with the test.
@@ -93,30 +104,29 @@ func (n *node) signal(sig syscall.Signal) {
 	syscall.Kill(-n.cmd.Process.Pid, sig)
 }
 
-func nodeStatus(t *testing.T, bin string, n *node) (Status, error) {
+// nodeStatus asks n's control socket, as `ebpfvrrp status` does.
+func nodeStatus(t *testing.T, n *node) (Status, error) {
 	t.Helper()
-	out, err := exec.Command("ip", "netns", "exec", n.ns.Name, bin, "status", "--json", "--pin-path", n.pin).CombinedOutput()
-	if err != nil {
-		return Status{}, fmt.Errorf("status: %v: %s", err, out)
-	}
+	sock := DefaultControlSocket(n.pin)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
 	var st Status
-	if err := json.Unmarshal(out, &st); err != nil {
-		return st, fmt.Errorf("status json: %v: %s", err, out)
+	resp, err := client.Get("http://ebpfvrrp/status")
+	if err != nil {
+		return st, fmt.Errorf("status: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("status: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("status json: %w", err)
 	}
 	return st, nil
-}
-
-// waitFor polls cond for up to 15 s (a liveness bound, not a timing assertion).
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	var last string
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
 }
 
 func hasVIP(t *testing.T, n *node, vip string) bool {
@@ -136,7 +146,8 @@ instances:
     vips: [198.18.10.3/32%s]
 `
 
-// TestDaemonPair runs two daemons in a namespace pair: election by priority, status
+// TestDaemonPair runs two daemons in a namespace pair, each in-process in its own
+// child of the test binary: election by priority, status
 // on master and backup, a rejected reload, and the SIGTERM handover; with and
 // without a VMAC; on a veth pair (every frame delivered) and on macvlan ports,
 // which drop multicast for groups the host has not joined, as a real NIC does.
@@ -166,7 +177,7 @@ func pairLinks(t *testing.T, link string, a, b *testutil.Netns, addrA, addrB net
 		testutil.Veth(t, a, "eth0", addrA, b, "eth0", addrB)
 		return
 	}
-	sw := testutil.NewNetns(t, "cmdsw")
+	sw := testutil.NewNetns(t, "dmnsw")
 	plug := testutil.Bridge(t, sw, "br0")
 	for i, h := range []struct {
 		ns   *testutil.Netns
@@ -190,8 +201,7 @@ func pairLinks(t *testing.T, link string, a, b *testutil.Netns, addrA, addrB net
 func testDaemonPair(t *testing.T, link string, vmac bool, nvips int) {
 	testutil.Privileged(t)
 	testutil.Require(t, "ip")
-	bin := binary(t)
-	a, b := testutil.NewNetns(t, "cmda"), testutil.NewNetns(t, "cmdb")
+	a, b := testutil.NewNetns(t, "dmna"), testutil.NewNetns(t, "dmnb")
 	pairLinks(t, link, a, b, netip.MustParsePrefix("198.18.10.5/24"), netip.MustParsePrefix("198.18.10.6/24"))
 	dir := t.TempDir()
 	mk := func(ns *testutil.Netns, name string, prio int) *node {
@@ -203,15 +213,15 @@ func testDaemonPair(t *testing.T, link string, vmac bool, nvips int) {
 		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, prio, vmac, more.String())), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("cmdt")}
+		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmnt")}
 	}
 	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
-	startNode(t, bin, master)
-	startNode(t, bin, backup)
+	startNode(t, master)
+	startNode(t, backup)
 
-	waitFor(t, "lb-5 MASTER and lb-6 BACKUP following it", func() (bool, string) {
-		sm, err1 := nodeStatus(t, bin, master)
-		sb, err2 := nodeStatus(t, bin, backup)
+	testutil.WaitFor(t, 15*time.Second, "lb-5 MASTER and lb-6 BACKUP following it", func() (bool, string) {
+		sm, err1 := nodeStatus(t, master)
+		sb, err2 := nodeStatus(t, backup)
 		if err1 != nil || err2 != nil {
 			return false, fmt.Sprint(err1, err2)
 		}
@@ -228,7 +238,7 @@ func testDaemonPair(t *testing.T, link string, vmac bool, nvips int) {
 	// VMAC they send from), and status says so with the attach mode.
 	wantMode := map[string]string{"veth": "xdp-native", "macvlan": "xdp-generic"}[link]
 	for _, n := range []*node{master, backup} {
-		st, err := nodeStatus(t, bin, n)
+		st, err := nodeStatus(t, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,10 +275,10 @@ func testDaemonPair(t *testing.T, link string, vmac bool, nvips int) {
 		t.Fatal(err)
 	}
 	master.signal(syscall.SIGHUP)
-	waitFor(t, "reload rejected", func() (bool, string) {
+	testutil.WaitFor(t, 15*time.Second, "reload rejected", func() (bool, string) {
 		return strings.Contains(master.logs.String(), "reload rejected"), master.logs.String()
 	})
-	if st, err := nodeStatus(t, bin, master); err != nil || st.Instances[0].State != "MASTER" {
+	if st, err := nodeStatus(t, master); err != nil || st.Instances[0].State != "MASTER" {
 		t.Fatalf("after a rejected reload: %+v %v", st, err)
 	}
 
@@ -291,8 +301,8 @@ func testDaemonPair(t *testing.T, link string, vmac bool, nvips int) {
 	if _, err := os.Stat(master.pin); !os.IsNotExist(err) {
 		t.Errorf("pin path %s left behind after clean shutdown: %v", master.pin, err)
 	}
-	waitFor(t, "lb-6 MASTER with the VIP", func() (bool, string) {
-		st, err := nodeStatus(t, bin, backup)
+	testutil.WaitFor(t, 15*time.Second, "lb-6 MASTER with the VIP", func() (bool, string) {
+		st, err := nodeStatus(t, backup)
 		if err != nil {
 			return false, err.Error()
 		}

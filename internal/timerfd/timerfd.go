@@ -1,16 +1,20 @@
-package control
+// Package timerfd is the daemon's advert clock: one re-armable timer served by an
+// OS thread blocked on a timerfd (Linux 2.6.25). It implements control.AdvertClock.
+package timerfd
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/control"
 	"golang.org/x/sys/unix"
 )
 
-// threadTimer is a single re-armable timer served by one OS thread that blocks
+// Thread is a single re-armable timer served by one OS thread that blocks
 // in read(2) on a timerfd and calls the armed function on that thread. The
-// Runner sends every advert from it.
+// control.Runner sends every advert from it (Deps.AdvertClock).
 //
 // Why not time.AfterFunc: at 200 instances × 10 ms the process wakes 100 times
 // a second, and each time.AfterFunc wake-up went through the Go scheduler: the
@@ -19,7 +23,7 @@ import (
 // scheduling cost as much CPU as building and sending the batch. A thread
 // sleeping in a blocking read keeps its P (sysmon leaves a syscall shorter than
 // 10 ms alone while another P is idle) and wakes straight into the send.
-type threadTimer struct {
+type Thread struct {
 	fd int
 
 	mu       sync.Mutex
@@ -29,45 +33,45 @@ type threadTimer struct {
 	closed   bool
 }
 
-// newThreadTimer starts the timer's thread; nil if the kernel refuses a timerfd.
-func newThreadTimer() *threadTimer {
+// New starts the timer's thread.
+func New() (*Thread, error) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("timerfd: %w", err)
 	}
-	t := &threadTimer{fd: fd}
+	t := &Thread{fd: fd}
 	go t.loop()
-	return t
+	return t, nil
 }
 
 // AfterFunc arms the timer to call f after d, replacing whatever was armed (a
 // Runner has one advert timer). The returned Timer disarms it unless re-armed since.
-func (t *threadTimer) AfterFunc(d time.Duration, f func()) Timer {
+func (t *Thread) AfterFunc(d time.Duration, f func()) control.Timer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.token++
 	if t.closed {
-		return threadTimerHandle{t, t.token}
+		return handle{t, t.token}
 	}
 	t.f, t.deadline = f, time.Now().Add(d)
 	t.set(d)
-	return threadTimerHandle{t, t.token}
+	return handle{t, t.token}
 }
 
 // set programs the timerfd (relative; 0 would disarm it, so at least 1 ns).
-func (t *threadTimer) set(d time.Duration) {
+func (t *Thread) set(d time.Duration) {
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(d, 1).Nanoseconds())}
 	// Cannot fail for a valid fd and spec; if it ever did, the Runner's
 	// master-down safety nets still run on their own timers.
 	_ = unix.TimerfdSettime(t.fd, 0, &spec, nil)
 }
 
-type threadTimerHandle struct {
-	t     *threadTimer
+type handle struct {
+	t     *Thread
 	token uint64
 }
 
-func (h threadTimerHandle) Stop() bool {
+func (h handle) Stop() bool {
 	h.t.mu.Lock()
 	defer h.t.mu.Unlock()
 	if h.token != h.t.token || h.t.f == nil {
@@ -82,7 +86,7 @@ func (h threadTimerHandle) Stop() bool {
 
 // Close stops the thread. It does not wait for it: the thread may be about to
 // call into the Runner, whose lock the caller may hold.
-func (t *threadTimer) Close() {
+func (t *Thread) Close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
@@ -93,7 +97,7 @@ func (t *threadTimer) Close() {
 	t.set(0) // wake the thread
 }
 
-func (t *threadTimer) loop() {
+func (t *Thread) loop() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var buf [8]byte

@@ -1,4 +1,4 @@
-package control
+package timerfd
 
 import (
 	"sync/atomic"
@@ -7,9 +7,9 @@ import (
 )
 
 func TestThreadTimer(t *testing.T) {
-	tt := newThreadTimer()
-	if tt == nil {
-		t.Fatal("timerfd_create failed")
+	tt, err := New()
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer tt.Close()
 	fired := make(chan string, 4)
