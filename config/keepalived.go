@@ -580,16 +580,26 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 	c.addTracker(n, name, t)
 }
 
+// trackFile converts a track_file (or its deprecated synonym vrrp_track_file) block.
+// keepalived's track_file_handler starts every tracked file at weight 1, so the
+// file's value is added to the priority unless a weight says otherwise
+// (keepalived/trackers/track_file.c).
 func (c *kaConverter) trackFile(n *kaNode, name string) {
-	var t Tracker
+	t := Tracker{Weight: 1}
 	c.at("trackers."+name, n.Pos())
 	for _, s := range n.Block {
 		if kaTrackFile[s.Name()] {
-			c.at("trackers."+name+"."+s.Name(), s.Pos())
+			f := s.Name()
+			if f == "init_file" {
+				f = "file_init"
+			}
+			c.at("trackers."+name+"."+f, s.Pos())
 		}
 		switch s.Name() {
 		case "file":
 			t.File, _ = c.str(s)
+		case "init_file":
+			t.FileInit = c.initFile(s)
 		case "weight":
 			if c.args(s, 1, 2, "N") {
 				if len(s.Args) == 2 {
@@ -607,6 +617,38 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 		return
 	}
 	c.addTracker(n, name, t)
+}
+
+// initFile reads "init_file [VALUE] [overwrite]" in either order, as keepalived's
+// track_file_init_handler does: the value defaults to 0, and keepalived reports a
+// value outside -254..254 but keeps it.
+func (c *kaConverter) initFile(s *kaNode) *FileInit {
+	if !c.noBlock(s) {
+		return nil
+	}
+	fi := &FileInit{}
+	// The daemon does not create or write the file yet (Tracker.FileInit documents
+	// what it has to do); until it does, say so.
+	c.warnf(s.Pos(), "%s", kaMsgInitFilePending)
+	for _, a := range s.Args {
+		switch {
+		case a.Text == "overwrite":
+			fi.Overwrite = true
+		case a.Text != "" && (kaIsDigit(a.Text[0]) || a.Text[0] == '-'):
+			v, ok := c.intArg(s, a)
+			if !ok {
+				return nil
+			}
+			if v < -254 || v > 254 {
+				c.warnf(a.Pos, "init_file: %d is outside the sensible range -254..254 (keepalived warns too); written as is", v)
+			}
+			fi.Value = v
+		default:
+			c.errorf(a.Pos, "init_file: unknown option %q (init_file [VALUE] [overwrite])", a.Text)
+			return nil
+		}
+	}
+	return fi
 }
 
 func (c *kaConverter) notify(s *kaNode, nt *Notify) {

@@ -18,6 +18,9 @@ const (
 	kaMsgProcess  = "process/daemon housekeeping settings do not apply to ebpfvrrp"
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
+	// kaMsgInitFilePending: init_file is converted (Tracker.FileInit) but the daemon
+	// does not act on it yet. Remove the warning when it does.
+	kaMsgInitFilePending = "init_file: read into the tracker's file_init, but ebpfvrrp does not create or write the file yet; create it before starting (until it exists the tracker reads value 0)"
 )
 
 var kaTopLevel = map[string]bool{
@@ -218,11 +221,9 @@ var kaScriptUnsupported = map[string]string{
 	"init_fail": "a script starts in the failed state only until its first result; init_fail is not supported",
 }
 
-var kaTrackFile = map[string]bool{"file": true, "weight": true}
+var kaTrackFile = map[string]bool{"file": true, "weight": true, "init_file": true}
 
-var kaTrackFileUnsupported = map[string]string{
-	"init_file": "the tracked file is not created or initialised; create it before starting",
-}
+var kaTrackFileUnsupported = map[string]string{}
 
 var kaSyncGroup = map[string]bool{
 	"group": true, "notify": true, "notify_master": true, "notify_backup": true, "notify_fault": true, "notify_stop": true,

@@ -136,14 +136,30 @@ type Tracker struct {
 	HTTP    *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
 	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,
-	// or with weight 0 a non-zero value means FAULT.
+	// or with weight 0 a non-zero value means FAULT. keepalived's default weight for a
+	// track_file is 1; the keepalived importer writes it out, while in YAML an omitted
+	// weight is 0 as for every tracker.
 	File string `mapstructure:"file" yaml:"file,omitempty"`
+	// FileInit, with File, is keepalived's init_file: before the first check the
+	// daemon writes Value (and a newline) to File when File does not exist; with
+	// Overwrite it writes it whenever the daemon starts (not on a reload), and a File
+	// that exists but is not a regular file is then an error. nil leaves File alone.
+	FileInit *FileInit `mapstructure:"file_init" yaml:"file_init,omitempty"`
 	// Interval between checks (default 1s); Timeout per check (default Interval).
 	Interval time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
 	Timeout  time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
 	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`
 	Rise     int           `mapstructure:"rise" yaml:"rise,omitempty"`
 	Fall     int           `mapstructure:"fall" yaml:"fall,omitempty"`
+}
+
+// FileInit is how a track_file's file is initialised (keepalived's
+// "init_file [VALUE] [overwrite]").
+type FileInit struct {
+	// Value written to the file; keepalived's default is 0.
+	Value int `mapstructure:"value" yaml:"value,omitempty"`
+	// Overwrite: write Value even when the file exists (keepalived's "overwrite").
+	Overwrite bool `mapstructure:"overwrite" yaml:"overwrite,omitempty"`
 }
 
 // HTTPCheck succeeds when GET URL answers ExpectStatus (default 200) within the timeout.

@@ -467,6 +467,9 @@ func (v *validator) trackers() {
 		if t.File != "" && !filepath.IsAbs(t.File) {
 			v.add(p+".file", t.File, "%q must be an absolute path", t.File)
 		}
+		if t.FileInit != nil && t.File == "" {
+			v.add(p+".file_init", nil, "file_init needs file: it initialises a tracked file")
+		}
 		if t.Interval <= 0 {
 			v.add(p+".interval", t.Interval, "%v must be positive", t.Interval)
 		}
