@@ -26,6 +26,7 @@ var (
 	trackerType       = reflect.TypeFor[Tracker]()
 	notifyType        = reflect.TypeFor[Notify]()
 	instanceType      = reflect.TypeFor[Instance]()
+	garpType          = reflect.TypeFor[GARP]()
 )
 
 // decodeInto decodes settings (viper's view of the file plus environment and
@@ -46,7 +47,29 @@ func decodeInto(settings map[string]any, cfg *Config) []Problem {
 	err = dec.Decode(settings)
 	var probs []Problem
 	collectDecodeErrors(err, &probs)
+	markExplicitGARP(settings, cfg)
 	return probs
+}
+
+// markExplicitGARP sets GARP.MasterDelaySet on every instance whose garp block
+// writes master_delay, because after decoding a written 0 looks like an omitted key.
+func markExplicitGARP(settings map[string]any, cfg *Config) {
+	list, ok := lookupFold(settings, "instances")
+	if !ok {
+		return
+	}
+	items, _ := list.([]any)
+	for i, item := range items {
+		if i >= len(cfg.Instances) {
+			return
+		}
+		m, _ := item.(map[string]any)
+		g, _ := lookupFold(m, "garp")
+		gm, _ := g.(map[string]any)
+		if _, set := lookupFold(gm, "master_delay"); set {
+			cfg.Instances[i].GARP.MasterDelaySet = true
+		}
+	}
 }
 
 // decodeHook converts the loose forms an operator writes into schema types. It must

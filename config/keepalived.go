@@ -440,14 +440,16 @@ func (c *kaConverter) scriptArgv(n *kaNode) (argv, extra []string, ok bool) {
 
 // garp reads one garp_master_* keyword (the global vrrp_garp_master_* ones without
 // their prefix) into g. keepalived takes whole seconds for the delays.
-func (c *kaConverter) garp(n *kaNode, key string, g *GARP) {
+func (c *kaConverter) garp(n *kaNode, key string, g *GARP, perInstance bool) {
 	v, ok := c.int1(n)
 	if !ok {
 		return
 	}
 	switch key {
 	case "garp_master_delay":
-		g.MasterDelay = time.Duration(v) * time.Second
+		// In an instance a 0 means no second burst, not "inherit the global":
+		// keepalived's instance keeps its own garp_delay whatever its value.
+		g.MasterDelay, g.MasterDelaySet = time.Duration(v)*time.Second, perInstance
 	case "garp_master_repeat":
 		g.MasterRepeat = v
 	case "garp_master_refresh":
@@ -490,7 +492,7 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			}
 		case "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
 			"vrrp_garp_master_refresh_repeat":
-			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP)
+			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP, false)
 		case "vrrp_garp_interval":
 			cfg.GARP.Interval, _ = c.seconds(n)
 		case "script_user":
@@ -758,7 +760,7 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
 			c.notify(s, &in.Notify)
 		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
-			c.garp(s, s.Name(), &in.GARP)
+			c.garp(s, s.Name(), &in.GARP, true)
 		case "use_vmac":
 			if c.args(s, 0, 1, "[NAME]") {
 				in.UseVMAC = true

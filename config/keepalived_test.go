@@ -135,7 +135,7 @@ func TestKeepalivedAllKeywords(t *testing.T) {
 	vi4.Notify.Backup = []string{"/etc/keepalived/to_backup.sh"}
 	vi4.Notify.Fault = []string{"/usr/bin/logger", "-t", "vrrp", "fault on VI_4"}
 	vi4.Notify.Stop = []string{"/etc/keepalived/stop.sh"}
-	vi4.GARP = GARP{MasterDelay: time.Second, MasterRepeat: 4, Refresh: 30 * time.Second, RefreshRepeat: 3}
+	vi4.GARP = GARP{MasterDelay: time.Second, MasterDelaySet: true, MasterRepeat: 4, Refresh: 30 * time.Second, RefreshRepeat: 3}
 	vi4.UseVMAC = true
 	vi4.DontTrackPrimary = true
 

@@ -188,11 +188,19 @@ type Notify struct {
 // GARP controls gratuitous ARP / unsolicited NA on becoming Master. Defaults are
 // keepalived's: delay 5s after the first burst, repeat 5, no periodic refresh.
 type GARP struct {
-	MasterDelay   time.Duration `mapstructure:"master_delay" yaml:"master_delay,omitempty"`
-	MasterRepeat  int           `mapstructure:"master_repeat" yaml:"master_repeat,omitempty"`
-	Refresh       time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
-	RefreshRepeat int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
-	Interval      time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+	// MasterDelay is the delay before the second burst; 0 sends no second burst.
+	// In an instance, 0 inherits Config.GARP's value unless MasterDelaySet says
+	// the 0 was written (keepalived's per-instance "garp_master_delay 0").
+	MasterDelay time.Duration `mapstructure:"master_delay" yaml:"master_delay,omitempty"`
+	// MasterDelaySet: master_delay was written for this instance, so a 0 is kept
+	// rather than inherited. The loaders set it (YAML: the key is present; the
+	// keepalived importer: an instance's garp_master_delay line); Normalize keeps
+	// it only where it matters, i.e. where MasterDelay is 0. Not a key of its own.
+	MasterDelaySet bool          `mapstructure:"-" yaml:"-"`
+	MasterRepeat   int           `mapstructure:"master_repeat" yaml:"master_repeat,omitempty"`
+	Refresh        time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
+	RefreshRepeat  int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
+	Interval       time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
 }
 
 // SecondaryPath is a second heartbeat path: an interface, or a unicast peer address.
