@@ -712,7 +712,15 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 		case "priority":
 			in.Priority, _ = c.int1(s)
 		case "advert_int":
-			in.AdvertInterval, _ = c.seconds(s)
+			d, ok := c.seconds(s)
+			// keepalived reads advert_int as 0.01–255 seconds and refuses anything
+			// else, 0 included, with a config error (keepalived -t exits non-zero);
+			// a 0 here would otherwise become the 1 s default.
+			if ok && (d < 10*time.Millisecond || d > 255*time.Second) {
+				c.errorf(s.Args[0].Pos, "advert_int: %s is outside 0.01–255 seconds (keepalived: \"Advert interval (%s) not valid! Must be > 0\")", s.Args[0].Text, s.Args[0].Text)
+				continue
+			}
+			in.AdvertInterval = d
 		case "version":
 			var ok bool
 			if in.Version, ok = c.int1(s); ok {

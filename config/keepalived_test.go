@@ -337,6 +337,13 @@ func TestKeepalivedErrors(t *testing.T) {
 		{"bad state", inst(" state PRIMARY"), `config: F:4:8: state: "PRIMARY" is not MASTER or BACKUP`},
 		{"bad number", inst(" priority high"), `config: F:4:11: priority: "high" is not an integer`},
 		{"bad advert_int", inst(" advert_int 1s"), `config: F:4:13: advert_int: "1s" is not a number of seconds`},
+		// keepalived/vrrp/vrrp_parser.c (vrrp_adv_handler) reads 0.01–255 s and
+		// reports "(VI_1) Advert interval (0) not valid! Must be > 0"; keepalived -t
+		// exits non-zero. keyword: vrrp_instance advert_int
+		{"advert_int 0", inst(" advert_int 0"), `config: F:4:13: advert_int: 0 is outside 0.01–255 seconds (keepalived: "Advert interval (0) not valid! Must be > 0")`},
+		{"advert_int 0.0", inst("\tadvert_int 0.0"), `config: F:4:13: advert_int: 0.0 is outside 0.01–255 seconds (keepalived: "Advert interval (0.0) not valid! Must be > 0")`},
+		{"advert_int below 10ms", inst(" advert_int 0.001"), `config: F:4:13: advert_int: 0.001 is outside 0.01–255 seconds (keepalived: "Advert interval (0.001) not valid! Must be > 0")`},
+		{"advert_int above 255", inst(" advert_int 256"), `config: F:4:13: advert_int: 256 is outside 0.01–255 seconds (keepalived: "Advert interval (256) not valid! Must be > 0")`},
 		{"missing value", inst(" priority"), `config: F:4:2: priority: missing value (priority NUMBER)`},
 		{"extra value", inst(" priority 100 200"), `config: F:4:15: priority: unexpected "200" (priority NUMBER)`},
 		{"bad VIP", inst(" virtual_ipaddress {\n  10.0.0.300\n }"), `config: F:5:3: virtual_ipaddress: "10.0.0.300" is not an address or address/prefix`},
