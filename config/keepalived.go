@@ -22,7 +22,16 @@ func init() { loadKeepalived = LoadKeepalived }
 // Config.Warnings with file and line; errors are *KeepalivedError values (joined when
 // there are several) that match ErrKeepalivedSyntax or ErrKeepalivedConfig.
 func LoadKeepalived(path string) (*Config, error) {
+	return loadKeepalivedAs(path, "")
+}
+
+// loadKeepalivedAs is LoadKeepalived with keepalived's config id (its -i option)
+// given; "" means the host name up to its first dot, keepalived's default.
+func loadKeepalivedAs(path, configID string) (*Config, error) {
 	lx := newKALexer()
+	if configID != "" {
+		lx.hostID = configID
+	}
 	if err := lx.readFile(path, kaPos{}); err != nil {
 		return nil, err
 	}
@@ -689,6 +698,7 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 	c.at(prefix+".name", n.Args[0].Pos)
 	in := DefaultInstance()
 	in.Name = name
+	vipSeen := map[netip.Addr]kaPos{}
 	for _, s := range n.Block {
 		if f, ok := kaInstancePaths[s.Name()]; ok {
 			c.at(prefix+"."+f, s.Pos())
@@ -732,11 +742,11 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "virtual_ipaddress":
 			if c.wantBlock(s, 0) {
-				in.VIPs = append(in.VIPs, c.vips(s, prefix+".vips", len(in.VIPs))...)
+				in.VIPs = append(in.VIPs, c.vips(s, prefix+".vips", len(in.VIPs), vipSeen)...)
 			}
 		case "virtual_ipaddress_excluded":
 			if c.wantBlock(s, 0) {
-				in.ExcludedVIPs = append(in.ExcludedVIPs, c.vips(s, prefix+".excluded_vips", len(in.ExcludedVIPs))...)
+				in.ExcludedVIPs = append(in.ExcludedVIPs, c.vips(s, prefix+".excluded_vips", len(in.ExcludedVIPs), vipSeen)...)
 			}
 		case "nopreempt":
 			if c.flag(s) {
@@ -838,7 +848,11 @@ func (c *kaConverter) auth(n *kaNode, a *Auth, prefix string) {
 }
 
 // vips parses virtual_ipaddress lines: ADDR[/LEN] [dev IFACE] [label LABEL] [...].
-func (c *kaConverter) vips(n *kaNode, path string, first int) []VIP {
+// An address already listed in the instance (seen, shared by virtual_ipaddress and
+// virtual_ipaddress_excluded) is dropped with a warning: keepalived loads such a
+// file (its own sample keepalived.conf.vrrp lists 192.168.200.18 twice, and
+// keepalived -t accepts it), and the kernel holds an address once anyway.
+func (c *kaConverter) vips(n *kaNode, path string, first int, seen map[netip.Addr]kaPos) []VIP {
 	var out []VIP
 	for _, s := range n.Block {
 		if s.HasBlock {
@@ -847,6 +861,12 @@ func (c *kaConverter) vips(n *kaNode, path string, first int) []VIP {
 		}
 		v, ok := c.vip(n, s)
 		if ok {
+			a := v.Address.Addr()
+			if prev, dup := seen[a]; dup {
+				c.warnf(s.Pos(), "%s: %s is already listed at %s; this line is ignored, so the address is added and advertised once (remove the line on every router of this VRID so they all advertise the same addresses)", n.Name(), a, prev)
+				continue
+			}
+			seen[a] = s.Pos()
 			c.at(fmt.Sprintf("%s[%d]", path, first+len(out)), s.Pos())
 			out = append(out, v)
 		}
