@@ -1,8 +1,6 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -54,12 +52,15 @@ func loadKeepalivedAs(path, configID string) (*Config, error) {
 // IsKeepalived reports whether data looks like a keepalived.conf: its first
 // statement is a keepalived top-level block ("global_defs {", "vrrp_instance VI_1 {",
 // …) or an include. YAML, TOML and JSON never start that way.
+//
+// Lines may be of any length: a first line of megabytes (a long comment, a
+// generated one-line config) is read like any other.
 func IsKeepalived(data []byte) bool {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	pendingBlock := "" // a block keyword whose '{' may be on the next line
-	for sc.Scan() {
-		line := sc.Text()
+	for len(data) > 0 {
+		var raw []byte
+		raw, data = kaNextLine(data)
+		line := string(raw)
 		cut, _ := kaDecomment(line)
 		line = strings.TrimSpace(line[:cut])
 		if line == "" {
