@@ -112,6 +112,11 @@ func (c *kaConverter) warnPos(p Position, format string, args ...any) {
 	c.cfg.Warnings = append(c.cfg.Warnings, Warning{File: p.File, Line: p.Line, Message: fmt.Sprintf(format, args...)})
 }
 
+// warnKeyword emits the table's warning for a kaWarned keyword the converter handles.
+func (c *kaConverter) warnKeyword(n *kaNode, ctx string) {
+	c.warnf(n.Pos(), "%s: %s", n.Name(), kaMsg(ctx, n.Name()))
+}
+
 func (c *kaConverter) warnf(p kaPos, format string, args ...any) {
 	c.cfg.Warnings = append(c.cfg.Warnings, Warning{File: p.File, Line: p.Line, Message: fmt.Sprintf(format, args...)})
 }
@@ -507,6 +512,7 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			cfg.GARP.Interval, _ = c.seconds(n)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
+				c.warnKeyword(n, kaCtxGlobal)
 				cfg.ScriptUser = n.Args[0].Text
 				if len(n.Args) == 2 {
 					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
@@ -514,7 +520,7 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			}
 		case "enable_script_security":
 			if c.flag(n) {
-				c.warnf(n.Pos(), "enable_script_security: script ownership/permission checks are not performed by ebpfvrrp; keep scripts root-owned and not writable by others")
+				c.warnKeyword(n, kaCtxGlobal)
 			}
 		default:
 			c.unhandled(n, "global_defs", kaGlobal, kaGlobalUnsupported)
@@ -574,8 +580,14 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 			t.Rise, _ = c.int1(s)
 		case "fall":
 			t.Fall, _ = c.int1(s)
+		case "init_fail":
+			if c.flag(s) {
+				c.warnKeyword(s, kaCtxScript)
+				t.InitFail = true
+			}
 		case "user":
 			if c.args(s, 1, 2, "USER [GROUP]") {
+				c.warnKeyword(s, kaCtxScript)
 				t.User = s.Args[0].Text
 				if len(s.Args) == 2 {
 					c.warnf(s.Args[1].Pos, "user: group %q ignored; the script runs with the user's primary group", s.Args[1].Text)
@@ -641,7 +653,7 @@ func (c *kaConverter) initFile(s *kaNode) *FileInit {
 	fi := &FileInit{}
 	// The daemon does not create or write the file yet (Tracker.FileInit documents
 	// what it has to do); until it does, say so.
-	c.warnf(s.Pos(), "%s", kaMsgInitFilePending)
+	c.warnKeyword(s, kaCtxTrackFile)
 	for _, a := range s.Args {
 		switch {
 		case a.Text == "overwrite":
@@ -663,11 +675,12 @@ func (c *kaConverter) initFile(s *kaNode) *FileInit {
 	return fi
 }
 
-func (c *kaConverter) notify(s *kaNode, nt *Notify) {
+func (c *kaConverter) notify(s *kaNode, nt *Notify, ctx string) {
 	argv, extra, ok := c.scriptArgv(s)
 	if !ok {
 		return
 	}
+	c.warnKeyword(s, ctx)
 	if len(extra) > 0 {
 		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs notify
 		// scripts as script_user.
@@ -777,7 +790,7 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 				in.Track = append(in.Track, c.trackRefs(s, prefix+".track", len(in.Track))...)
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
-			c.notify(s, &in.Notify)
+			c.notify(s, &in.Notify, kaCtxInstance)
 		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
 			c.garp(s, s.Name(), &in.GARP, true)
 		case "use_vmac":
@@ -791,6 +804,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			if c.flag(s) {
 				in.DontTrackPrimary = true
 			}
+		case "accept":
+			c.flag(s) // what ebpfvrrp always does: it installs no firewall rules
 		default:
 			c.unhandled(s, "vrrp_instance", kaInstance, kaInstanceUnsupported)
 		}
@@ -918,9 +933,9 @@ func (c *kaConverter) vip(n, s *kaNode) (VIP, bool) {
 				return v, false
 			}
 		default:
-			takesValue, known := kaVIPOptionUnsupported[opt.Text]
-			if !known {
-				if sg := kaSuggest(opt.Text, map[string]bool{"dev": true, "label": true}, kaVIPOptionUnsupported); sg != "" {
+			row, known := kaLookup(kaCtxVIP, opt.Text)
+			if !known || row.Handler {
+				if sg := kaSuggest(opt.Text, kaVIPOptions, kaVIPOptionUnsupported); sg != "" {
 					c.errorf(opt.Pos, "%s: unknown option %q; did you mean %q?", n.Name(), opt.Text, sg)
 				} else {
 					c.errorf(opt.Pos, "%s: unknown option %q (supported: dev IFACE, label LABEL)", n.Name(), opt.Text)
@@ -928,14 +943,14 @@ func (c *kaConverter) vip(n, s *kaNode) (VIP, bool) {
 				return v, false
 			}
 			what := opt.Text
-			if takesValue {
+			if row.TakesValue {
 				val, ok := needValue()
 				if !ok {
 					return v, false
 				}
 				what += " " + val
 			}
-			c.warnf(opt.Pos, "%s: %q on %s is not supported and ignored", n.Name(), what, addrText)
+			c.warnf(opt.Pos, "%s: %q on %s is %s", n.Name(), what, addrText, row.Msg)
 		}
 	}
 	return v, true
@@ -962,7 +977,7 @@ func (c *kaConverter) peers(n *kaNode, prefix string, first int) []netip.Addr {
 			switch opt.Text {
 			case "min_ttl", "max_ttl":
 				i++
-				c.warnf(opt.Pos, "unicast_peer: %s is not supported; adverts must arrive with TTL 255", opt.Text)
+				c.warnf(opt.Pos, "unicast_peer: %s is %s", opt.Text, kaMsg(kaCtxPeer, opt.Text))
 			default:
 				if kaLooksLikeAddr(opt.Text) {
 					c.errorf(opt.Pos, "unicast_peer: one peer per line (keepalived reads %q as an option of %s)", opt.Text, s.Key.Text)
@@ -1041,7 +1056,7 @@ func (c *kaConverter) syncGroup(n *kaNode, name string) {
 				}
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
-			c.notify(s, &g.Notify)
+			c.notify(s, &g.Notify, kaCtxSyncGroup)
 		default:
 			c.unhandled(s, "vrrp_sync_group", kaSyncGroup, kaSyncGroupUnsupported)
 		}

@@ -59,7 +59,7 @@ func within(t *testing.T, f func() error) error {
 // large, is an error naming the file (and for an include, the include's line),
 // never a hang or an unbounded read.
 //
-// keyword: top-level include
+// keyword: any-line include
 func TestConfigFileKinds(t *testing.T) {
 	const perFile, total = 4096, 6000
 	tests := []struct {
@@ -162,13 +162,6 @@ func TestLongFirstLine(t *testing.T) {
 			}
 		})
 	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
 }
 
 // FuzzKeepalivedIncludes drives Load over a temporary include tree: the fuzzed main

@@ -151,6 +151,10 @@ type Tracker struct {
 	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`
 	Rise     int           `mapstructure:"rise" yaml:"rise,omitempty"`
 	Fall     int           `mapstructure:"fall" yaml:"fall,omitempty"`
+	// InitFail starts the tracker failed until its first result (keepalived's
+	// init_fail); by default a tracker starts as succeeded. The daemon passes it
+	// to control.TrackerConfig.InitFail.
+	InitFail bool `mapstructure:"init_fail" yaml:"init_fail,omitempty"`
 }
 
 // FileInit is how a track_file's file is initialised (keepalived's
