@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -92,3 +93,26 @@ func kaLoadFull(t *testing.T, text string) *Config {
 }
 
 var sprintf = fmt.Sprintf
+
+// TestYAMLAdvertIntervalZero: advert_interval written as 0 is a problem at its line,
+// as keepalived's advert_int 0 is, instead of silently becoming 1 s; left out it
+// is the 1 s default.
+func TestYAMLAdvertIntervalZero(t *testing.T) {
+	const inst = "instances:\n  - name: V\n    interface: eth0\n    vrid: 1\n    vips: [198.18.0.1]\n"
+	for _, tt := range []struct {
+		name, text, want string
+	}{
+		{"0", inst + "    advert_interval: 0\n", "f.yaml:6: instances[0].advert_interval: 0 is not an advert interval"},
+		{"0s", inst + "    advert_interval: 0s\n", "f.yaml:6: instances[0].advert_interval: 0 is not an advert interval"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.text), "yaml", "f.yaml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	if c := mustParseYAML(t, inst); c.Instances[0].AdvertInterval != DefaultAdvertInterval {
+		t.Errorf("omitted advert_interval = %v, want %v", c.Instances[0].AdvertInterval, DefaultAdvertInterval)
+	}
+}
