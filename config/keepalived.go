@@ -682,9 +682,9 @@ func (c *kaConverter) notify(s *kaNode, nt *Notify, ctx string) {
 	}
 	c.warnKeyword(s, ctx)
 	if len(extra) > 0 {
-		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs notify
-		// scripts as script_user.
-		c.warnf(s.Pos(), "%s: running this script as %q is not supported; it runs as script_user (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra, " "))
+		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs every
+		// notify script as root (control's ExecNotifier sets no credentials).
+		c.warnf(s.Pos(), "%s: running this script as %q is not supported; it runs as root (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra, " "))
 	}
 	switch s.Name() {
 	case "notify":

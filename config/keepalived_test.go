@@ -340,7 +340,7 @@ func TestKeepalivedWarnings(t *testing.T) {
 		{"script user group", "vrrp_script s {\n script /bin/true\n user nobody nogroup\n}\n", 3, `user: group "nogroup" ignored`},
 		{"script words after the script", "vrrp_script s {\n script /usr/bin/pgrep nginx\n}\n", 2,
 			`script: keepalived ignores "nginx" after the script; quote the whole command line`},
-		{"notify user", inst(" notify_master /etc/keepalived/m.sh root"), 4, `notify_master: running this script as "root" is not supported`},
+		{"notify user", inst(" notify_master /etc/keepalived/m.sh nobody"), 4, `notify_master: running this script as "nobody" is not supported; it runs as root`},
 		{"long password", inst(" authentication {\n  auth_type PASS\n  auth_pass 123456789\n }"), 6, `only "12345678" is used`},
 		{"auth_pass without auth_type", inst(" authentication {\n  auth_pass 1111\n }"), 5, "auth_pass without auth_type"},
 		{"sync group tracking", "vrrp_sync_group G {\n group {\n  VI_1\n }\n track_script {\n  s\n }\n}\n", 5, "track_script: put track_* in each member"},
