@@ -413,15 +413,14 @@ var kaKeywords = []kaKeyword{
 // Lookup maps derived from kaKeywords: per context, the keywords the converter
 // handles (kaX) and those only unhandled sees, with their warning (kaXUnsupported).
 var (
-	kaTopLevel, kaTopLevelUnsupported      = kaMaps(kaCtxTop)
-	kaGlobal, kaGlobalUnsupported          = kaMaps(kaCtxGlobal)
-	kaScript, kaScriptUnsupported          = kaMaps(kaCtxScript)
-	kaTrackFile, kaTrackFileUnsupported    = kaMaps(kaCtxTrackFile)
-	kaInstance, kaInstanceUnsupported      = kaMaps(kaCtxInstance)
-	kaSyncGroup, kaSyncGroupUnsupported    = kaMaps(kaCtxSyncGroup)
-	kaAuth, _                              = kaMaps(kaCtxAuth)
-	kaVIPOptions, kaVIPOptionUnsupported   = kaMaps(kaCtxVIP)
-	kaPeerOptions, kaPeerOptionUnsupported = kaMaps(kaCtxPeer)
+	kaTopLevel, kaTopLevelUnsupported    = kaMaps(kaCtxTop)
+	kaGlobal, kaGlobalUnsupported        = kaMaps(kaCtxGlobal)
+	kaScript, kaScriptUnsupported        = kaMaps(kaCtxScript)
+	kaTrackFile, kaTrackFileUnsupported  = kaMaps(kaCtxTrackFile)
+	kaInstance, kaInstanceUnsupported    = kaMaps(kaCtxInstance)
+	kaSyncGroup, kaSyncGroupUnsupported  = kaMaps(kaCtxSyncGroup)
+	kaAuth, _                            = kaMaps(kaCtxAuth)
+	kaVIPOptions, kaVIPOptionUnsupported = kaMaps(kaCtxVIP)
 )
 
 func kaMaps(ctx string) (handled map[string]bool, generic map[string]string) {
