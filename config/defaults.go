@@ -87,7 +87,8 @@ func DefaultInstance() Instance {
 // and lower-cases enumerations, so Validate sees what will run. It is idempotent.
 //
 // Resolved here so consumers need no inheritance logic of their own:
-//   - each Instance.GARP field left zero takes Config.GARP's value;
+//   - each Instance.GARP field left zero takes Config.GARP's value (but a
+//     master_delay written as 0, GARP.MasterDelaySet, stays 0);
 //   - AllowedPeers empty takes a copy of UnicastPeers;
 //   - a Tracker's Timeout left zero takes its Interval;
 //   - Auth.Type left empty becomes "pass" when a password is set, else "none".
@@ -167,11 +168,14 @@ func normalizeNotify(n *Notify) {
 	}
 }
 
-// inheritGARP fills the zero fields of an instance's GARP settings from the global ones.
+// inheritGARP fills the zero fields of an instance's GARP settings from the global
+// ones; a master delay written as 0 (MasterDelaySet) stays 0.
 func inheritGARP(in, global GARP) GARP {
-	if in.MasterDelay == 0 {
+	if in.MasterDelay == 0 && !in.MasterDelaySet {
 		in.MasterDelay = global.MasterDelay
 	}
+	// Only an explicit 0 needs remembering; a non-zero delay is never inherited.
+	in.MasterDelaySet = in.MasterDelaySet && in.MasterDelay == 0
 	if in.MasterRepeat == 0 {
 		in.MasterRepeat = global.MasterRepeat
 	}

@@ -206,6 +206,10 @@ func (v *validator) instances() {
 				vrs[k] = i
 			}
 		}
+		if in.UseVMAC && fam == 6 {
+			// The daemon refuses this at start; say so here, with the line.
+			v.add(p+".use_vmac", true, "VMAC is supported for IPv4 instances only: ebpfvrrp cannot create one for an IPv6 instance yet")
+		}
 		v.unicast(p, in, fam)
 		v.track(p, in)
 		v.notify(p+".notify", in.Notify)
@@ -465,6 +469,9 @@ func (v *validator) trackers() {
 		}
 		if t.File != "" && !filepath.IsAbs(t.File) {
 			v.add(p+".file", t.File, "%q must be an absolute path", t.File)
+		}
+		if t.FileInit != nil && t.File == "" {
+			v.add(p+".file_init", nil, "file_init needs file: it initialises a tracked file")
 		}
 		if t.Interval <= 0 {
 			v.add(p+".interval", t.Interval, "%v must be positive", t.Interval)
