@@ -582,7 +582,6 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 			t.Fall, _ = c.int1(s)
 		case "init_fail":
 			if c.flag(s) {
-				c.warnKeyword(s, kaCtxScript)
 				t.InitFail = true
 			}
 		case "user":
@@ -651,9 +650,6 @@ func (c *kaConverter) initFile(s *kaNode) *FileInit {
 		return nil
 	}
 	fi := &FileInit{}
-	// The daemon does not create or write the file yet (Tracker.FileInit documents
-	// what it has to do); until it does, say so.
-	c.warnKeyword(s, kaCtxTrackFile)
 	for _, a := range s.Args {
 		switch {
 		case a.Text == "overwrite":

@@ -127,12 +127,6 @@ const (
 	// CAP_SETUID/CAP_SETGID, so switching users fails there.
 	kaMsgScriptUser = "vrrp_script checks without a user of their own run as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so such a check counts as failed; notify scripts run as root"
 	kaMsgUser       = "the check runs as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so the check counts as failed"
-
-	// kaMsgInitFilePending / kaMsgInitFailPending: converted (Tracker.FileInit,
-	// Tracker.InitFail) but the daemon does not act on them yet. When it does, make
-	// these rows kaActs and drop the warnings.
-	kaMsgInitFilePending = "read into the tracker's file_init, but ebpfvrrp does not create or write the file yet; create it before starting (until it exists the tracker reads value 0)"
-	kaMsgInitFailPending = "read into the tracker's init_fail, but ebpfvrrp does not pass it to the tracker yet: the check starts as succeeded until its first result"
 )
 
 var kaKeywords = []kaKeyword{
@@ -298,12 +292,12 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxScript, "rise"),
 	acts(kaCtxScript, "fall"),
 	warnedH(kaCtxScript, "user", kaMsgUser),
-	warnedH(kaCtxScript, "init_fail", kaMsgInitFailPending),
+	acts(kaCtxScript, "init_fail"),
 
 	// track_file
 	acts(kaCtxTrackFile, "file"),
 	acts(kaCtxTrackFile, "weight"),
-	warnedH(kaCtxTrackFile, "init_file", kaMsgInitFilePending),
+	acts(kaCtxTrackFile, "init_file"),
 
 	// vrrp_instance
 	acts(kaCtxInstance, "state"),

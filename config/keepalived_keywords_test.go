@@ -78,8 +78,6 @@ func TestKeywordsWarnedAsTheTableSays(t *testing.T) {
 		kaCtxGlobal + " script_user":            "script_user nobody",
 		kaCtxGlobal + " enable_script_security": "enable_script_security",
 		kaCtxScript + " user":                   "user nobody",
-		kaCtxScript + " init_fail":              "init_fail",
-		kaCtxTrackFile + " init_file":           "init_file 5",
 	}
 	for _, ctx := range []string{kaCtxInstance, kaCtxSyncGroup} {
 		for _, n := range []string{"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop"} {

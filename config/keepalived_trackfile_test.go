@@ -95,3 +95,29 @@ func TestFileInitNeedsFile(t *testing.T) {
 		t.Fatalf("err = %v, want a problem at trackers.t.file_init", err)
 	}
 }
+
+// TestKeepalivedInitFail: a vrrp_script with init_fail starts failed, as
+// keepalived's vrrp_script_init_fail_handler does (keepalived/vrrp/vrrp_parser.c);
+// the daemon hands it to the tracker (control.TrackerConfig.InitFail).
+//
+// keyword: vrrp_script init_fail
+func TestKeepalivedInitFail(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"vrrp_script s {\n script /bin/true\n init_fail\n}\n", true},
+		{"vrrp_script s {\n script /bin/true\n}\n", false},
+	} {
+		c, err := LoadKeepalived(kaWrite(t, tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Trackers["s"].InitFail; got != tc.want {
+			t.Errorf("%q: InitFail = %v, want %v", tc.in, got, tc.want)
+		}
+		if len(c.Warnings) != 0 {
+			t.Errorf("%q: warnings %v, want none", tc.in, c.Warnings)
+		}
+	}
+}

@@ -223,6 +223,9 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (contro
 		return control.Setup{}, fmt.Errorf("watch links: %w", err)
 	}
 	d.notifier = hooks.NewExecNotifier(d.log)
+	if err := initTrackFiles(d.cfg); err != nil {
+		return control.Setup{}, err
+	}
 	setup, err := buildSetup(d.cfg, d.vmac)
 	if err != nil {
 		return setup, err

@@ -162,3 +162,34 @@ func TestFitsMTU(t *testing.T) {
 		}
 	}
 }
+
+func TestInitTrackFiles(t *testing.T) {
+	dir := t.TempDir()
+	missing, kept, over := filepath.Join(dir, "missing"), filepath.Join(dir, "kept"), filepath.Join(dir, "over")
+	for _, p := range []string{kept, over} {
+		if err := os.WriteFile(p, []byte("7\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &config.Config{Trackers: map[string]config.Tracker{
+		"a": {File: missing, FileInit: &config.FileInit{Value: 10}},
+		"b": {File: kept, FileInit: &config.FileInit{Value: 10}},
+		"c": {File: over, FileInit: &config.FileInit{Value: -3, Overwrite: true}},
+		"d": {File: filepath.Join(dir, "plain")}, // no init_file: not created
+	}}
+	if err := initTrackFiles(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{missing: "10\n", kept: "7\n", over: "-3\n"} {
+		if b, err := os.ReadFile(p); err != nil || string(b) != want {
+			t.Errorf("%s = %q (%v), want %q", filepath.Base(p), b, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "plain")); err == nil {
+		t.Error("a file without init_file was created")
+	}
+	cfg.Trackers = map[string]config.Tracker{"e": {File: dir, FileInit: &config.FileInit{}}}
+	if err := initTrackFiles(cfg); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("init_file on a directory: %v, want not a regular file", err)
+	}
+}

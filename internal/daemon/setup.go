@@ -1,9 +1,13 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"sort"
+	"strconv"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
@@ -40,12 +44,38 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	return s, nil
 }
 
+// initTrackFiles does keepalived's init_file, at start only: the file a tracker
+// reads is created with its init value when missing, and written over when the
+// tracker says overwrite. Something else at that path (a directory, a FIFO) is an
+// error rather than a file the check would never read.
+func initTrackFiles(cfg *config.Config) error {
+	for name, t := range cfg.Trackers {
+		if t.File == "" || t.FileInit == nil {
+			continue
+		}
+		st, err := os.Lstat(t.File)
+		switch {
+		case err == nil && !st.Mode().IsRegular():
+			return fmt.Errorf("trackers.%s.file_init: %s exists and is not a regular file", name, t.File)
+		case err == nil && !t.FileInit.Overwrite:
+			continue
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("trackers.%s.file_init: %w", name, err)
+		}
+		if err := os.WriteFile(t.File, []byte(strconv.Itoa(t.FileInit.Value)+"\n"), 0o644); err != nil {
+			return fmt.Errorf("trackers.%s.file_init: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // buildTrackers turns the config's trackers into the Runner's, sorted by name.
 func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 	var out []control.TrackerConfig
 	for name, t := range cfg.Trackers {
 		tc := control.TrackerConfig{
 			Name: name, Interval: t.Interval, Timeout: t.Timeout, Rise: t.Rise, Fall: t.Fall,
+			InitFail: t.InitFail,
 		}
 		switch {
 		case len(t.Command) > 0:
