@@ -17,7 +17,10 @@ type announcerAdapter struct {
 	ctx      context.Context
 	log      *slog.Logger
 	settings map[string]vip.GARPSettings // by instance
-	ifindex  map[string]int              // by instance
+	ifindex  map[string]int              // by instance: the interface it sends on
+	// vipDev: the interface of a VIP written with its own dev (by instance, then
+	// address); GARP/NA for it leave there, as keepalived sends them.
+	vipDev map[string]map[netip.Addr]int
 
 	mu  sync.Mutex
 	ann map[int]*vip.Announcer
@@ -25,32 +28,53 @@ type announcerAdapter struct {
 
 func (a *announcerAdapter) Start(inst string, vips []netip.Addr) func() {
 	a.mu.Lock()
-	ifx := a.ifindex[inst]
-	an, ok := a.ann[ifx]
-	if !ok {
-		var err error
-		if an, err = vip.NewAnnouncer(ifx); err != nil {
-			a.mu.Unlock()
-			a.log.Error("cannot send GARP/NA", "instance", inst, "err", err)
-			return func() {}
+	// One schedule per interface the VIPs live on, in the order first seen.
+	var order []int
+	byIf := map[int][]netip.Addr{}
+	for _, v := range vips {
+		ifx, ok := a.vipDev[inst][v]
+		if !ok {
+			ifx = a.ifindex[inst]
 		}
-		a.ann[ifx] = an
+		if _, seen := byIf[ifx]; !seen {
+			order = append(order, ifx)
+		}
+		byIf[ifx] = append(byIf[ifx], v)
 	}
 	s, ok := a.settings[inst]
 	if !ok {
 		s = vip.DefaultGARPSettings()
 	}
+	anns := map[int]*vip.Announcer{}
+	for _, ifx := range order {
+		an, ok := a.ann[ifx]
+		if !ok {
+			var err error
+			if an, err = vip.NewAnnouncer(ifx); err != nil {
+				a.log.Error("cannot send GARP/NA", "instance", inst, "ifindex", ifx, "err", err)
+				continue
+			}
+			a.ann[ifx] = an
+		}
+		anns[ifx] = an
+	}
 	a.mu.Unlock()
 	ctx, cancel := context.WithCancel(a.ctx)
-	// The first GARP/NA goes out before Start returns; the rest of the schedule
-	// runs in its own goroutine.
-	err := vip.AnnounceThenSchedule(ctx, an, vips, s, func(err error) {
-		if err != nil {
-			a.log.Warn("GARP/NA announcements incomplete", "instance", inst, "err", err)
+	for _, ifx := range order {
+		an := anns[ifx]
+		if an == nil {
+			continue
 		}
-	})
-	if err != nil {
-		a.log.Warn("first GARP/NA failed", "instance", inst, "err", err)
+		// The first GARP/NA goes out before Start returns; the rest of the
+		// schedule runs in its own goroutine.
+		err := vip.AnnounceThenSchedule(ctx, an, byIf[ifx], s, func(err error) {
+			if err != nil {
+				a.log.Warn("GARP/NA announcements incomplete", "instance", inst, "err", err)
+			}
+		})
+		if err != nil {
+			a.log.Warn("first GARP/NA failed", "instance", inst, "err", err)
+		}
 	}
 	return cancel
 }
@@ -66,6 +90,7 @@ func (a *announcerAdapter) Close() {
 func (d *Daemon) setAnnounceSettings(cfg *config.Config, s control.Setup) {
 	settings := map[string]vip.GARPSettings{}
 	ifx := map[string]int{}
+	vipDev := map[string]map[netip.Addr]int{}
 	for i, in := range cfg.Instances {
 		g := in.GARP
 		settings[in.Name] = vip.GARPSettings{Delay: g.MasterDelay, Repeat: g.MasterRepeat,
@@ -75,8 +100,19 @@ func (d *Daemon) setAnnounceSettings(cfg *config.Config, s control.Setup) {
 		if ifi, err := net.InterfaceByName(s.Instances[i].Interface); err == nil {
 			ifx[in.Name] = ifi.Index
 		}
+		for _, v := range s.Instances[i].VIPs {
+			if v.Device == "" || v.Device == s.Instances[i].Interface {
+				continue
+			}
+			if ifi, err := net.InterfaceByName(v.Device); err == nil {
+				if vipDev[in.Name] == nil {
+					vipDev[in.Name] = map[netip.Addr]int{}
+				}
+				vipDev[in.Name][v.Prefix.Addr()] = ifi.Index
+			}
+		}
 	}
 	d.ann.mu.Lock()
-	d.ann.settings, d.ann.ifindex = settings, ifx
+	d.ann.settings, d.ann.ifindex, d.ann.vipDev = settings, ifx, vipDev
 	d.ann.mu.Unlock()
 }
