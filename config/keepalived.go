@@ -122,6 +122,7 @@ func (c *kaConverter) unhandled(n *kaNode, where string, known map[string]bool, 
 		return
 	}
 	c.warnf(n.Pos(), "%s: unknown keyword in %s, ignored (keepalived ignores it too)", n.Name(), where)
+	c.cfg.Warnings[len(c.cfg.Warnings)-1].UnknownKeyword = true
 }
 
 func (c *kaConverter) convert(nodes []*kaNode) {
@@ -502,6 +503,7 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			}
 		case "enable_script_security":
 			if c.flag(n) {
+				cfg.ScriptSecurity = true
 				c.warnf(n.Pos(), "enable_script_security: script ownership/permission checks are not performed by ebpfvrrp; keep scripts root-owned and not writable by others")
 			}
 		default:
@@ -668,7 +670,13 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 		case "priority":
 			in.Priority, _ = c.int1(s)
 		case "advert_int":
-			in.AdvertInterval, _ = c.seconds(s)
+			// keepalived rejects 0 (its range is 0.01 to 255 s); unset would
+			// silently mean the 1 s default.
+			if d, ok := c.seconds(s); ok && d <= 0 {
+				c.errorf(s.Pos(), "advert_int %s: must be more than 0", s.Args[0].Text)
+			} else {
+				in.AdvertInterval = d
+			}
 		case "version":
 			var ok bool
 			if in.Version, ok = c.int1(s); ok {

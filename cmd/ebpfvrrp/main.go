@@ -37,6 +37,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
 	stop()
+	var exit exitError
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
@@ -45,6 +46,8 @@ func main() {
 		os.Exit(2)
 	case errors.Is(err, errQuiet):
 		os.Exit(1)
+	case errors.As(err, &exit):
+		os.Exit(exit.code)
 	default:
 		fmt.Fprintln(os.Stderr, "ebpfvrrp:", err)
 		os.Exit(1)
@@ -61,6 +64,12 @@ Usage:
   ebpfvrrp demo                        the two-LB lab in network namespaces, with a live failover
   ebpfvrrp version                     print the version
 
+keepalived's command line works too, for units and scripts written for it:
+  ebpfvrrp -t -f /etc/keepalived/keepalived.conf   check a config, exit as keepalived -t
+  ebpfvrrp --dont-fork --log-console -D -f FILE    run the daemon (-p/-r write pid files)
+keepalived-only options (-C/--check, -x/--snmp, -S, -G, ...) are accepted with a
+warning that they do nothing. 'ebpfvrrp run --help' lists them all.
+
 FILE may be ebpfvrrp YAML/TOML/JSON or keepalived.conf (recognised by content).
 Run 'ebpfvrrp COMMAND --help' for the flags of a command.
 `
@@ -76,12 +85,13 @@ func run(ctx context.Context, args []string, env Env) error {
 			fmt.Fprint(env.Stdout, usage)
 			return nil
 		}
-		// keepalived habit: flags straight after the program name mean "run".
-		cmd, rest = "run", args
+		// keepalived habit: flags straight after the program name mean "run",
+		// with keepalived's options understood (keepalived.go).
+		return cmdRun(ctx, args, env, true)
 	}
 	switch cmd {
 	case "run":
-		return cmdRun(ctx, rest, env)
+		return cmdRun(ctx, rest, env, false)
 	case "validate":
 		return cmdValidate(rest, env)
 	case "convert":

@@ -52,6 +52,9 @@ type Options struct {
 	Logger        *slog.Logger
 	// Version is reported in logs, /status and the build-info metric.
 	Version string
+	// PIDFiles are written with the daemon's pid when Run starts and removed when
+	// it returns (keepalived's -p and -r, for scripts that read them).
+	PIDFiles []string
 }
 
 // Daemon is one running ebpfvrrp: a dataplane, a Runner and their adapters.
@@ -121,6 +124,11 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
+	removePIDs, err := writePIDFiles(d.opts.PIDFiles)
+	if err != nil {
+		return err
+	}
+	defer removePIDs()
 	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log})
 	if err != nil {
 		return err
