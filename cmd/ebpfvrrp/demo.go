@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,15 +14,27 @@ import (
 	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 )
 
+type demoFlags struct {
+	keepalived, v3 bool
+	hold           time.Duration
+}
+
+func newDemoFlagSet(env Env) (*flag.FlagSet, *demoFlags) {
+	fs := newFlagSet("demo", "demo [--keepalived] [--v3]", env)
+	f := &demoFlags{}
+	fs.BoolVar(&f.keepalived, "keepalived", false, "run Debian's keepalived on lb-6 instead of ebpfvrrp (a mixed pair)")
+	fs.BoolVar(&f.v3, "v3", false, "VRRPv3 with 50 ms adverts instead of the tutorial's v2 at 1 s")
+	fs.DurationVar(&f.hold, "hold", 4*time.Second, "`DURATION` to watch each phase")
+	return fs, f
+}
+
 // cmdDemo builds the tutorial's two-LB lab in network namespaces, runs ebpfvrrp on
 // lb-5 and lb-6 with the built-in default config, shows the VIP and the client's
 // replies live, cuts the master, measures the outage, restores it and shows the
 // failback. Ctrl-C at any point removes everything it built.
 func cmdDemo(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("demo", "demo [--keepalived] [--v3]", env)
-	withKeepalived := fs.Bool("keepalived", false, "run Debian's keepalived on lb-6 instead of ebpfvrrp (a mixed pair)")
-	v3 := fs.Bool("v3", false, "VRRPv3 with 50 ms adverts instead of the tutorial's v2 at 1 s")
-	hold := fs.Duration("hold", 4*time.Second, "how long to watch each phase")
+	fs, f := newDemoFlagSet(env)
+	withKeepalived, v3, hold := &f.keepalived, &f.v3, &f.hold
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ var ignoredOptions = []ignoredOption{
 	{"S", "log-facility", requiredArg, "ebpfvrrp logs to stderr (the journal under systemd), not to syslog"},
 	{"G", "no-syslog", noArg, "ebpfvrrp never logs via syslog"},
 	{"u", "umask", requiredArg, "set UMask= in the unit instead"},
-	{"X", "release-vips", noArg, "ebpfvrrp always removes its VIPs when it stops"},
+	{"X", "release-vips", noArg, "ebpfvrrp removes the VIPs whenever an instance stops being Master"},
 	{"V", "dont-release-vrrp", noArg, "ebpfvrrp always removes its VIPs when it stops"},
 	{"I", "dont-release-ipvs", noArg, "ebpfvrrp has no IPVS topology"},
 	{"R", "dont-respawn", noArg, "ebpfvrrp has no child processes to respawn; use the unit's Restart="},

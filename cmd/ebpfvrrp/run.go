@@ -31,9 +31,14 @@ func newRunFlagSet(env Env) (*flag.FlagSet, *runFlags) {
 	return fs, f
 }
 
-// cmdRun runs the daemon. topLevel is set when ebpfvrrp was called with flags
+// cmdRun runs the daemon; runDaemon does, for it and for keepalived's command
+// line. topLevel is set when ebpfvrrp was called with flags
 // and no subcommand, as keepalived is: the config then defaults to keepalived's.
-func cmdRun(ctx context.Context, args []string, env Env, topLevel bool) error {
+func cmdRun(ctx context.Context, args []string, env Env) error {
+	return runDaemon(ctx, args, env, false)
+}
+
+func runDaemon(ctx context.Context, args []string, env Env, topLevel bool) error {
 	fs, f := newRunFlagSet(env)
 	if err := parseFlags(fs, expandShortOptions(fs, args)); err != nil {
 		return err

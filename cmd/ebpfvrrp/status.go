@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -20,11 +21,23 @@ import (
 // errNoDaemon is returned by status when nothing answers on the control socket.
 var errNoDaemon = errors.New("no ebpfvrrp daemon is running")
 
-func cmdStatus(ctx context.Context, args []string, env Env) error {
+type statusFlags struct {
+	json      bool
+	pin, sock string
+}
+
+func newStatusFlagSet(env Env) (*flag.FlagSet, *statusFlags) {
 	fs := newFlagSet("status", "status [--json] [--pin-path DIR | --control-socket PATH]", env)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	pin := fs.String("pin-path", config.DefaultPinPath, "pin path of the daemon to ask")
-	sock := fs.String("control-socket", "", "control socket of the daemon (default: derived from --pin-path)")
+	f := &statusFlags{}
+	fs.BoolVar(&f.json, "json", false, "print JSON instead of a table")
+	fs.StringVar(&f.pin, "pin-path", config.DefaultPinPath, "pin path `DIR` of the daemon to ask")
+	fs.StringVar(&f.sock, "control-socket", "", "control socket `PATH` of the daemon (default: derived from --pin-path)")
+	return fs, f
+}
+
+func cmdStatus(ctx context.Context, args []string, env Env) error {
+	fs, f := newStatusFlagSet(env)
+	asJSON, pin, sock := &f.json, &f.pin, &f.sock
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
