@@ -73,7 +73,7 @@ func init() {
 		{"validate", "--config FILE", "check a config without touching the system",
 			func(env Env) *flag.FlagSet { fs, _ := newValidateFlagSet(env); return fs }, cmdValidate},
 		{"convert", "FILE", "print a keepalived.conf (or any config) as ebpfvrrp YAML", newConvertFlagSet, cmdConvert},
-		{"status", "[--json]", "state, priorities, master, heartbeat loss and drops of a running daemon",
+		{"status", "[--json | --watch]", "state, priorities, master, heartbeat loss and drops of a running daemon",
 			func(env Env) *flag.FlagSet { fs, _ := newStatusFlagSet(env); return fs }, cmdStatus},
 		{"demo", "[--keepalived] [--v3]", "the two-LB lab in network namespaces, with a live failover",
 			func(env Env) *flag.FlagSet { fs, _ := newDemoFlagSet(env); return fs }, cmdDemo},
