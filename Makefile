@@ -88,7 +88,7 @@ deb: ## build ebpfvrrp_<version>_<arch>.deb (binary in /usr/sbin, unit, man page
 	sed 's#/usr/local/sbin/ebpfvrrp#/usr/sbin/ebpfvrrp#g; s#`make install` puts it in /etc/systemd/system/#The package puts it in /usr/lib/systemd/system/#' \
 		configs/ebpfvrrp.service > $(DEB_ROOT)/usr/lib/systemd/system/ebpfvrrp.service
 	chmod 0644 $(DEB_ROOT)/usr/lib/systemd/system/ebpfvrrp.service
-	$(DEB_ROOT)/usr/sbin/ebpfvrrp help --man | gzip -9n > $(DEB_ROOT)/usr/share/man/man8/ebpfvrrp.8.gz
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) $(DEB_ROOT)/usr/sbin/ebpfvrrp help --man | gzip -9n > $(DEB_ROOT)/usr/share/man/man8/ebpfvrrp.8.gz
 	$(DEB_ROOT)/usr/sbin/ebpfvrrp help --bash-completion > $(DEB_ROOT)/usr/share/bash-completion/completions/ebpfvrrp
 	install -D -m 0640 configs/lb-5.yaml $(DEB_ROOT)/etc/ebpfvrrp/ebpfvrrp.yaml
 	install -m 0644 configs/*.yaml $(DEB_ROOT)/usr/share/doc/ebpfvrrp/examples/

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 type helpFlags struct{ man, completion bool }
@@ -124,13 +126,20 @@ func writeOption(w io.Writer, o option) {
 	fmt.Fprintln(w)
 }
 
-// manDate is the man page's date: fixed, so the package builds reproducibly
-// (SOURCE_DATE_EPOCH would be the Debian way; the version says which build).
-const manDate = "2026-12-01"
+// manDate is the man page's date: SOURCE_DATE_EPOCH's (make deb sets it to the
+// commit's), so the package builds reproducibly; today's without it.
+func manDate(env Env) string {
+	if s := env.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		if sec, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.Unix(sec, 0).UTC().Format(time.DateOnly)
+		}
+	}
+	return time.Now().UTC().Format(time.DateOnly)
+}
 
 func writeMan(w io.Writer, env Env) error {
 	discard := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: env.Getenv}
-	fmt.Fprintf(w, ".TH EBPFVRRP 8 %q \"ebpfvrrp %s\" \"System Administration\"\n", manDate, roff(version))
+	fmt.Fprintf(w, ".TH EBPFVRRP 8 %q \"ebpfvrrp %s\" \"System Administration\"\n", manDate(env), roff(version))
 	fmt.Fprint(w, `.SH NAME
 ebpfvrrp \- VRRP daemon with an XDP receive path, a drop\-in for keepalived's VRRP
 .SH SYNOPSIS

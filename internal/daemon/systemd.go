@@ -101,8 +101,12 @@ func (n *systemdNotifier) send(m string) {
 }
 
 func (n *systemdNotifier) queue(m string) {
-	if n.enabled {
-		n.msg <- m
+	if !n.enabled {
+		return
+	}
+	select {
+	case n.msg <- m:
+	case <-n.done: // Run has returned: nobody sends any more
 	}
 }
 
