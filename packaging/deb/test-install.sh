@@ -82,7 +82,10 @@ done
 say "dpkg -P"
 dpkg -P "$pkg" >/dev/null
 rm -f "$marker"
-for f in /usr/sbin/ebpfvrrp /etc/ebpfvrrp /usr/share/doc/ebpfvrrp /run/ebpfvrrp; do
+# Not /run/ebpfvrrp: daemons started by hand (tests, other namespaces) keep their
+# control sockets there whether or not the package is installed.
+for f in /usr/sbin/ebpfvrrp /etc/ebpfvrrp /usr/share/doc/ebpfvrrp /usr/lib/systemd/system/ebpfvrrp.service \
+	/usr/share/man/man8/ebpfvrrp.8.gz /usr/share/bash-completion/completions/ebpfvrrp; do
 	[ ! -e "$f" ] || fail "$f left after dpkg -P"
 done
 if installed; then fail "$pkg still known to dpkg after purge"; fi
