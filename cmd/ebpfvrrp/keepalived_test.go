@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/netip"
 	"os"
@@ -336,3 +337,45 @@ func TestPIDFiles(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { testutil.Main(m) }
+
+// TestReadmeUnitRecipe: the command lines of the README's override for
+// keepalived's unit are ones ebpfvrrp takes: the -t lines pass on a valid
+// config, and ExecStart parses as a daemon run of that config, with the
+// options distributions put in $DAEMON_ARGS.
+func TestReadmeUnitRecipe(t *testing.T) {
+	b := readTestFile(t, "../../README.md")
+	var lines []string
+	for _, blk := range strings.Split(string(b), "```ini\n")[1:] {
+		body, _, _ := strings.Cut(blk, "```")
+		for _, l := range strings.Split(body, "\n") {
+			if _, cmd, ok := strings.Cut(l, "=/usr/sbin/ebpfvrrp"); ok && strings.HasPrefix(l, "Exec") {
+				lines = append(lines, strings.TrimSpace(cmd))
+			}
+		}
+	}
+	if len(lines) < 3 {
+		t.Fatalf("README's unit recipe: %d ebpfvrrp command lines, want ExecStartPre, ExecStart and ExecReload", len(lines))
+	}
+	cfg := writeFile(t, "keepalived.conf", kaInstance("lo", 50))
+	for _, daemonArgs := range []string{"", "-D", "-D -S 0 --vrrp"} {
+		for _, l := range lines {
+			l = strings.ReplaceAll(l, "$DAEMON_ARGS", daemonArgs)
+			l = strings.ReplaceAll(l, keepalivedDefaultConfig, cfg)
+			args := strings.Fields(l)
+			t.Run(l, func(t *testing.T) {
+				fs, f := newRunFlagSet(Env{Stdout: io.Discard, Stderr: io.Discard})
+				if err := parseFlags(fs, expandShortOptions(fs, args)); err != nil {
+					t.Fatalf("does not parse: %v", err)
+				}
+				if f.config != cfg {
+					t.Errorf("config %q, want %q", f.config, cfg)
+				}
+				if f.keepalived.configTest {
+					if _, errOut, err := runCLI(t, args...); err != nil {
+						t.Errorf("%v\n%s", err, errOut)
+					}
+				}
+			})
+		}
+	}
+}
