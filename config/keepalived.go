@@ -137,6 +137,7 @@ func (c *kaConverter) unhandled(n *kaNode, where string, known map[string]bool, 
 		return
 	}
 	c.warnf(n.Pos(), "%s: unknown keyword in %s, ignored (keepalived ignores it too)", n.Name(), where)
+	c.cfg.Warnings[len(c.cfg.Warnings)-1].UnknownKeyword = true
 }
 
 func (c *kaConverter) convert(nodes []*kaNode) {
@@ -520,6 +521,7 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			}
 		case "enable_script_security":
 			if c.flag(n) {
+				cfg.ScriptSecurity = true
 				c.warnKeyword(n, kaCtxGlobal)
 			}
 		default:

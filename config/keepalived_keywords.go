@@ -170,7 +170,7 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxGlobal, "vrrp_garp_master_refresh_repeat"),
 	acts(kaCtxGlobal, "vrrp_garp_interval"),
 	warnedH(kaCtxGlobal, "script_user", kaMsgScriptUser),
-	warnedH(kaCtxGlobal, "enable_script_security", "script ownership/permission checks are not performed by ebpfvrrp; keep scripts root-owned and not writable by others"),
+	warnedH(kaCtxGlobal, "enable_script_security", "ebpfvrrp -t checks script ownership and permissions as keepalived -t does; the running daemon does not check them again before running a script, so keep scripts root-owned and not writable by others"),
 	warned(kaCtxGlobal, "notification_email", kaMsgSMTP),
 	warned(kaCtxGlobal, "notification_email_from", kaMsgSMTP),
 	warned(kaCtxGlobal, "smtp_server", kaMsgSMTP),

@@ -36,7 +36,7 @@ func TestKeepalivedConvertRoundTrip(t *testing.T) {
 				t.Fatalf("Parse(Marshal(LoadKeepalived)): %v\nYAML:\n%s", err, y)
 			}
 			for _, c := range []*Config{direct, converted} {
-				c.Source, c.Positions, c.Warnings = "", nil, nil
+				stripMeta(c)
 			}
 			if d := kaDiff(direct, converted); d != "" {
 				t.Errorf("Load(keepalived) vs Parse(convert) (-keepalived +yaml):\n%s\nYAML:\n%s", d, y)

@@ -345,7 +345,7 @@ func TestKeepalivedWarnings(t *testing.T) {
 		{"auth_pass without auth_type", inst(" authentication {\n  auth_pass 1111\n }"), 5, "auth_pass without auth_type"},
 		{"sync group tracking", "vrrp_sync_group G {\n group {\n  VI_1\n }\n track_script {\n  s\n }\n}\n", 5, "track_script: put track_* in each member"},
 		{"use_vmac name", inst(" use_vmac vrrp.51"), 4, `use_vmac: interface name "vrrp.51" ignored`},
-		{"enable_script_security", "global_defs {\n enable_script_security\n}\n", 2, "enable_script_security: script ownership"},
+		{"enable_script_security", "global_defs {\n enable_script_security\n}\n", 2, "enable_script_security: ebpfvrrp -t checks script ownership"},
 		{"auth with VRRPv3 dropped as keepalived does", inst(" version 3\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }"), 5,
 			"(VI_1) VRRP version 3 does not support authentication; ignored"},
 		{"preempt_delay with nopreempt reset as keepalived does", inst(" nopreempt\n preempt_delay 10"), 5,

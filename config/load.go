@@ -63,6 +63,7 @@ func loadKeepalivedFile(path string) (*Config, error) {
 	if c.Source == "" {
 		c.Source = path
 	}
+	c.Keepalived = true
 	v := newViper()
 	if c.Positions == nil {
 		c.Positions = map[string]Position{}

@@ -30,6 +30,13 @@ type Config struct {
 	Telemetry  Telemetry          `mapstructure:"telemetry" yaml:"telemetry,omitempty"`
 	SplitBrain SplitBrain         `mapstructure:"split_brain" yaml:"split_brain,omitempty"`
 
+	// ScriptSecurity is keepalived's enable_script_security: read so that
+	// `ebpfvrrp -t` fails where `keepalived -t` does; ebpfvrrp itself performs no
+	// script ownership checks. Not part of the schema.
+	ScriptSecurity bool `mapstructure:"-" yaml:"-"`
+	// Keepalived is set when the config was read from keepalived.conf syntax.
+	Keepalived bool `mapstructure:"-" yaml:"-"`
+
 	// Source is the file this config was read from (not part of the schema).
 	Source string `mapstructure:"-" yaml:"-"`
 	// Warnings lists what was read but is not implemented (keepalived keywords we
@@ -54,6 +61,10 @@ type Warning struct {
 	File    string
 	Line    int
 	Message string
+	// UnknownKeyword: a keepalived.conf keyword neither ebpfvrrp nor keepalived
+	// knows. The daemon ignores it as keepalived does; `ebpfvrrp -t` fails on it
+	// as `keepalived -t` does.
+	UnknownKeyword bool
 }
 
 // Instance is one VRRP instance (keepalived's vrrp_instance).

@@ -164,6 +164,13 @@ type Deps struct {
 	// OnTransition is called (under the Runner's lock: do not call back into the
 	// Runner) after every transition, for metrics.
 	OnTransition func(TransitionRecord)
+	// Heartbeat, when set, is called at least every HeartbeatInterval from the
+	// Runner's own loop: the advert tick, which then also runs when no instance
+	// is Master. A Runner that is wedged (its lock held, its advert clock stuck)
+	// stops calling it, which is the point: the daemon feeds systemd's watchdog
+	// from it. Called under the Runner's lock; it must not block.
+	Heartbeat         func()
+	HeartbeatInterval time.Duration
 }
 
 // TransitionRecord is one logged transition.
@@ -292,6 +299,8 @@ type Runner struct {
 
 	sendErrors     uint64
 	lastSendErrLog time.Time
+	// nextBeat is when Deps.Heartbeat is due next.
+	nextBeat time.Time
 
 	// probeCtx ends with Shutdown, cancelling takeover probes in flight.
 	probeCtx    context.Context
@@ -311,6 +320,9 @@ func NewRunner(d Deps, s Setup) (*Runner, error) {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
+	}
+	if d.Heartbeat != nil && d.HeartbeatInterval <= 0 {
+		return nil, fmt.Errorf("control: new runner: %w: Heartbeat needs a HeartbeatInterval > 0", ErrInvalidSetup)
 	}
 	if d.Prober == nil {
 		if p, ok := d.Dataplane.(VIPProber); ok {
@@ -421,7 +433,17 @@ func (r *Runner) Start() error {
 	r.started = true
 	s := r.setup
 	r.mu.Unlock()
-	return r.apply(s)
+	err := r.apply(s)
+	if r.d.Heartbeat != nil {
+		// From here the advert tick runs even with no Master: it carries the
+		// heartbeat.
+		r.mu.Lock()
+		now := r.d.Clock.Now()
+		r.nextBeat = now
+		r.rescheduleAdverts(now)
+		r.mu.Unlock()
+	}
+	return err
 }
 
 // Reload switches to a new setup. Instances whose kernel identity (key, version,

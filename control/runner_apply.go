@@ -343,13 +343,17 @@ func (r *Runner) advertSlot(ref time.Time, after time.Duration) time.Time {
 // interval stay in phase, so steady state is one batch per interval.
 func advertWindow(c *InstanceConfig) time.Duration { return c.AdvertInterval / 8 }
 
-// rescheduleAdverts arms the single advert timer for the earliest due advert.
+// rescheduleAdverts arms the single advert timer for the earliest due advert,
+// or the heartbeat if that is due first.
 func (r *Runner) rescheduleAdverts(now time.Time) {
 	var due time.Time
 	for _, inst := range r.insts {
 		if inst.advertArmed && (due.IsZero() || inst.nextAdvert.Before(due)) {
 			due = inst.nextAdvert
 		}
+	}
+	if r.heartbeatOn() && (due.IsZero() || r.nextBeat.Before(due)) {
+		due = r.nextBeat
 	}
 	if r.advTimer != nil && !due.IsZero() && due.Equal(r.advDue) {
 		return
@@ -387,8 +391,17 @@ func (r *Runner) fireAdverts(gen uint64) {
 	}
 	r.batching = false
 	r.flushLocked()
+	// A heartbeat due within a quarter interval rides on this tick rather than
+	// waking the thread again.
+	if r.heartbeatOn() && !now.Add(r.d.HeartbeatInterval/4).Before(r.nextBeat) {
+		r.d.Heartbeat()
+		r.nextBeat = now.Add(r.d.HeartbeatInterval)
+	}
 	r.rescheduleAdverts(now)
 }
+
+// heartbeatOn: Deps.Heartbeat is set and Start has run.
+func (r *Runner) heartbeatOn() bool { return r.d.Heartbeat != nil && !r.nextBeat.IsZero() }
 
 // ordered returns the instances sorted by name (batches and tests are deterministic).
 func (r *Runner) ordered() []*instance {

@@ -243,3 +243,12 @@ func SkewTime(version int, masterAdverInterval time.Duration, priority uint8) ti
 func MasterDownInterval(version int, masterAdverInterval time.Duration, priority uint8) time.Duration {
 	return 3*masterAdverInterval + SkewTime(version, masterAdverInterval, priority)
 }
+
+// FailoverTransitions are the transitions any instance can make whatever its
+// configuration: the RFC's failovers. Metrics export them at zero from start, so
+// that increase() over ebpfvrrp_transitions_total sees the first failover too.
+var FailoverTransitions = []TransitionCount{
+	{From: Backup, To: Master, Reason: ReasonMasterDownExpired},
+	{From: Backup, To: Master, Reason: ReasonPriorityZeroReceived},
+	{From: Master, To: Backup, Reason: ReasonHigherPrioritySeen},
+}

@@ -5,12 +5,23 @@
 // priorities, transitions, split brain, VIP conflicts) comes from the runner's
 // snapshot. The package has no kernel requirement of its own: it sees the dataplane
 // only through the Source interface.
+//
+// Counters with a known label set are exported at zero from start, so that
+// increase() and rate() see the first event (a series that appears with value 1
+// has no increase): a Source returns a Drop for every reason on every attached
+// interface and a Tx for every instance, zero counts included; transitions are
+// exported per instance for every (from, to, reason) that any instance reports,
+// and internal/daemon reports the RFC's failovers (control.FailoverTransitions)
+// for every instance from start. A transition no instance has made yet and that
+// is not a failover (tracker_failed, interface_down...) appears when it first
+// happens. Per-peer series appear with the peer.
 package telemetry
 
 import (
 	"log/slog"
 	"math"
 	"runtime"
+	"sort"
 	"strconv"
 	"time"
 
@@ -206,7 +217,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		return 0
 	}
-	for _, in := range c.src.Instances() {
+	insts := c.src.Instances()
+	triples := transitionTriples(insts)
+	for _, in := range insts {
 		l := []string{in.Name, in.Interface, u8(in.VRID)}
 		gauge(descState, float64(in.State), l...)
 		gauge(descPriority, float64(in.ConfiguredPriority), append(l, "configured")...)
@@ -215,8 +228,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descPathFailure, b2f(in.PathFailure), l...)
 		counter(descBothMasters, float64(in.BothMasters), l...)
 		counter(descConflicts, float64(in.VIPConflicts), l...)
+		counts := make(map[triple]uint64, len(in.Transitions))
 		for _, tr := range in.Transitions {
-			counter(descTransitions, float64(tr.Count), append(l, tr.From, tr.To, tr.Reason)...)
+			counts[triple{tr.From, tr.To, tr.Reason}] += tr.Count
+		}
+		for _, tr := range triples {
+			counter(descTransitions, float64(counts[tr]), append(l, tr.from, tr.to, tr.reason)...)
 		}
 	}
 	scrapeErr := func(m string, err error) {
@@ -263,6 +280,36 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+type triple struct{ from, to, reason string }
+
+// transitionTriples returns every (from, to, reason) any instance reports, sorted:
+// each instance exports all of them, at zero where it has not made that
+// transition, so that a transition one instance has made is visible at zero on
+// the others before they make it.
+func transitionTriples(insts []Instance) []triple {
+	set := map[triple]bool{}
+	for _, in := range insts {
+		for _, tr := range in.Transitions {
+			set[triple{tr.From, tr.To, tr.Reason}] = true
+		}
+	}
+	out := make([]triple, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.from != b.from {
+			return a.from < b.from
+		}
+		if a.to != b.to {
+			return a.to < b.to
+		}
+		return a.reason < b.reason
+	})
+	return out
 }
 
 // NewRegistry returns a registry with the collector, build info and Go/process

@@ -100,3 +100,30 @@ func TestRegistryLints(t *testing.T) {
 		t.Errorf("lint %s: %s", p.Metric, p.Text)
 	}
 }
+
+// TestTransitionsSharedAcrossInstances: a transition one instance reports is
+// exported at zero on the others, and a triple reported twice (a zero seed and a
+// real count) is summed, never duplicated.
+func TestTransitionsSharedAcrossInstances(t *testing.T) {
+	src := fakeSource{inst: []Instance{
+		{Name: "VI_1", Interface: "eth0", VRID: 50, Transitions: []Transition{
+			{From: "BACKUP", To: "MASTER", Reason: "master_down_expired", Count: 0},
+			{From: "BACKUP", To: "MASTER", Reason: "master_down_expired", Count: 2},
+			{From: "MASTER", To: "FAULT", Reason: "tracker_failed", Count: 1},
+		}},
+		{Name: "VI_2", Interface: "eth1", VRID: 51, Transitions: []Transition{
+			{From: "BACKUP", To: "MASTER", Reason: "master_down_expired", Count: 0},
+		}},
+	}}
+	want := `
+# HELP ebpfvrrp_transitions_total State transitions of the instance by from, to and reason.
+# TYPE ebpfvrrp_transitions_total counter
+ebpfvrrp_transitions_total{from="BACKUP",instance="VI_1",interface="eth0",reason="master_down_expired",to="MASTER",vrid="50"} 2
+ebpfvrrp_transitions_total{from="MASTER",instance="VI_1",interface="eth0",reason="tracker_failed",to="FAULT",vrid="50"} 1
+ebpfvrrp_transitions_total{from="BACKUP",instance="VI_2",interface="eth1",reason="master_down_expired",to="MASTER",vrid="51"} 0
+ebpfvrrp_transitions_total{from="MASTER",instance="VI_2",interface="eth1",reason="tracker_failed",to="FAULT",vrid="51"} 0
+`
+	if err := testutil.CollectAndCompare(NewCollector(src, nil), strings.NewReader(want), "ebpfvrrp_transitions_total"); err != nil {
+		t.Fatal(err)
+	}
+}

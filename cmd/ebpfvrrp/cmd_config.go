@@ -1,15 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 )
 
-func cmdValidate(args []string, env Env) error {
+func newValidateFlagSet(env Env) (*flag.FlagSet, *string) {
 	fs := newFlagSet("validate", "validate --config FILE", env)
-	path := fs.String("config", "", "config file: ebpfvrrp YAML/TOML/JSON or keepalived.conf")
+	path := fs.String("config", "", "config `FILE`: ebpfvrrp YAML/TOML/JSON or keepalived.conf")
+	return fs, path
+}
+
+func cmdValidate(_ context.Context, args []string, env Env) error {
+	fs, path := newValidateFlagSet(env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,8 +43,12 @@ func cmdValidate(args []string, env Env) error {
 	return nil
 }
 
-func cmdConvert(args []string, env Env) error {
-	fs := newFlagSet("convert", "convert FILE  (prints ebpfvrrp YAML on stdout)", env)
+func newConvertFlagSet(env Env) *flag.FlagSet {
+	return newFlagSet("convert", "convert FILE  (prints ebpfvrrp YAML on stdout)", env)
+}
+
+func cmdConvert(_ context.Context, args []string, env Env) error {
+	fs := newConvertFlagSet(env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -3,16 +3,38 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 )
+
+// demoFlags are ebpfvrrp-demo's flags, declared here as well so that `ebpfvrrp
+// demo --help`, the man page and the completion know them.
+type demoFlags struct {
+	keepalived, v3 bool
+	hold           time.Duration
+}
+
+func newDemoFlagSet(env Env) (*flag.FlagSet, *demoFlags) {
+	fs := newFlagSet("demo", "demo [--keepalived] [--v3]", env)
+	f := &demoFlags{}
+	fs.BoolVar(&f.keepalived, "keepalived", false, "run Debian's keepalived on lb-6 instead of ebpfvrrp (a mixed pair)")
+	fs.BoolVar(&f.v3, "v3", false, "VRRPv3 with 50 ms adverts instead of the tutorial's v2 at 1 s")
+	fs.DurationVar(&f.hold, "hold", 4*time.Second, "`DURATION` to watch each phase")
+	return fs, f
+}
 
 // cmdDemo runs ebpfvrrp-demo, the lab with a live failover, from beside this
 // binary or the PATH. The lab (namespaces, nginx, keepalived, the client probe)
 // is a program of its own so that none of it is linked into the daemon.
 func cmdDemo(ctx context.Context, args []string, env Env) error {
+	fs, _ := newDemoFlagSet(env)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,26 +13,67 @@ import (
 
 type runFlags struct {
 	config, pinPath, metricsListen, logLevel, logFormat, controlSocket string
+	keepalived                                                         keepalivedFlags
 }
 
-func cmdRun(ctx context.Context, args []string, env Env) error {
+// newRunFlagSet defines run's flags: ebpfvrrp's own and keepalived's. The man
+// page is generated from the same set.
+func newRunFlagSet(env Env) (*flag.FlagSet, *runFlags) {
 	fs := newFlagSet("run", "run --config FILE [flags]", env)
-	var f runFlags
-	fs.StringVar(&f.config, "config", "", "config file: ebpfvrrp YAML/TOML/JSON or keepalived.conf (required)")
-	fs.StringVar(&f.pinPath, "pin-path", "", "bpffs directory for pinned maps and links (default: config dataplane.pin_path, "+config.DefaultPinPath+")")
-	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus /metrics and /status listen address (default: config telemetry.listen, 127.0.0.1:9864; \"off\" disables)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&f.controlSocket, "control-socket", "", "unix socket `ebpfvrrp status` talks to (default: derived from the pin path)")
-	if err := parseFlags(fs, args); err != nil {
+	f := &runFlags{}
+	fs.StringVar(&f.config, "config", "", "config `FILE`: ebpfvrrp YAML/TOML/JSON or keepalived.conf (required)")
+	fs.StringVar(&f.pinPath, "pin-path", "", "bpffs `DIR` for pinned maps and links (default: config dataplane.pin_path, "+config.DefaultPinPath+")")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus /metrics and /status listen `ADDR` (default: config telemetry.listen, 127.0.0.1:9864; \"off\" disables)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log `FORMAT`: text or json")
+	fs.StringVar(&f.controlSocket, "control-socket", "", "unix socket `PATH` that `ebpfvrrp status` talks to (default: derived from the pin path)")
+	registerKeepalived(fs, f)
+	return fs, f
+}
+
+// cmdRun runs the daemon; runDaemon does, for it and for keepalived's command
+// line. topLevel is set when ebpfvrrp was called with flags
+// and no subcommand, as keepalived is: the config then defaults to keepalived's.
+func cmdRun(ctx context.Context, args []string, env Env) error {
+	return runDaemon(ctx, args, env, false)
+}
+
+func runDaemon(ctx context.Context, args []string, env Env, topLevel bool) error {
+	fs, f := newRunFlagSet(env)
+	if err := parseFlags(fs, expandShortOptions(fs, args)); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	k := f.keepalived
+	if k.version {
+		fmt.Fprintf(env.Stdout, "ebpfvrrp %s\n", version)
+		return nil
+	}
+	if f.config == "" && topLevel {
+		f.config = keepalivedDefaultConfig
+	}
+	if k.configTest {
+		if f.config == "" {
+			return fmt.Errorf("%w: --config-test needs --config FILE or -f FILE", errUsage)
+		}
+		return runConfigTest(f.config, k, env)
 	}
 	if f.config == "" {
 		return fmt.Errorf("%w: run needs --config FILE", errUsage)
 	}
+	levelSet := false
+	fs.Visit(func(fl *flag.Flag) { levelSet = levelSet || fl.Name == "log-level" })
+	if k.logDetail && !levelSet {
+		f.logLevel = "debug"
+	}
 	log, err := newLogger(env.Stderr, f.logLevel, f.logFormat)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	for _, msg := range k.ignoredUsed {
+		log.Warn(msg)
 	}
 	cfg, err := config.Load(f.config)
 	if err != nil {
@@ -42,7 +84,7 @@ func cmdRun(ctx context.Context, args []string, env Env) error {
 	}
 	return daemon.New(daemon.Options{
 		ConfigPath: f.config, Config: cfg, PinPath: f.pinPath, MetricsListen: f.metricsListen,
-		ControlSocket: f.controlSocket, Logger: log, Version: version,
+		ControlSocket: f.controlSocket, Logger: log, Version: version, PIDFiles: k.pidFiles,
 	}).Run(ctx)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -20,16 +21,40 @@ import (
 // errNoDaemon is returned by status when nothing answers on the control socket.
 var errNoDaemon = errors.New("no ebpfvrrp daemon is running")
 
+type statusFlags struct {
+	json, watch bool
+	interval    time.Duration
+	pin, sock   string
+}
+
+func newStatusFlagSet(env Env) (*flag.FlagSet, *statusFlags) {
+	fs := newFlagSet("status", "status [--json | --watch [--interval 1s]] [--pin-path DIR | --control-socket PATH]", env)
+	f := &statusFlags{}
+	fs.BoolVar(&f.json, "json", false, "print JSON instead of a table")
+	fs.BoolVar(&f.watch, "watch", false, "redraw the table in place every --interval until Ctrl-C, as watch(1) does")
+	fs.DurationVar(&f.interval, "interval", time.Second, "how often --watch redraws (a `DURATION`)")
+	fs.StringVar(&f.pin, "pin-path", config.DefaultPinPath, "pin path `DIR` of the daemon to ask")
+	fs.StringVar(&f.sock, "control-socket", "", "control socket `PATH` of the daemon (default: derived from --pin-path)")
+	return fs, f
+}
+
 func cmdStatus(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("status", "status [--json] [--pin-path DIR | --control-socket PATH]", env)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	pin := fs.String("pin-path", config.DefaultPinPath, "pin path of the daemon to ask")
-	sock := fs.String("control-socket", "", "control socket of the daemon (default: derived from --pin-path)")
+	fs, f := newStatusFlagSet(env)
+	asJSON, pin, sock := &f.json, &f.pin, &f.sock
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *sock == "" {
 		*sock = daemon.DefaultControlSocket(*pin)
+	}
+	if f.watch {
+		switch {
+		case *asJSON:
+			return fmt.Errorf("%w: --watch draws the table; for JSON, poll status --json", errUsage)
+		case f.interval <= 0:
+			return fmt.Errorf("%w: --interval %v: want more than 0", errUsage, f.interval)
+		}
+		return watchStatus(ctx, env, *sock, f.interval)
 	}
 	st, err := fetchStatus(ctx, *sock)
 	if err != nil {
@@ -49,6 +74,44 @@ func cmdStatus(ctx context.Context, args []string, env Env) error {
 	}
 	printStatus(env.Stdout, st)
 	return nil
+}
+
+// clearScreen homes the cursor and clears the terminal (ANSI), as watch(1) does
+// before each redraw.
+const clearScreen = "\x1b[H\x1b[2J"
+
+// watchStatus redraws the status table every interval until ctx ends (Ctrl-C).
+// A daemon that is not there (restarting, during an incident) is reported in
+// the frame and asked again at the next one.
+func watchStatus(ctx context.Context, env Env, sock string, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	host, _ := os.Hostname()
+	for {
+		var frame strings.Builder
+		frame.WriteString(clearScreen)
+		fmt.Fprintf(&frame, "Every %v: ebpfvrrp status    %s: %s\n\n", interval, host, time.Now().Format(time.DateTime))
+		st, err := fetchStatus(ctx, sock)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, errNoDaemon):
+			fmt.Fprintf(&frame, "no daemon is running (nothing answers on %s); asking again every %v\n", sock, interval)
+		case err != nil:
+			fmt.Fprintf(&frame, "%v\n", err)
+		default:
+			printStatus(&frame, st)
+		}
+		// One write per frame: the terminal never shows half a table.
+		if _, err := io.WriteString(env.Stdout, frame.String()); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 func fetchStatus(ctx context.Context, sock string) (daemon.Status, error) {

@@ -52,6 +52,9 @@ type Options struct {
 	Logger        *slog.Logger
 	// Version is reported in logs, /status and the build-info metric.
 	Version string
+	// PIDFiles are written with the daemon's pid when Run starts and removed when
+	// it returns (keepalived's -p and -r, for scripts that read them).
+	PIDFiles []string
 }
 
 // Daemon is one running ebpfvrrp: a dataplane, a Runner and their adapters.
@@ -71,6 +74,7 @@ type Daemon struct {
 	ifaces   map[string]bool // attached
 	groups   *vrrp.Membership
 	vmacs    map[string]bool // VMAC interfaces we created, removed on exit
+	sd       *systemdNotifier
 	stopOnce sync.Once
 }
 
@@ -88,7 +92,9 @@ func New(opts Options) *Daemon {
 	if opts.ControlSocket == "" {
 		opts.ControlSocket = DefaultControlSocket(opts.PinPath)
 	}
-	return &Daemon{opts: opts, log: opts.Logger, cfg: opts.Config}
+	// sd_notify is the process's: NOTIFY_SOCKET and WATCHDOG_USEC come from its
+	// environment, as systemd sets them.
+	return &Daemon{opts: opts, log: opts.Logger, cfg: opts.Config, sd: newSystemdNotifier(opts.Logger, os.Getenv)}
 }
 
 // vmac creates (or finds) an instance's VMAC and remembers it for removal on exit.
@@ -121,6 +127,17 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
+	removePIDs, err := writePIDFiles(d.opts.PIDFiles)
+	if err != nil {
+		return err
+	}
+	defer removePIDs()
+	sdStop := make(chan struct{})
+	go d.sd.run(sdStop)
+	defer func() {
+		close(sdStop)
+		<-d.sd.done
+	}()
 	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log})
 	if err != nil {
 		return err
@@ -192,14 +209,19 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 
 	d.log.Info("ebpfvrrp running", "version", d.opts.Version, "config", d.opts.ConfigPath,
 		"instances", len(setup.Instances), "pin_path", d.dp.PinPath(), "metrics", d.opts.MetricsListen,
-		"control_socket", d.opts.ControlSocket)
+		"control_socket", d.opts.ControlSocket, "systemd_watchdog", d.sd.watchdog)
+	// Every interface is attached (d.attach) and every instance has started
+	// (Runner.Start); the control socket and metrics answer.
+	d.sd.ready(d.runner.Snapshot())
 	select {
 	case <-ctx.Done():
+		d.sd.stopping()
 		d.stop()
 		return nil
 	case <-readerDone:
 		// Without kernel events the controller would be blind; better to stop
 		// (handing over with priority 0) and let the service manager restart.
+		d.sd.stopping()
 		return errors.New("the kernel event reader stopped")
 	}
 }
@@ -238,14 +260,20 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (contro
 	}
 	d.setAnnounceSettings(d.cfg, setup)
 	deps := control.Deps{
-		Dataplane: dataplaneAdapter{d.dp},
-		Prober:    dataplaneAdapter{d.dp},
-		Addresses: d.addrs,
-		Announcer: d.ann,
-		Sender:    sender,
-		Notifier:  d.notifier,
-		Links:     links,
-		Logger:    d.log,
+		Dataplane:    dataplaneAdapter{d.dp},
+		Prober:       dataplaneAdapter{d.dp},
+		Addresses:    d.addrs,
+		Announcer:    d.ann,
+		Sender:       sender,
+		Notifier:     d.notifier,
+		Links:        links,
+		Logger:       d.log,
+		OnTransition: d.sd.transition,
+	}
+	// systemd's watchdog is fed from the Runner's own loop, so a wedged
+	// controller stops feeding it and systemd restarts the daemon.
+	if iv := d.sd.heartbeatInterval(); iv > 0 {
+		deps.Heartbeat, deps.HeartbeatInterval = d.sd.heartbeat, iv
 	}
 	// Adverts leave from a timerfd thread; without one, from the Go timers.
 	if d.advClock, err = timerfd.New(); err == nil {
@@ -339,27 +367,48 @@ func (d *Daemon) attach(cfg *config.Config) error {
 }
 
 // reload re-reads the config file. A file that fails to load or validate is
-// rejected with a log line and the running config stays.
+// rejected with a log line and the running config stays; systemd's STATUS= says
+// so until a reload succeeds.
 func (d *Daemon) reload() {
 	d.log.Info("SIGHUP: reloading config", "config", d.opts.ConfigPath)
+	d.sd.reloading()
+	err := d.reloadConfig()
+	var problem string
+	switch {
+	case errors.Is(err, errApply):
+		// The Runner applied what it could (Runner.Reload).
+		d.log.Error("reload failed", "err", err)
+		problem = "reload failed: " + err.Error()
+	case err != nil:
+		d.log.Error("reload rejected, keeping the running config", "err", err)
+		problem = "reload rejected, running config kept: " + err.Error()
+		// STATUS= is one line: the count and the first problem; the log has all.
+		var ve *config.ValidationError
+		if errors.As(err, &ve) && len(ve.Problems) > 1 {
+			problem = fmt.Sprintf("reload rejected, running config kept: %d problems, first: %s (all in the log)", len(ve.Problems), ve.Problems[0])
+		}
+	}
+	d.sd.reloaded(d.runner.Snapshot(), problem)
+}
+
+// errApply marks a reload that the Runner failed to apply in full.
+var errApply = errors.New("applying the new config")
+
+func (d *Daemon) reloadConfig() error {
 	cfg, err := config.Load(d.opts.ConfigPath)
 	if err != nil {
-		d.log.Error("reload rejected, keeping the running config", "err", err)
-		return
+		return err
 	}
 	setup, err := buildSetup(cfg, d.vmac)
 	if err != nil {
-		d.log.Error("reload rejected, keeping the running config", "err", err)
-		return
+		return err
 	}
 	if err := d.attach(cfg); err != nil {
-		d.log.Error("reload rejected, keeping the running config", "err", err)
-		return
+		return err
 	}
 	d.setAnnounceSettings(cfg, setup)
 	if err := d.runner.Reload(setup); err != nil {
-		d.log.Error("reload failed", "err", err)
-		return
+		return fmt.Errorf("%w: %w", errApply, err)
 	}
 	if err := d.joinGroups(setup); err != nil {
 		d.log.Error("reload: multicast groups", "err", err)
@@ -368,6 +417,7 @@ func (d *Daemon) reload() {
 	d.cfg = cfg
 	d.mu.Unlock()
 	d.log.Info("config reloaded", "instances", len(setup.Instances))
+	return nil
 }
 
 // joinGroups makes the host a member of the VRRP group of every multicast

@@ -28,8 +28,9 @@ import (
 // (TestDaemonProcess), started in its network namespace: a daemon assumes one
 // network namespace for the whole process, so two cannot share one.
 const (
-	envConfig = "EBPFVRRP_TEST_DAEMON_CONFIG"
-	envPin    = "EBPFVRRP_TEST_DAEMON_PIN"
+	envConfig  = "EBPFVRRP_TEST_DAEMON_CONFIG"
+	envPin     = "EBPFVRRP_TEST_DAEMON_PIN"
+	envMetrics = "EBPFVRRP_TEST_DAEMON_METRICS" // --metrics-listen; default off
 )
 
 // TestDaemonProcess is the daemon of one node when the pair test starts this
@@ -46,7 +47,11 @@ func TestDaemonProcess(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err = New(Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: "off",
+	metrics := os.Getenv(envMetrics)
+	if metrics == "" {
+		metrics = "off"
+	}
+	err = New(Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: metrics,
 		Logger: log, Version: "test"}).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +62,7 @@ type node struct {
 	ns   *testutil.Netns
 	pin  string
 	cfg  string
+	env  []string // more environment for the daemon
 	cmd  *exec.Cmd
 	logs *testutil.SyncBuffer
 	done chan struct{} // closed when the process has exited; then err is set
@@ -71,7 +77,7 @@ func startNode(t *testing.T, n *node) {
 	}
 	n.logs = &testutil.SyncBuffer{}
 	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, self, "-test.run=^TestDaemonProcess$")
-	n.cmd.Env = append(os.Environ(), envConfig+"="+n.cfg, envPin+"="+n.pin)
+	n.cmd.Env = append(append(os.Environ(), envConfig+"="+n.cfg, envPin+"="+n.pin), n.env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	// `ip netns exec` forks the daemon as its child: signals go to the whole
 	// process group, and the group dies with the test.

@@ -131,6 +131,18 @@ func (d *Daemon) status() (Status, error) {
 	return st, nil
 }
 
+// attachedInterfaces returns the interfaces the receive path is attached to, sorted.
+func (d *Daemon) attachedInterfaces() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.ifaces))
+	for name := range d.ifaces {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (d *Daemon) interfaceStatus() []InterfaceStatus {
 	byName := map[string]*InterfaceStatus{}
 	get := func(name string) *InterfaceStatus {
