@@ -32,6 +32,19 @@ var (
 
 func (p pair) uses(d Daemon) bool { return p.lb5 == d || p.lb6 == d }
 
+// forEachLinkKind runs fn as a parallel subtest per link kind (named after it): every
+// scenario must hold on veth, which floods every frame, and on macvlan, which filters
+// multicast for groups the host did not join, as real NICs do.
+func forEachLinkKind(t *testing.T, fn func(t *testing.T, kind LinkKind)) {
+	t.Helper()
+	for _, kind := range LinkKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			fn(t, kind)
+		})
+	}
+}
+
 var (
 	buildOnce sync.Once
 	buildBin  string
