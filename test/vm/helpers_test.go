@@ -79,6 +79,12 @@ func ebpfvrrpBinary(t *testing.T) string {
 	return buildBin
 }
 
+// withLinkKind returns o on link kind k.
+func withLinkKind(o Options, k LinkKind) Options {
+	o.LinkKind = k
+	return o
+}
+
 // newLab builds a fresh lab for p, removed at cleanup; on failure the daemons' and
 // nginx's logs are printed first.
 func newLab(t *testing.T, p pair, opts Options) *Lab {

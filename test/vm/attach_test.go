@@ -1,0 +1,90 @@
+package vm
+
+import (
+	"context"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// Issue 12: each attach mode of the receive path carries a pair end to end: native
+// XDP (auto on veth), generic XDP (auto on macvlan, which has no native XDP) and TC
+// (dataplane.attach_mode: tc). The daemon names the mode it got; the kernel must agree
+// (ip link shows xdp, xdpgeneric or no XDP program); the backup's dataplane counts
+// the master's adverts; and the pair elects, fails over and fails back.
+func TestAttachModes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		kind LinkKind
+		conf string // dataplane.attach_mode; "" leaves the default (auto)
+		mode string // what the daemon reports
+		link string // the XDP mode ip link shows on eth0 ("": no XDP program)
+	}{
+		{Veth, "", "xdp-native", "xdp"},
+		{Macvlan, "", "xdp-generic", "xdpgeneric"},
+		{Veth, "tc", "tc", ""},
+	}
+	for _, c := range cases {
+		t.Run(string(c.kind)+"/"+c.mode, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t, allEbpfvrrp, Options{LinkKind: c.kind, Version: 3, AdvertInterval: fastInterval})
+			for _, h := range LBHosts {
+				cfg := l.DefaultConfig(h)
+				if c.conf != "" {
+					cfg += "dataplane:\n  attach_mode: " + c.conf + "\n"
+				}
+				if err := l.StartLB(h, cfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitVIP(t, l, LB5)
+			settle(l)
+			for _, h := range LBHosts {
+				if got := attachedMode(l, h); got != c.mode {
+					t.Errorf("%s: daemon reports receive path attached as %q, want %q", h, got, c.mode)
+				}
+				out, err := l.Exec(h, "ip", "-d", "link", "show", "eth0")
+				if err != nil {
+					t.Fatalf("ip link on %s: %v\n%s", h, err, out)
+				}
+				var got string
+				if m := xdpModeRE.FindStringSubmatch(string(out)); m != nil {
+					got = m[1]
+				}
+				if got != c.link {
+					t.Errorf("%s: kernel's XDP mode on eth0 %q, want %q:\n%s", h, got, c.link, out)
+				}
+			}
+			m, err := l.Metrics(context.Background(), LB6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := SumMetrics(m, "ebpfvrrp_adverts_received_total", Addr4(LB5).String()); n == 0 {
+				t.Errorf("lb-6's dataplane (%s) counted no advert from lb-5", c.mode)
+			}
+			probe := l.StartProbe(10 * time.Millisecond)
+			failover(t, l, probe)
+			back := time.Since(probe.start)
+			if err := l.RestoreLink(LB5); err != nil {
+				t.Fatal(err)
+			}
+			waitVIP(t, l, LB5)
+			waitServed(t, probe, back)
+			t.Logf("%s on %s: %v", c.mode, c.kind, probe.Stop())
+		})
+	}
+}
+
+// xdpModeRE finds the XDP mode ip link prints after the MTU (xdp, xdpgeneric).
+var xdpModeRE = regexp.MustCompile(`mtu \d+ (xdp\w*) `)
+
+var attachedRE = regexp.MustCompile(`"receive path attached".*"interface":"eth0".*"mode":"([a-z-]+)"`)
+
+// attachedMode is the attach mode ebpfvrrp on host last logged for eth0.
+func attachedMode(l *Lab, host string) string {
+	m := attachedRE.FindAllStringSubmatch(l.Log(host, "lb"), -1)
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1][1]
+}
