@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
-APT_PKGS := clang llvm libbpf-dev bpftool iproute2 nftables keepalived nginx tcpdump tshark iputils-ping prometheus
+APT_PKGS := clang llvm libbpf-dev bpftool iproute2 nftables keepalived nginx tcpdump tshark iputils-ping prometheus frr
 # Privileged tests (BPF, netns, the lab) run when we are root.
 PRIV := $(shell [ "$$(id -u)" = 0 ] && echo EBPFVRRP_PRIVILEGED_TESTS=1)
 TEST_TIMEOUT ?= 60m

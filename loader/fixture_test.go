@@ -82,6 +82,21 @@ func v3adv(vrid, prio uint8, src netip.Addr) vrrp.Advertisement {
 		Addresses: addrs, Source: src}
 }
 
+// withAddrs gives a n distinct addresses of its family.
+func withAddrs(a vrrp.Advertisement, n int) vrrp.Advertisement {
+	a.Addresses = nil
+	for i := range n {
+		if a.Source.Is4() {
+			a.Addresses = append(a.Addresses, netip.AddrFrom4([4]byte{198, 18, 100 + byte(i/250), byte(1 + i%250)}))
+		} else {
+			b := vip6.As16()
+			b[14], b[15] = 0x10, byte(i)
+			a.Addresses = append(a.Addresses, netip.AddrFrom16(b))
+		}
+	}
+	return a
+}
+
 // Packet surgery for the defect rows.
 func withIP(ip []byte, f func(ip []byte)) []byte { f(ip); return ip }
 
@@ -219,6 +234,9 @@ func fixtures(t testing.TB) []fixture {
 		// Valid adverts: accounted, passed, events only on change.
 		{name: "v2 PASS advert: new master", frame: ether(good2()), want: XDPPass, peer: peer(10, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v2 PASS advert again: no event", frame: ether(good2()), want: XDPPass, peer: peer(10, ipA)},
+		// As many addresses as the count field holds (keepalived sends them).
+		{name: "v2 advert with 40 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 10, 150, ipA, "secret"), 40), 255)), want: XDPPass, peer: peer(10, ipA)},
+		{name: "v2 advert with 255 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 10, 150, ipA, "secret"), 255), 255)), want: XDPPass, peer: peer(10, ipA)},
 		{name: "v2 master priority changes", frame: ether(advert(t, v2adv(t, 10, 120, ipA, "secret"), 255)), want: XDPPass, peer: peer(10, ipA), events: []EventType{EventPrioChange}, stateful: true},
 		{name: "v2 lower router while master known: stats only", frame: ether(advert(t, v2adv(t, 10, 110, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), stateful: true},
 		{name: "v2 higher router takes over", frame: ether(advert(t, v2adv(t, 10, 130, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), events: []EventType{EventNewMaster}, stateful: true},
@@ -230,6 +248,11 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v3 unicast advert, pseudo-header with 224.0.0.18", frame: ether(unicast3(t, true)), want: XDPPass, peer: peer(20, ipA)},
 		{name: "v3 ipv6 advert", frame: ether(adv6()), want: XDPPass, peer: peer(30, ip6A), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 ipv6 after hop-by-hop header", frame: ether(ipv6HopByHop(adv6())), want: XDPPass, peer: peer(30, ip6A)},
+		// 9 IPv6 addresses: 152 bytes, whose length word once overflowed the
+		// 32-bit pseudo-header sum (a bad checksum for every such advert).
+		{name: "v3 ipv6 advert with 9 addresses", frame: ether(advert(t, withAddrs(v3adv(30, 150, ip6A), 9), 255)), want: XDPPass, peer: peer(30, ip6A)},
+		// 90 IPv6 addresses: the most a 1500-byte MTU carries.
+		{name: "v3 ipv6 advert with 90 addresses", frame: ether(advert(t, withAddrs(v3adv(30, 150, ip6A), 90), 255)), want: XDPPass, peer: peer(30, ip6A)},
 		{name: "v3 802.1Q", frame: ether(good3(50, 150), 100), want: XDPPass, peer: peer(50, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		// Tagged adverts reach XDP on the parent with the parent's
 		// ifindex; a VRID we do not run there belongs to the VLAN
@@ -237,6 +260,7 @@ func fixtures(t testing.TB) []fixture {
 		{name: "802.1Q advert for a VRID not ours on the parent passes", frame: ether(good3(99, 150), 100), want: XDPPass},
 		{name: "v3 802.1ad QinQ", frame: ether(good3(50, 150), 100, 200), want: XDPPass, peer: peer(50, ipA)},
 		{name: "v3 IPv4 options", frame: ether(ipv4Options(good3(50, 150))), want: XDPPass, peer: peer(50, ipA)},
+		{name: "v3 advert with 255 addresses", frame: ether(advert(t, withAddrs(v3adv(50, 150, ipA), 255), 255)), want: XDPPass, peer: peer(50, ipA)},
 		{name: "v3 ethernet padding ignored", frame: append(ether(good3(50, 150)), make([]byte, 16)...), want: XDPPass, peer: peer(50, ipA)},
 		{name: "master: higher priority preempts", frame: ether(good3(40, 200)), want: XDPPass, peer: peer(40, ipA), events: []EventType{EventPreempt}, stateful: true},
 		{name: "master: higher priority rate-limited", frame: ether(good3(40, 200)), want: XDPPass, peer: peer(40, ipA), stateful: true},
@@ -269,7 +293,8 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v3 for a v2 instance", frame: ether(good3(10, 150)), want: XDPDrop, drop: reason(vrrp.ReasonBadVersion)},
 		{name: "type 2", frame: ether(withVRRP(good2(), func(m []byte) { m[0] = 0x22 })), want: XDPDrop, drop: reason(vrrp.ReasonBadType)},
 		{name: "count says 2, one address", frame: ether(withVRRP(good2(), func(m []byte) { m[3] = 2 })), want: XDPDrop, drop: reason(vrrp.ReasonAddrCount)},
-		{name: "count above the bound", frame: ether(resum(withVRRP(good2(), func(m []byte) { m[3] = 40 }))), want: XDPDrop, drop: reason(vrrp.ReasonAddrCount)},
+		{name: "count says 40, one address", frame: ether(resum(withVRRP(good2(), func(m []byte) { m[3] = 40 }))), want: XDPDrop, drop: reason(vrrp.ReasonAddrCount)},
+		{name: "count says 255, 254 addresses", frame: ether(withIP(advert(t, withAddrs(v2adv(t, 10, 150, ipA, "secret"), 254), 255), func(ip []byte) { ip[20+3] = 255 })), want: XDPDrop, drop: reason(vrrp.ReasonAddrCount)},
 		{name: "v2 checksum", frame: ether(withVRRP(good2(), func(m []byte) { m[7] ^= 0xff })), want: XDPDrop, drop: reason(vrrp.ReasonBadChecksum)},
 		{name: "v3 checksum without pseudo-header", frame: ether(withIP(good3(20, 150), func(ip []byte) { ip[19]++ })), want: XDPDrop, drop: reason(vrrp.ReasonBadChecksum)},
 		{name: "v3 ipv6 checksum", frame: ether(withVRRP(adv6(), func(m []byte) { m[6] ^= 1 })), want: XDPDrop, drop: reason(vrrp.ReasonBadChecksum)},

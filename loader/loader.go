@@ -60,6 +60,8 @@ type Dataplane struct {
 	// lifetime from ones left in the pinned ring while no daemon read it.
 	loadedNs uint64
 	epochs   sync.Mutex // serialises read-modify-write of instances
+	// mountedBPFFS: Load found no bpffs and mounted one (see PrivateBPFFS).
+	mountedBPFFS bool
 }
 
 // Load loads and verifies the programs and pins their maps under the pin path,
@@ -74,12 +76,16 @@ func Load(opts Options) (*Dataplane, error) {
 		pin = DefaultPinPath
 	}
 	pin = filepath.Clean(pin)
+	if err := CheckKernel(); err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	parent := filepath.Dir(pin)
-	if err := ensureBPFFS(parent); err != nil {
+	mounted, err := ensureBPFFS(parent)
+	if err != nil {
 		return nil, err
 	}
 	unlock, err := lockDir(parent)
@@ -94,7 +100,7 @@ func Load(opts Options) (*Dataplane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
-	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}, done: make(chan struct{})}
+	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}, done: make(chan struct{}), mountedBPFFS: mounted}
 
 	if _, err := os.Stat(pin); err == nil {
 		if err := dropIncompatiblePins(spec, pin, log); err != nil {
@@ -204,22 +210,23 @@ func dropIncompatiblePins(spec *ebpf.CollectionSpec, pin string, log *slog.Logge
 	return nil
 }
 
-// ensureBPFFS mounts bpffs on dir unless dir already is on a bpffs.
-func ensureBPFFS(dir string) error {
+// ensureBPFFS mounts bpffs on dir unless dir already is on a bpffs, and says
+// whether it did.
+func ensureBPFFS(dir string) (mounted bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("loader: create %s: %w", dir, err)
+		return false, fmt.Errorf("loader: create %s: %w", dir, err)
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
-		return fmt.Errorf("loader: statfs %s: %w", dir, err)
+		return false, fmt.Errorf("loader: statfs %s: %w", dir, err)
 	}
 	if st.Type == unix.BPF_FS_MAGIC {
-		return nil
+		return false, nil
 	}
 	if err := unix.Mount("bpf", dir, "bpf", 0, "mode=0700"); err != nil {
-		return fmt.Errorf("loader: mount bpffs on %s: %w", dir, err)
+		return false, fmt.Errorf("loader: mount bpffs on %s: %w", dir, err)
 	}
-	return nil
+	return true, nil
 }
 
 // lockDir takes an exclusive flock on a directory (bpffs holds no regular

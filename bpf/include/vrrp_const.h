@@ -25,11 +25,13 @@
 #define VRRP_AUTH_NONE 0
 #define VRRP_AUTH_PASS 1
 
-/* Largest address count accepted in one advert. Adverts announcing more are
- * dropped as addr_count. keepalived puts at most 20 addresses in a v2 advert;
- * 32 leaves room and keeps the checksum loop bounded: the longest message is
- * 8 + 32*16 = 520 bytes (IPv6), 8 + 32*4 + 8 = 144 bytes (v2). */
-#define VRRP_MAX_ADDRS 32
+/* Largest address count accepted in one advert: every count the one-byte field
+ * can carry, as keepalived accepts (RFC 5798 5.2.5 sets no lower bound). The
+ * checksum loop below runs over the words the packet really has, so the
+ * per-packet cost is that of the advert's own length; the bound only gives the
+ * verifier its limit: 8 + 255*16 = 4088 bytes (IPv6), 8 + 255*4 + 8 = 1036
+ * (v2). An IPv6 advert that long needs a jumbo MTU (at 1500 it fits 90). */
+#define VRRP_MAX_ADDRS 255
 #define VRRP_MAX_LEN (VRRP_HDR_LEN + VRRP_MAX_ADDRS * 16)
 #define VRRP_MAX_WORDS (VRRP_MAX_LEN / 4)
 

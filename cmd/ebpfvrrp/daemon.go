@@ -24,6 +24,7 @@ import (
 	"github.com/ebpfvrrp/ebpfvrrp/loader"
 	"github.com/ebpfvrrp/ebpfvrrp/telemetry"
 	"github.com/ebpfvrrp/ebpfvrrp/vip"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"github.com/vishvananda/netns"
 )
 
@@ -110,6 +111,7 @@ type daemon struct {
 	addrs  *addressAdapter
 	ann    *announcerAdapter
 	ifaces map[string]bool // attached
+	groups *vrrp.Membership
 	vmacs  map[string]bool // VMAC interfaces we created, removed on exit
 }
 
@@ -151,6 +153,11 @@ func (d *daemon) run(ctx context.Context) (err error) {
 		}
 		d.dp.Close()
 	}()
+	if private, why := d.dp.PrivateBPFFS(); private {
+		d.log.Warn("bpffs is private to this process: its pins, the programs they hold and the ghost-VIP guard end with it",
+			"pin_path", d.dp.PinPath(), "why", why,
+			"fix", "run in the host's mount namespace: under systemd, with nsenter --net=/run/netns/NAME rather than ip netns exec, or with the host's /sys/fs/bpf mounted into the container")
+	}
 	d.ifaces = map[string]bool{}
 	d.vmacs = map[string]bool{}
 	defer d.removeVMACs()
@@ -187,6 +194,14 @@ func (d *daemon) run(ctx context.Context) (err error) {
 
 	setup, err := buildSetup(d.cfg, d.vmac)
 	if err != nil {
+		return err
+	}
+	// Joined before the first advert is awaited: on a NIC that filters
+	// multicast the peers' adverts reach the receive path only once we are
+	// members. Left last, after the priority-0 advert and the handover wait.
+	d.groups = vrrp.NewMembership()
+	defer d.groups.Close()
+	if err := d.joinGroups(setup); err != nil {
 		return err
 	}
 	d.setAnnounceSettings(d.cfg, setup)
@@ -303,9 +318,49 @@ func (d *daemon) attach(cfg *config.Config) error {
 		}
 		got, _ := d.dp.Mode(name)
 		d.log.Info("receive path attached", "interface", name, "mode", got.String())
+		d.mu.Lock()
 		d.ifaces[name] = true
+		d.mu.Unlock()
 	}
 	return nil
+}
+
+// joinGroups makes the host a member of the VRRP group of every multicast
+// instance, on the interface adverts arrive on and on its VMAC if it has one, and
+// of nothing else: a group whose last instance went is left.
+func (d *daemon) joinGroups(s control.Setup) error {
+	want := multicastGroups(s)
+	err := d.groups.Set(want)
+	for _, g := range d.groups.Groups() {
+		d.log.Debug("multicast group joined", "interface", ifName(g.Ifindex), "group", g.Addr)
+	}
+	if err != nil {
+		return fmt.Errorf("join VRRP multicast groups: %w", err)
+	}
+	return nil
+}
+
+func multicastGroups(s control.Setup) []vrrp.Group {
+	var out []vrrp.Group
+	for _, in := range s.Instances {
+		if len(in.Peers) > 0 {
+			continue // unicast: nothing to join
+		}
+		g := in.Group
+		if !g.IsValid() {
+			g = vrrp.IPv4Multicast
+			if in.Key.IPv6 {
+				g = vrrp.IPv6Multicast
+			}
+		}
+		out = append(out, vrrp.Group{Ifindex: in.Key.Ifindex, Addr: g})
+		// The VMAC (if any) is what the instance sends on; keepalived joins
+		// there too.
+		if ifx, err := ifIndex(in.Interface); err == nil && ifx != in.Key.Ifindex {
+			out = append(out, vrrp.Group{Ifindex: ifx, Addr: g})
+		}
+	}
+	return out
 }
 
 func (d *daemon) setAnnounceSettings(cfg *config.Config, s control.Setup) {
@@ -348,6 +403,9 @@ func (d *daemon) reload() {
 	if err := d.runner.Reload(setup); err != nil {
 		d.log.Error("reload failed", "err", err)
 		return
+	}
+	if err := d.joinGroups(setup); err != nil {
+		d.log.Error("reload: multicast groups", "err", err)
 	}
 	d.mu.Lock()
 	d.cfg = cfg

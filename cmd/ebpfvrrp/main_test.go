@@ -208,3 +208,23 @@ func TestIfIndex(t *testing.T) {
 		t.Error("ifIndex with a too long name: no error")
 	}
 }
+
+func TestFitsMTU(t *testing.T) {
+	eth := &net.Interface{Name: "eth0", MTU: 1500}
+	for _, tc := range []struct {
+		version int
+		ipv6    bool
+		n       int
+		wantErr string
+	}{
+		{2, false, 255, ""},
+		{3, false, 255, ""},
+		{3, true, 90, ""},
+		{3, true, 91, "91 addresses make a 1504-byte advert, more than eth0's MTU of 1500: at most 90 fit in one advert"},
+	} {
+		err := fitsMTU(eth, tc.version, tc.ipv6, tc.n)
+		if got := fmt.Sprint(err); (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && got != tc.wantErr) {
+			t.Errorf("fitsMTU(v%d, ipv6=%v, %d) = %v, want %q", tc.version, tc.ipv6, tc.n, err, tc.wantErr)
+		}
+	}
+}

@@ -112,6 +112,9 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 			ic.Interface, vipDev = name, name
 		}
 		ic.VIPs = controlVIPs(in.VIPs, vipDev)
+		if err := fitsMTU(ifi, in.Version, ipv6, len(ic.VIPs)); err != nil {
+			return s, fmt.Errorf("instances[%d] (%s).vips: %w", i, in.Name, err)
+		}
 		ic.ExcludedVIPs = controlVIPs(in.ExcludedVIPs, vipDev)
 		for _, t := range in.Track {
 			w := cfg.Trackers[t.Name].Weight
@@ -143,6 +146,26 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 		})
 	}
 	return s, nil
+}
+
+// fitsMTU refuses an instance whose advert (every VIP is listed in it) would not
+// fit the interface's MTU: VRRP adverts are never fragmented (the receive path
+// drops fragments, as RFC 5798 5.1.1 leaves no room for them), so peers would
+// never hear it. It only matters for IPv6, where 1500 bytes hold 90 addresses.
+func fitsMTU(ifi *net.Interface, version int, ipv6 bool, n int) error {
+	hdr, per, auth := 20, 4, 0
+	if ipv6 {
+		hdr, per = 40, 16
+	}
+	if version == 2 {
+		auth = 8
+	}
+	size := hdr + 8 + n*per + auth
+	if ifi.MTU <= 0 || size <= ifi.MTU {
+		return nil
+	}
+	return fmt.Errorf("%d addresses make a %d-byte advert, more than %s's MTU of %d: at most %d fit in one advert",
+		n, size, ifi.Name, ifi.MTU, (ifi.MTU-hdr-8-auth)/per)
 }
 
 // controlVIPs converts VIPs; one without a device goes on the instance's interface,

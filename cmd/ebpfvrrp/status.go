@@ -21,11 +21,20 @@ import (
 
 // Status is what `ebpfvrrp status --json` prints and the control socket serves.
 type Status struct {
-	Version   string           `json:"version"`
-	Config    string           `json:"config"`
-	PinPath   string           `json:"pin_path"`
-	Instances []InstanceStatus `json:"instances"`
-	Drops     []DropStatus     `json:"drops"`
+	Version    string            `json:"version"`
+	Config     string            `json:"config"`
+	PinPath    string            `json:"pin_path"`
+	Instances  []InstanceStatus  `json:"instances"`
+	Interfaces []InterfaceStatus `json:"interfaces"`
+	Drops      []DropStatus      `json:"drops"`
+}
+
+// InterfaceStatus is one interface the daemon receives or sends on: how the
+// receive path is attached and which VRRP multicast groups the host joined there.
+type InterfaceStatus struct {
+	Name       string   `json:"name"`
+	AttachMode string   `json:"attach_mode,omitempty"` // xdp-native, xdp-generic, tc; empty: sends only (a VMAC)
+	Groups     []string `json:"groups"`
 }
 
 // InstanceStatus is one instance in Status.
@@ -117,6 +126,7 @@ func (d *daemon) status() (Status, error) {
 		}
 		st.Instances = append(st.Instances, is)
 	}
+	st.Interfaces = d.interfaceStatus()
 	drops, err := d.dp.Drops()
 	if err != nil {
 		return st, err
@@ -131,6 +141,33 @@ func (d *daemon) status() (Status, error) {
 		return st.Drops[i].Reason < st.Drops[j].Reason
 	})
 	return st, nil
+}
+
+func (d *daemon) interfaceStatus() []InterfaceStatus {
+	byName := map[string]*InterfaceStatus{}
+	get := func(name string) *InterfaceStatus {
+		if byName[name] == nil {
+			byName[name] = &InterfaceStatus{Name: name, Groups: []string{}}
+		}
+		return byName[name]
+	}
+	d.mu.Lock()
+	for name := range d.ifaces {
+		if m, ok := d.dp.Mode(name); ok {
+			get(name).AttachMode = m.String()
+		}
+	}
+	d.mu.Unlock()
+	for _, g := range d.groups.Groups() {
+		is := get(ifName(g.Ifindex))
+		is.Groups = append(is.Groups, g.Addr.String())
+	}
+	out := make([]InterfaceStatus, 0, len(byName))
+	for _, is := range byName {
+		out = append(out, *is)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 func (d *daemon) handleStatus(w http.ResponseWriter, r *http.Request) {
@@ -301,6 +338,22 @@ func printStatus(w io.Writer, st Status) {
 			100*in.HeartbeatLoss, in.AdvertsSent, sb)
 	}
 	tw.Flush()
+	if len(st.Interfaces) > 0 {
+		fmt.Fprintln(w, "\nInterfaces:")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "INTERFACE\tRECEIVE PATH\tGROUPS JOINED\n")
+		for _, in := range st.Interfaces {
+			mode, groups := in.AttachMode, strings.Join(in.Groups, " ")
+			if mode == "" {
+				mode = "-"
+			}
+			if groups == "" {
+				groups = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", in.Name, mode, groups)
+		}
+		tw.Flush()
+	}
 	if len(st.Drops) > 0 {
 		fmt.Fprintln(w, "\nKernel drops:")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

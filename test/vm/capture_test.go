@@ -11,19 +11,19 @@ import (
 	"time"
 )
 
-// capture runs tcpdump on iface in host's namespace (Switch: the switch), writing
+// startCapture runs tcpdump on iface in host's namespace (Switch: the switch), writing
 // every frame matching filter to a pcap file in the lab's directory. stop ends the
 // capture (SIGINT, so tcpdump flushes) and returns the file; cleanup kills tcpdump if
 // the test ends first.
-func capture(t *testing.T, l *Lab, host, iface, filter string) (stop func() string) {
+func startCapture(t *testing.T, l *Lab, host, iface, filter string) (stop func() string) {
 	t.Helper()
-	stop, _ = captureFile(t, l, host, iface, filter)
+	stop, _ = startCaptureFile(t, l, host, iface, filter)
 	return stop
 }
 
-// captureFile is capture that also names the file while tcpdump writes it (-U: one
+// startCaptureFile is startCapture that also names the file while tcpdump writes it (-U: one
 // frame at a time).
-func captureFile(t *testing.T, l *Lab, host, iface, filter string) (stop func() string, file string) {
+func startCaptureFile(t *testing.T, l *Lab, host, iface, filter string) (stop func() string, file string) {
 	t.Helper()
 	file = filepath.Join(l.Dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+host+"-"+iface+".pcap")
 	// -Z root: Debian's tcpdump drops to its own user before opening the file, and the

@@ -22,7 +22,7 @@ func TestGroupMembershipReports(t *testing.T) {
 				t.Parallel()
 				l := newLab(t, pair{string(d), d, d}, Options{LinkKind: Macvlan, Version: 3, AdvertInterval: fastInterval, IPv6: ipv6})
 				// Not "icmp6": MLD comes behind a hop-by-hop header, which that filter misses.
-				stop := capture(t, l, Switch, Trunk, "igmp or ip6")
+				stop := startCapture(t, l, Switch, Trunk, "igmp or ip6")
 				if err := l.StartLB(LB5, l.DefaultConfig(LB5)); err != nil {
 					t.Fatal(err)
 				}

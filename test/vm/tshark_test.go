@@ -57,7 +57,7 @@ func TestTsharkDecodesAdverts(t *testing.T) {
 				// lb-5's bridge port carries what lb-5 sends and what reaches it,
 				// unicast included (the bridge device itself sees no unicast
 				// between ports).
-				stop, file := captureFile(t, l, Switch, LB5, "ip proto 112 or ip6 proto 112")
+				stop, file := startCaptureFile(t, l, Switch, LB5, "ip proto 112 or ip6 proto 112")
 				for _, h := range LBHosts {
 					conf := l.LBConfig(h).Keepalived()
 					if k.conf != nil {
