@@ -2,6 +2,9 @@ package vm
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"regexp"
 	"testing"
 	"time"
@@ -9,9 +12,10 @@ import (
 
 // Issue 12: each attach mode of the receive path carries a pair end to end: native
 // XDP (auto on veth), generic XDP (auto on macvlan, which has no native XDP) and TC
-// (dataplane.attach_mode: tc). The daemon names the mode it got; the kernel must agree
-// (ip link shows xdp, xdpgeneric or no XDP program); the backup's dataplane counts
-// the master's adverts; and the pair elects, fails over and fails back.
+// (dataplane.attach_mode: tc). The daemon names the mode it got (status and log);
+// the kernel must agree (ip link shows xdp, xdpgeneric or no XDP program); the
+// backup's dataplane counts the master's adverts; and the pair elects, fails over
+// and fails back.
 func TestAttachModes(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -41,7 +45,14 @@ func TestAttachModes(t *testing.T) {
 			settle(l)
 			for _, h := range LBHosts {
 				if got := attachedMode(l, h); got != c.mode {
-					t.Errorf("%s: daemon reports receive path attached as %q, want %q", h, got, c.mode)
+					t.Errorf("%s: daemon logs receive path attached as %q, want %q", h, got, c.mode)
+				}
+				ifs, err := interfaceStatus(context.Background(), l, h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ifs["eth0"].AttachMode; got != c.mode {
+					t.Errorf("%s: status names eth0's attach mode %q, want %q (interfaces %+v)", h, got, c.mode, ifs)
 				}
 				out, err := l.Exec(h, "ip", "-d", "link", "show", "eth0")
 				if err != nil {
@@ -77,6 +88,42 @@ func TestAttachModes(t *testing.T) {
 
 // xdpModeRE finds the XDP mode ip link prints after the MTU (xdp, xdpgeneric).
 var xdpModeRE = regexp.MustCompile(`mtu \d+ (xdp\w*) `)
+
+// ifStatus is one entry of the interfaces of ebpfvrrp's status JSON.
+type ifStatus struct {
+	Name       string   `json:"name"`
+	AttachMode string   `json:"attach_mode"`
+	Groups     []string `json:"groups"`
+}
+
+// interfaceStatus fetches the interfaces of host's daemon status, by name.
+func interfaceStatus(ctx context.Context, l *Lab, host string) (map[string]ifStatus, error) {
+	dial, err := l.Dialer(host, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+MetricsListen+"/status", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("status of %s: %w", host, err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Interfaces []ifStatus `json:"interfaces"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("status of %s: %w", host, err)
+	}
+	m := map[string]ifStatus{}
+	for _, i := range st.Interfaces {
+		m[i.Name] = i
+	}
+	return m, nil
+}
 
 var attachedRE = regexp.MustCompile(`"receive path attached".*"interface":"eth0".*"mode":"([a-z-]+)"`)
 

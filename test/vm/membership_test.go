@@ -1,6 +1,8 @@
 package vm
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,15 @@ func TestGroupMembershipReports(t *testing.T) {
 				for _, line := range strings.Split(dump, "\n") {
 					if strings.Contains(line, "report") && strings.Contains(line, "gaddr "+group+" ") {
 						reports = append(reports, strings.TrimSpace(line))
+					}
+				}
+				if d == Ebpfvrrp {
+					ifs, err := interfaceStatus(context.Background(), l, LB5)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Contains(ifs["eth0"].Groups, group) {
+						t.Errorf("ebpfvrrp status: eth0 groups %v, want %s", ifs["eth0"].Groups, group)
 					}
 				}
 				if len(reports) == 0 {
