@@ -28,8 +28,9 @@ generate: ## regenerate the bpf2go bindings (loader/*_bpfel.{go,o}) from bpf/
 check-generated: generate ## fail if the committed bpf2go output differs from the C source
 	@git diff --exit-code --stat -- loader/ || { echo "check-generated: run 'make generate' and commit loader/*_bpfel.*" >&2; exit 1; }
 
-build: ## build bin/ebpfvrrp
+build: ## build bin/ebpfvrrp (and bin/ebpfvrrp-demo, the lab, which the daemon does not link)
 	$(GO) build -o bin/ebpfvrrp ./cmd/ebpfvrrp
+	$(GO) build -o bin/ebpfvrrp-demo ./cmd/ebpfvrrp-demo
 
 test: deps ## full suite: vet, gofmt, check-generated, then unit + privileged + lab tests with -race
 	$(GO) vet $(PKGS)

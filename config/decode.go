@@ -26,6 +26,7 @@ var (
 	trackerType       = reflect.TypeFor[Tracker]()
 	notifyType        = reflect.TypeFor[Notify]()
 	instanceType      = reflect.TypeFor[Instance]()
+	garpType          = reflect.TypeFor[GARP]()
 )
 
 // decodeInto decodes settings (viper's view of the file plus environment and
@@ -46,6 +47,37 @@ func decodeInto(settings map[string]any, cfg *Config) []Problem {
 	err = dec.Decode(settings)
 	var probs []Problem
 	collectDecodeErrors(err, &probs)
+	return append(probs, explicitZeros(settings, cfg)...)
+}
+
+// explicitZeros handles instance keys whose written 0 would look like an omitted
+// key once decoded: a garp master_delay of 0 is kept (GARP.MasterDelaySet), and an
+// advert_interval of 0, which Normalize would turn into the 1 s default, is a
+// problem, as keepalived refuses advert_int 0.
+func explicitZeros(settings map[string]any, cfg *Config) []Problem {
+	list, ok := lookupFold(settings, "instances")
+	if !ok {
+		return nil
+	}
+	var probs []Problem
+	items, _ := list.([]any)
+	for i, item := range items {
+		if i >= len(cfg.Instances) {
+			break
+		}
+		m, _ := item.(map[string]any)
+		g, _ := lookupFold(m, "garp")
+		gm, _ := g.(map[string]any)
+		if _, set := lookupFold(gm, "master_delay"); set {
+			cfg.Instances[i].GARP.MasterDelaySet = true
+		}
+		if v, set := lookupFold(m, "advert_interval"); set && cfg.Instances[i].AdvertInterval == 0 {
+			if d, err := toDuration(v); err == nil && d == 0 {
+				probs = append(probs, Problem{Path: fmt.Sprintf("instances[%d].advert_interval", i), Value: v,
+					Msg: "0 is not an advert interval (keepalived refuses advert_int 0 too); leave the key out for the 1s default"})
+			}
+		}
+	}
 	return probs
 }
 

@@ -1,10 +1,11 @@
 package config
 
 import (
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 )
 
 // Defaults. Where keepalived has the same concept the value is keepalived's, so a
@@ -42,8 +43,8 @@ const (
 
 // Default multicast groups (RFC 5798 §5.1.1.2 and §5.1.2.2, keepalived's defaults).
 var (
-	DefaultMcastGroup4 = netip.MustParseAddr("224.0.0.18")
-	DefaultMcastGroup6 = netip.MustParseAddr("ff02::12")
+	DefaultMcastGroup4 = vrrp.IPv4Multicast
+	DefaultMcastGroup6 = vrrp.IPv6Multicast
 )
 
 // DefaultConfig returns a Config holding every top-level default and no instances.
@@ -82,21 +83,12 @@ func DefaultInstance() Instance {
 	}
 }
 
-// DefaultTracker returns a Tracker with every default except its check.
-func DefaultTracker() Tracker {
-	return Tracker{
-		Interval: DefaultTrackerInterval,
-		Timeout:  DefaultTrackerInterval,
-		Rise:     DefaultTrackerRise,
-		Fall:     DefaultTrackerFall,
-	}
-}
-
 // Normalize fills defaults into every field whose zero value is not a valid setting
 // and lower-cases enumerations, so Validate sees what will run. It is idempotent.
 //
 // Resolved here so consumers need no inheritance logic of their own:
-//   - each Instance.GARP field left zero takes Config.GARP's value;
+//   - each Instance.GARP field left zero takes Config.GARP's value (but a
+//     master_delay written as 0, GARP.MasterDelaySet, stays 0);
 //   - AllowedPeers empty takes a copy of UnicastPeers;
 //   - a Tracker's Timeout left zero takes its Interval;
 //   - Auth.Type left empty becomes "pass" when a password is set, else "none".
@@ -176,11 +168,14 @@ func normalizeNotify(n *Notify) {
 	}
 }
 
-// inheritGARP fills the zero fields of an instance's GARP settings from the global ones.
+// inheritGARP fills the zero fields of an instance's GARP settings from the global
+// ones; a master delay written as 0 (MasterDelaySet) stays 0.
 func inheritGARP(in, global GARP) GARP {
-	if in.MasterDelay == 0 {
+	if in.MasterDelay == 0 && !in.MasterDelaySet {
 		in.MasterDelay = global.MasterDelay
 	}
+	// Only an explicit 0 needs remembering; a non-zero delay is never inherited.
+	in.MasterDelaySet = in.MasterDelaySet && in.MasterDelay == 0
 	if in.MasterRepeat == 0 {
 		in.MasterRepeat = global.MasterRepeat
 	}

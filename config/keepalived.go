@@ -1,8 +1,6 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -22,7 +20,16 @@ func init() { loadKeepalived = LoadKeepalived }
 // Config.Warnings with file and line; errors are *KeepalivedError values (joined when
 // there are several) that match ErrKeepalivedSyntax or ErrKeepalivedConfig.
 func LoadKeepalived(path string) (*Config, error) {
+	return loadKeepalivedAs(path, "")
+}
+
+// loadKeepalivedAs is LoadKeepalived with keepalived's config id (its -i option)
+// given; "" means the host name up to its first dot, keepalived's default.
+func loadKeepalivedAs(path, configID string) (*Config, error) {
 	lx := newKALexer()
+	if configID != "" {
+		lx.hostID = configID
+	}
 	if err := lx.readFile(path, kaPos{}); err != nil {
 		return nil, err
 	}
@@ -45,12 +52,15 @@ func LoadKeepalived(path string) (*Config, error) {
 // IsKeepalived reports whether data looks like a keepalived.conf: its first
 // statement is a keepalived top-level block ("global_defs {", "vrrp_instance VI_1 {",
 // …) or an include. YAML, TOML and JSON never start that way.
+//
+// Lines may be of any length: a first line of megabytes (a long comment, a
+// generated one-line config) is read like any other.
 func IsKeepalived(data []byte) bool {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	pendingBlock := "" // a block keyword whose '{' may be on the next line
-	for sc.Scan() {
-		line := sc.Text()
+	for len(data) > 0 {
+		var raw []byte
+		raw, data = kaNextLine(data)
+		line := string(raw)
 		cut, _ := kaDecomment(line)
 		line = strings.TrimSpace(line[:cut])
 		if line == "" {
@@ -100,6 +110,11 @@ func (c *kaConverter) at(path string, p kaPos) {
 
 func (c *kaConverter) warnPos(p Position, format string, args ...any) {
 	c.cfg.Warnings = append(c.cfg.Warnings, Warning{File: p.File, Line: p.Line, Message: fmt.Sprintf(format, args...)})
+}
+
+// warnKeyword emits the table's warning for a kaWarned keyword the converter handles.
+func (c *kaConverter) warnKeyword(n *kaNode, ctx string) {
+	c.warnf(n.Pos(), "%s: %s", n.Name(), kaMsg(ctx, n.Name()))
 }
 
 func (c *kaConverter) warnf(p kaPos, format string, args ...any) {
@@ -440,14 +455,16 @@ func (c *kaConverter) scriptArgv(n *kaNode) (argv, extra []string, ok bool) {
 
 // garp reads one garp_master_* keyword (the global vrrp_garp_master_* ones without
 // their prefix) into g. keepalived takes whole seconds for the delays.
-func (c *kaConverter) garp(n *kaNode, key string, g *GARP) {
+func (c *kaConverter) garp(n *kaNode, key string, g *GARP, perInstance bool) {
 	v, ok := c.int1(n)
 	if !ok {
 		return
 	}
 	switch key {
 	case "garp_master_delay":
-		g.MasterDelay = time.Duration(v) * time.Second
+		// In an instance a 0 means no second burst, not "inherit the global":
+		// keepalived's instance keeps its own garp_delay whatever its value.
+		g.MasterDelay, g.MasterDelaySet = time.Duration(v)*time.Second, perInstance
 	case "garp_master_repeat":
 		g.MasterRepeat = v
 	case "garp_master_refresh":
@@ -490,11 +507,12 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			}
 		case "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
 			"vrrp_garp_master_refresh_repeat":
-			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP)
+			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP, false)
 		case "vrrp_garp_interval":
 			cfg.GARP.Interval, _ = c.seconds(n)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
+				c.warnKeyword(n, kaCtxGlobal)
 				cfg.ScriptUser = n.Args[0].Text
 				if len(n.Args) == 2 {
 					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
@@ -502,7 +520,7 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			}
 		case "enable_script_security":
 			if c.flag(n) {
-				c.warnf(n.Pos(), "enable_script_security: script ownership/permission checks are not performed by ebpfvrrp; keep scripts root-owned and not writable by others")
+				c.warnKeyword(n, kaCtxGlobal)
 			}
 		default:
 			c.unhandled(n, "global_defs", kaGlobal, kaGlobalUnsupported)
@@ -562,8 +580,13 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 			t.Rise, _ = c.int1(s)
 		case "fall":
 			t.Fall, _ = c.int1(s)
+		case "init_fail":
+			if c.flag(s) {
+				t.InitFail = true
+			}
 		case "user":
 			if c.args(s, 1, 2, "USER [GROUP]") {
+				c.warnKeyword(s, kaCtxScript)
 				t.User = s.Args[0].Text
 				if len(s.Args) == 2 {
 					c.warnf(s.Args[1].Pos, "user: group %q ignored; the script runs with the user's primary group", s.Args[1].Text)
@@ -580,16 +603,26 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 	c.addTracker(n, name, t)
 }
 
+// trackFile converts a track_file (or its deprecated synonym vrrp_track_file) block.
+// keepalived's track_file_handler starts every tracked file at weight 1, so the
+// file's value is added to the priority unless a weight says otherwise
+// (keepalived/trackers/track_file.c).
 func (c *kaConverter) trackFile(n *kaNode, name string) {
-	var t Tracker
+	t := Tracker{Weight: 1}
 	c.at("trackers."+name, n.Pos())
 	for _, s := range n.Block {
 		if kaTrackFile[s.Name()] {
-			c.at("trackers."+name+"."+s.Name(), s.Pos())
+			f := s.Name()
+			if f == "init_file" {
+				f = "file_init"
+			}
+			c.at("trackers."+name+"."+f, s.Pos())
 		}
 		switch s.Name() {
 		case "file":
 			t.File, _ = c.str(s)
+		case "init_file":
+			t.FileInit = c.initFile(s)
 		case "weight":
 			if c.args(s, 1, 2, "N") {
 				if len(s.Args) == 2 {
@@ -609,15 +642,45 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 	c.addTracker(n, name, t)
 }
 
-func (c *kaConverter) notify(s *kaNode, nt *Notify) {
+// initFile reads "init_file [VALUE] [overwrite]" in either order, as keepalived's
+// track_file_init_handler does: the value defaults to 0, and keepalived reports a
+// value outside -254..254 but keeps it.
+func (c *kaConverter) initFile(s *kaNode) *FileInit {
+	if !c.noBlock(s) {
+		return nil
+	}
+	fi := &FileInit{}
+	for _, a := range s.Args {
+		switch {
+		case a.Text == "overwrite":
+			fi.Overwrite = true
+		case a.Text != "" && (kaIsDigit(a.Text[0]) || a.Text[0] == '-'):
+			v, ok := c.intArg(s, a)
+			if !ok {
+				return nil
+			}
+			if v < -254 || v > 254 {
+				c.warnf(a.Pos, "init_file: %d is outside the sensible range -254..254 (keepalived warns too); written as is", v)
+			}
+			fi.Value = v
+		default:
+			c.errorf(a.Pos, "init_file: unknown option %q (init_file [VALUE] [overwrite])", a.Text)
+			return nil
+		}
+	}
+	return fi
+}
+
+func (c *kaConverter) notify(s *kaNode, nt *Notify, ctx string) {
 	argv, extra, ok := c.scriptArgv(s)
 	if !ok {
 		return
 	}
+	c.warnKeyword(s, ctx)
 	if len(extra) > 0 {
-		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs notify
-		// scripts as script_user.
-		c.warnf(s.Pos(), "%s: running this script as %q is not supported; it runs as script_user (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra, " "))
+		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs every
+		// notify script as root (control's ExecNotifier sets no credentials).
+		c.warnf(s.Pos(), "%s: running this script as %q is not supported; it runs as root (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra, " "))
 	}
 	switch s.Name() {
 	case "notify":
@@ -645,6 +708,7 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 	c.at(prefix+".name", n.Args[0].Pos)
 	in := DefaultInstance()
 	in.Name = name
+	vipSeen := map[netip.Addr]kaPos{}
 	for _, s := range n.Block {
 		if f, ok := kaInstancePaths[s.Name()]; ok {
 			c.at(prefix+"."+f, s.Pos())
@@ -668,7 +732,15 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 		case "priority":
 			in.Priority, _ = c.int1(s)
 		case "advert_int":
-			in.AdvertInterval, _ = c.seconds(s)
+			d, ok := c.seconds(s)
+			// keepalived reads advert_int as 0.01–255 seconds and refuses anything
+			// else, 0 included, with a config error (keepalived -t exits non-zero);
+			// a 0 here would otherwise become the 1 s default.
+			if ok && (d < 10*time.Millisecond || d > 255*time.Second) {
+				c.errorf(s.Args[0].Pos, "advert_int: %s is outside 0.01–255 seconds (keepalived: \"Advert interval (%s) not valid! Must be > 0\")", s.Args[0].Text, s.Args[0].Text)
+				continue
+			}
+			in.AdvertInterval = d
 		case "version":
 			var ok bool
 			if in.Version, ok = c.int1(s); ok {
@@ -680,11 +752,11 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "virtual_ipaddress":
 			if c.wantBlock(s, 0) {
-				in.VIPs = append(in.VIPs, c.vips(s, prefix+".vips", len(in.VIPs))...)
+				in.VIPs = append(in.VIPs, c.vips(s, prefix+".vips", len(in.VIPs), vipSeen)...)
 			}
 		case "virtual_ipaddress_excluded":
 			if c.wantBlock(s, 0) {
-				in.ExcludedVIPs = append(in.ExcludedVIPs, c.vips(s, prefix+".excluded_vips", len(in.ExcludedVIPs))...)
+				in.ExcludedVIPs = append(in.ExcludedVIPs, c.vips(s, prefix+".excluded_vips", len(in.ExcludedVIPs), vipSeen)...)
 			}
 		case "nopreempt":
 			if c.flag(s) {
@@ -714,9 +786,9 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 				in.Track = append(in.Track, c.trackRefs(s, prefix+".track", len(in.Track))...)
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
-			c.notify(s, &in.Notify)
+			c.notify(s, &in.Notify, kaCtxInstance)
 		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
-			c.garp(s, s.Name(), &in.GARP)
+			c.garp(s, s.Name(), &in.GARP, true)
 		case "use_vmac":
 			if c.args(s, 0, 1, "[NAME]") {
 				in.UseVMAC = true
@@ -728,6 +800,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			if c.flag(s) {
 				in.DontTrackPrimary = true
 			}
+		case "accept":
+			c.flag(s) // what ebpfvrrp always does: it installs no firewall rules
 		default:
 			c.unhandled(s, "vrrp_instance", kaInstance, kaInstanceUnsupported)
 		}
@@ -786,7 +860,11 @@ func (c *kaConverter) auth(n *kaNode, a *Auth, prefix string) {
 }
 
 // vips parses virtual_ipaddress lines: ADDR[/LEN] [dev IFACE] [label LABEL] [...].
-func (c *kaConverter) vips(n *kaNode, path string, first int) []VIP {
+// An address already listed in the instance (seen, shared by virtual_ipaddress and
+// virtual_ipaddress_excluded) is dropped with a warning: keepalived loads such a
+// file (its own sample keepalived.conf.vrrp lists 192.168.200.18 twice, and
+// keepalived -t accepts it), and the kernel holds an address once anyway.
+func (c *kaConverter) vips(n *kaNode, path string, first int, seen map[netip.Addr]kaPos) []VIP {
 	var out []VIP
 	for _, s := range n.Block {
 		if s.HasBlock {
@@ -795,6 +873,12 @@ func (c *kaConverter) vips(n *kaNode, path string, first int) []VIP {
 		}
 		v, ok := c.vip(n, s)
 		if ok {
+			a := v.Address.Addr()
+			if prev, dup := seen[a]; dup {
+				c.warnf(s.Pos(), "%s: %s is already listed at %s; this line is ignored, so the address is added and advertised once (remove the line on every router of this VRID so they all advertise the same addresses)", n.Name(), a, prev)
+				continue
+			}
+			seen[a] = s.Pos()
 			c.at(fmt.Sprintf("%s[%d]", path, first+len(out)), s.Pos())
 			out = append(out, v)
 		}
@@ -845,9 +929,9 @@ func (c *kaConverter) vip(n, s *kaNode) (VIP, bool) {
 				return v, false
 			}
 		default:
-			takesValue, known := kaVIPOptionUnsupported[opt.Text]
-			if !known {
-				if sg := kaSuggest(opt.Text, map[string]bool{"dev": true, "label": true}, kaVIPOptionUnsupported); sg != "" {
+			row, known := kaLookup(kaCtxVIP, opt.Text)
+			if !known || row.Handler {
+				if sg := kaSuggest(opt.Text, kaVIPOptions, kaVIPOptionUnsupported); sg != "" {
 					c.errorf(opt.Pos, "%s: unknown option %q; did you mean %q?", n.Name(), opt.Text, sg)
 				} else {
 					c.errorf(opt.Pos, "%s: unknown option %q (supported: dev IFACE, label LABEL)", n.Name(), opt.Text)
@@ -855,14 +939,14 @@ func (c *kaConverter) vip(n, s *kaNode) (VIP, bool) {
 				return v, false
 			}
 			what := opt.Text
-			if takesValue {
+			if row.TakesValue {
 				val, ok := needValue()
 				if !ok {
 					return v, false
 				}
 				what += " " + val
 			}
-			c.warnf(opt.Pos, "%s: %q on %s is not supported and ignored", n.Name(), what, addrText)
+			c.warnf(opt.Pos, "%s: %q on %s is %s", n.Name(), what, addrText, row.Msg)
 		}
 	}
 	return v, true
@@ -889,7 +973,7 @@ func (c *kaConverter) peers(n *kaNode, prefix string, first int) []netip.Addr {
 			switch opt.Text {
 			case "min_ttl", "max_ttl":
 				i++
-				c.warnf(opt.Pos, "unicast_peer: %s is not supported; adverts must arrive with TTL 255", opt.Text)
+				c.warnf(opt.Pos, "unicast_peer: %s is %s", opt.Text, kaMsg(kaCtxPeer, opt.Text))
 			default:
 				if kaLooksLikeAddr(opt.Text) {
 					c.errorf(opt.Pos, "unicast_peer: one peer per line (keepalived reads %q as an option of %s)", opt.Text, s.Key.Text)
@@ -968,7 +1052,7 @@ func (c *kaConverter) syncGroup(n *kaNode, name string) {
 				}
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
-			c.notify(s, &g.Notify)
+			c.notify(s, &g.Notify, kaCtxSyncGroup)
 		default:
 			c.unhandled(s, "vrrp_sync_group", kaSyncGroup, kaSyncGroupUnsupported)
 		}

@@ -1,10 +1,103 @@
 package config
 
-// Keyword tables for the keepalived.conf import. A keyword is either handled (in
-// keepalived.go), known but not implemented (a warning naming what keepalived would
-// have done), or unknown. An unknown word within two edits of a keyword of its block
-// is taken for a typo and is an error, because the setting the user meant would
-// otherwise be lost.
+// The keyword table of the keepalived.conf import, its single source: the lookup
+// maps below are derived from it, and docs/keepalived.md is generated from it
+// (go generate; TestKeywordDoc fails when the file is stale). Every keyword the
+// importer knows is in exactly one class:
+//
+//   - kaActs: converted so that ebpfvrrp does what keepalived does. Each such row
+//     needs a test naming it with a comment line "keyword: CONTEXT NAME" in a
+//     _test.go file of this package (TestKeywordsActHaveTests).
+//   - kaWarned: accepted with a warning at its line; the warning (Msg) says what
+//     ebpfvrrp does instead, never only that the keyword is "ignored".
+//   - kaRefused: an error at its line giving the reason (Msg).
+//
+// Rows with Handler set are converted by the block's switch in keepalived.go (or
+// by the lexer), which also emits their warning; the others are handled by
+// kaConverter.unhandled from the table alone. An unknown word within two edits of
+// a keyword of its block is taken for a typo and is an error, because the setting
+// the user meant would otherwise be lost; other unknown words are warned about, as
+// keepalived ignores them too.
+
+type kaClass uint8
+
+const (
+	kaActs kaClass = iota + 1
+	kaWarned
+	kaRefused
+)
+
+func (c kaClass) String() string {
+	switch c {
+	case kaActs:
+		return "acts as keepalived does"
+	case kaWarned:
+		return "warned: done differently"
+	case kaRefused:
+		return "refused"
+	}
+	return "unknown"
+}
+
+// Contexts: where a keyword is written. The names are those of keepalived's
+// blocks (kaCtxLine: any line, handled by the lexer); kaCtxTrackFile covers both track_file and vrrp_track_file blocks,
+// kaCtxVIP and kaCtxPeer the options of a virtual_ipaddress or unicast_peer line.
+const (
+	kaCtxLine      = "any-line"
+	kaCtxTop       = "top-level"
+	kaCtxGlobal    = "global_defs"
+	kaCtxScript    = "vrrp_script"
+	kaCtxTrackFile = "track_file"
+	kaCtxInstance  = "vrrp_instance"
+	kaCtxSyncGroup = "vrrp_sync_group"
+	kaCtxAuth      = "authentication"
+	kaCtxVIP       = "virtual_ipaddress"
+	kaCtxPeer      = "unicast_peer"
+)
+
+// kaContexts is the order of the contexts in docs/keepalived.md.
+var kaContexts = []string{kaCtxLine, kaCtxTop, kaCtxGlobal, kaCtxScript, kaCtxTrackFile, kaCtxInstance, kaCtxSyncGroup, kaCtxAuth, kaCtxVIP, kaCtxPeer}
+
+// kaKeyword is one row of the table.
+type kaKeyword struct {
+	Ctx   string
+	Name  string
+	Class kaClass
+	// Msg: for kaWarned the warning's text after "NAME: ", i.e. what ebpfvrrp does
+	// instead; for kaRefused the reason; for kaActs an optional note for the docs.
+	Msg string
+	// Handler: converted (and warned about) by code, not by unhandled alone.
+	Handler bool
+	// TakesValue: a virtual_ipaddress / unicast_peer option followed by a value.
+	TakesValue bool
+}
+
+func acts(ctx, name string) kaKeyword {
+	return kaKeyword{Ctx: ctx, Name: name, Class: kaActs, Handler: true}
+}
+
+func actsNote(ctx, name, note string) kaKeyword {
+	return kaKeyword{Ctx: ctx, Name: name, Class: kaActs, Msg: note, Handler: true}
+}
+
+// warned: a keyword only unhandled sees; warnedH: one the converter handles and
+// warns about itself, with Msg.
+func warned(ctx, name, msg string) kaKeyword {
+	return kaKeyword{Ctx: ctx, Name: name, Class: kaWarned, Msg: msg}
+}
+
+func warnedH(ctx, name, msg string) kaKeyword {
+	return kaKeyword{Ctx: ctx, Name: name, Class: kaWarned, Msg: msg, Handler: true}
+}
+
+func refusedH(ctx, name, msg string) kaKeyword {
+	return kaKeyword{Ctx: ctx, Name: name, Class: kaRefused, Msg: msg, Handler: true}
+}
+
+// option: a warned virtual_ipaddress / unicast_peer option.
+func option(ctx, name string, takesValue bool, msg string) kaKeyword {
+	return kaKeyword{Ctx: ctx, Name: name, Class: kaWarned, Msg: msg, TakesValue: takesValue}
+}
 
 const (
 	kaMsgLVS      = "LVS load balancing is not part of ebpfvrrp; use nginx/ipvsadm"
@@ -13,240 +106,350 @@ const (
 	kaMsgDBus     = "the D-Bus interface is not supported; use `ebpfvrrp status` or the metrics"
 	kaMsgFirewall = "ebpfvrrp installs no iptables/nftables rules for VIPs"
 	kaMsgSched    = "process scheduling/affinity settings do not apply; set them in the systemd unit"
-	kaMsgFIFO     = "notify FIFOs are not supported; use notify scripts"
+	kaMsgFIFO     = "nothing is written to a notify FIFO and no FIFO script runs; use notify scripts"
 	kaMsgNetlink  = "netlink buffer tuning does not apply: adverts are filtered in the kernel by XDP"
 	kaMsgProcess  = "process/daemon housekeeping settings do not apply to ebpfvrrp"
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
+
+	kaMsgProcTrack       = "no process is tracked, so priorities ignore it; use a vrrp_script such as \"pidof nginx\""
+	kaMsgStrict          = "strict mode is not enforced: what keepalived's strict mode refuses (authentication, unicast peers and more) is accepted, and no firewall rules are installed, so a Master accepts traffic to its VIPs"
+	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
+	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
+	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA"
+	kaMsgLowerPrioAdvert = "a Master always answers a lower-priority advert with an advert at once (keepalived's default)"
+	kaMsgPrioChanges     = "notify scripts run on state changes only; a priority change runs none"
+
+	// What a notify hook does differently today (control's ExecNotifier, run by
+	// cmd/ebpfvrrp): as root, under a timeout, one hook at a time per instance.
+	kaMsgNotify = "runs as root, not as script_user; it is killed when the notify timeout ends (5 s; in YAML notify.timeout), while keepalived never kills notify scripts; one instance's or group's hooks run one after another"
+	// The user a check runs as: the shipped unit's CapabilityBoundingSet holds no
+	// CAP_SETUID/CAP_SETGID, so switching users fails there.
+	kaMsgScriptUser = "vrrp_script checks without a user of their own run as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so such a check counts as failed; notify scripts run as root"
+	kaMsgUser       = "the check runs as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so the check counts as failed"
 )
 
-var kaTopLevel = map[string]bool{
-	"global_defs": true, "vrrp_script": true, "vrrp_instance": true,
-	"vrrp_sync_group": true, "vrrp_track_file": true, "track_file": true,
+var kaKeywords = []kaKeyword{
+	// Lexer level: any line of any file.
+	acts(kaCtxLine, "include"),
+	acts(kaCtxLine, "@ID / @^ID"),
+	acts(kaCtxLine, "$NAME=VALUE"),
+	refusedH(kaCtxLine, "~SEQ", "~SEQ is not supported; write the lines out"),
+	refusedH(kaCtxLine, "multi-line $NAME=VALUE", "multi-line parameter definition $NAME is not supported; put it on one line"),
+
+	// top-level
+	acts(kaCtxTop, "global_defs"),
+	acts(kaCtxTop, "vrrp_script"),
+	acts(kaCtxTop, "vrrp_track_file"),
+	acts(kaCtxTop, "track_file"),
+	acts(kaCtxTop, "vrrp_instance"),
+	acts(kaCtxTop, "vrrp_sync_group"),
+	warned(kaCtxTop, "virtual_server", kaMsgLVS),
+	warned(kaCtxTop, "virtual_server_group", kaMsgLVS),
+	warned(kaCtxTop, "real_server", kaMsgLVS),
+	warned(kaCtxTop, "SSL", "LVS checker SSL settings: "+kaMsgLVS),
+	warned(kaCtxTop, "static_ipaddress", "addresses that are always present are not managed; configure them with the network manager"),
+	warned(kaCtxTop, "static_routes", "static routes are not managed; configure them with the network manager"),
+	warned(kaCtxTop, "static_rules", "static routing rules are not managed; configure them with the network manager"),
+	warned(kaCtxTop, "track_group", "static address/route track groups are not supported"),
+	warned(kaCtxTop, "garp_group", "per-interface GARP aggregation is not supported; GARP timing comes from vrrp_garp_* and garp_master_*"),
+	warned(kaCtxTop, "linkbeat_interfaces", "MII/ethtool link polling is not supported; link state comes from netlink"),
+	warned(kaCtxTop, "vrrp_track_process", kaMsgProcTrack),
+	warned(kaCtxTop, "interface_up_down_delays", "link changes take effect at once: there are no up/down debounce delays"),
+	warned(kaCtxTop, "bfd_instance", kaMsgBFD),
+	warned(kaCtxTop, "net_namespace", "network namespaces are chosen by starting ebpfvrrp inside one (ip netns exec / NetworkNamespacePath=)"),
+
+	// global_defs
+	acts(kaCtxGlobal, "router_id"),
+	acts(kaCtxGlobal, "vrrp_version"),
+	acts(kaCtxGlobal, "vrrp_mcast_group4"),
+	acts(kaCtxGlobal, "vrrp_mcast_group6"),
+	acts(kaCtxGlobal, "vrrp_garp_master_delay"),
+	acts(kaCtxGlobal, "vrrp_garp_master_repeat"),
+	acts(kaCtxGlobal, "vrrp_garp_master_refresh"),
+	acts(kaCtxGlobal, "vrrp_garp_master_refresh_repeat"),
+	acts(kaCtxGlobal, "vrrp_garp_interval"),
+	warnedH(kaCtxGlobal, "script_user", kaMsgScriptUser),
+	warnedH(kaCtxGlobal, "enable_script_security", "script ownership/permission checks are not performed by ebpfvrrp; keep scripts root-owned and not writable by others"),
+	warned(kaCtxGlobal, "notification_email", kaMsgSMTP),
+	warned(kaCtxGlobal, "notification_email_from", kaMsgSMTP),
+	warned(kaCtxGlobal, "smtp_server", kaMsgSMTP),
+	warned(kaCtxGlobal, "smtp_connect_timeout", kaMsgSMTP),
+	warned(kaCtxGlobal, "smtp_helo_name", kaMsgSMTP),
+	warned(kaCtxGlobal, "smtp_alert", kaMsgSMTP),
+	warned(kaCtxGlobal, "smtp_alert_vrrp", kaMsgSMTP),
+	warned(kaCtxGlobal, "smtp_alert_checker", kaMsgSMTP),
+	warned(kaCtxGlobal, "email_faults", kaMsgSMTP),
+	warned(kaCtxGlobal, "no_email_faults", kaMsgSMTP),
+	warned(kaCtxGlobal, "enable_snmp_vrrp", kaMsgSNMP),
+	warned(kaCtxGlobal, "enable_snmp_keepalived", kaMsgSNMP),
+	warned(kaCtxGlobal, "enable_snmp_checker", kaMsgSNMP),
+	warned(kaCtxGlobal, "enable_snmp_rfc", kaMsgSNMP),
+	warned(kaCtxGlobal, "enable_snmp_rfcv2", kaMsgSNMP),
+	warned(kaCtxGlobal, "enable_snmp_rfcv3", kaMsgSNMP),
+	warned(kaCtxGlobal, "snmp_socket", kaMsgSNMP),
+	warned(kaCtxGlobal, "enable_traps", kaMsgSNMP),
+	warned(kaCtxGlobal, "enable_dbus", kaMsgDBus),
+	warned(kaCtxGlobal, "dbus_service_name", kaMsgDBus),
+	warned(kaCtxGlobal, "vrrp_strict", kaMsgStrict),
+	warned(kaCtxGlobal, "vrrp_iptables", kaMsgFirewall),
+	warned(kaCtxGlobal, "vrrp_ipsets", kaMsgFirewall),
+	warned(kaCtxGlobal, "nftables", kaMsgFirewall),
+	warned(kaCtxGlobal, "nftables_priority", kaMsgFirewall),
+	warned(kaCtxGlobal, "nftables_counters", kaMsgFirewall),
+	warned(kaCtxGlobal, "nftables_ifindex", kaMsgFirewall),
+	warned(kaCtxGlobal, "nftables_no_lower_prio_vip", kaMsgFirewall),
+	warned(kaCtxGlobal, "vrrp_skip_check_adv_addr", kaMsgSkipCheck),
+	warned(kaCtxGlobal, "vrrp_check_unicast_src", kaMsgCheckUnicastSrc),
+	warned(kaCtxGlobal, "vrrp_garp_lower_prio_delay", kaMsgLowerPrioGARP),
+	warned(kaCtxGlobal, "vrrp_garp_lower_prio_repeat", kaMsgLowerPrioGARP),
+	warned(kaCtxGlobal, "vrrp_gna_interval", "a separate NA interval is not supported; vrrp_garp_interval applies to both ARP and NA"),
+	warned(kaCtxGlobal, "vrrp_min_garp", "the vrrp_garp_master_* settings (or their defaults) apply; set vrrp_garp_master_repeat / vrrp_garp_master_refresh explicitly"),
+	warned(kaCtxGlobal, "vrrp_lower_prio_no_advert", kaMsgLowerPrioAdvert),
+	warned(kaCtxGlobal, "vrrp_higher_prio_send_advert", "a Master that sees a higher priority steps down without sending a final advert"),
+	warned(kaCtxGlobal, "vrrp_down_timer_adverts", "the master-down interval is always 3 adverts + skew (RFC 5798)"),
+	warned(kaCtxGlobal, "vrrp_garp_extra_if", "GARP on extra interfaces is not supported"),
+	warned(kaCtxGlobal, "vrrp_priority", kaMsgSched),
+	warned(kaCtxGlobal, "checker_priority", kaMsgSched),
+	warned(kaCtxGlobal, "bfd_priority", kaMsgSched),
+	warned(kaCtxGlobal, "vrrp_no_swap", kaMsgSched),
+	warned(kaCtxGlobal, "checker_no_swap", kaMsgSched),
+	warned(kaCtxGlobal, "bfd_no_swap", kaMsgSched),
+	warned(kaCtxGlobal, "vrrp_rt_priority", kaMsgSched),
+	warned(kaCtxGlobal, "checker_rt_priority", kaMsgSched),
+	warned(kaCtxGlobal, "bfd_rt_priority", kaMsgSched),
+	warned(kaCtxGlobal, "vrrp_rlimit_rttime", kaMsgSched),
+	warned(kaCtxGlobal, "checker_rlimit_rttime", kaMsgSched),
+	warned(kaCtxGlobal, "bfd_rlimit_rttime", kaMsgSched),
+	warned(kaCtxGlobal, "vrrp_cpu_affinity", kaMsgSched),
+	warned(kaCtxGlobal, "checker_cpu_affinity", kaMsgSched),
+	warned(kaCtxGlobal, "bfd_cpu_affinity", kaMsgSched),
+	warned(kaCtxGlobal, "lvs_id", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_sync_daemon", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_flush", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_flush_onstop", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_timeouts", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_notify_fifo", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_notify_fifo_script", kaMsgLVS),
+	warned(kaCtxGlobal, "checker_log_all_failures", kaMsgLVS),
+	warned(kaCtxGlobal, "dynamic_interfaces", "interfaces must exist when ebpfvrrp starts"),
+	warned(kaCtxGlobal, "process_names", kaMsgProcess),
+	warned(kaCtxGlobal, "process_name", kaMsgProcess),
+	warned(kaCtxGlobal, "vrrp_process_name", kaMsgProcess),
+	warned(kaCtxGlobal, "checker_process_name", kaMsgProcess),
+	warned(kaCtxGlobal, "bfd_process_name", kaMsgProcess),
+	warned(kaCtxGlobal, "net_namespace", "network namespaces are chosen by starting ebpfvrrp inside one (ip netns exec / NetworkNamespacePath=)"),
+	warned(kaCtxGlobal, "net_namespace_ipvs", kaMsgLVS),
+	warned(kaCtxGlobal, "namespace_with_ipsets", kaMsgFirewall),
+	warned(kaCtxGlobal, "instance", kaMsgProcess),
+	warned(kaCtxGlobal, "use_pid_dir", kaMsgProcess),
+	warned(kaCtxGlobal, "child_wait_time", kaMsgProcess),
+	warned(kaCtxGlobal, "umask", kaMsgProcess),
+	warned(kaCtxGlobal, "random_seed", kaMsgProcess),
+	warned(kaCtxGlobal, "reload_check_config", kaMsgProcess),
+	warned(kaCtxGlobal, "reload_time_file", kaMsgProcess),
+	warned(kaCtxGlobal, "reload_repeat", kaMsgProcess),
+	warned(kaCtxGlobal, "reload_file", kaMsgProcess),
+	warned(kaCtxGlobal, "config_save_dir", kaMsgProcess),
+	warned(kaCtxGlobal, "data_use_instance", kaMsgProcess),
+	warned(kaCtxGlobal, "tmp_config_directory", kaMsgProcess),
+	warned(kaCtxGlobal, "use_symlink_paths", kaMsgProcess),
+	warned(kaCtxGlobal, "startup_script", kaMsgProcess),
+	warned(kaCtxGlobal, "startup_script_timeout", kaMsgProcess),
+	warned(kaCtxGlobal, "shutdown_script", kaMsgProcess),
+	warned(kaCtxGlobal, "shutdown_script_timeout", kaMsgProcess),
+	warned(kaCtxGlobal, "max_auto_priority", kaMsgSched),
+	warned(kaCtxGlobal, "min_auto_priority_delay", kaMsgSched),
+	warned(kaCtxGlobal, "no_checker_emails", kaMsgSMTP),
+	warned(kaCtxGlobal, "notify_fifo", kaMsgFIFO),
+	warned(kaCtxGlobal, "notify_fifo_script", kaMsgFIFO),
+	warned(kaCtxGlobal, "vrrp_notify_fifo", kaMsgFIFO),
+	warned(kaCtxGlobal, "vrrp_notify_fifo_script", kaMsgFIFO),
+	warned(kaCtxGlobal, "checker_notify_fifo", kaMsgFIFO),
+	warned(kaCtxGlobal, "checker_notify_fifo_script", kaMsgFIFO),
+	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", kaMsgFIFO),
+	warned(kaCtxGlobal, "vrrp_notify_priority_changes", kaMsgPrioChanges),
+	warned(kaCtxGlobal, "vrrp_startup_delay", "instances start at once: there is no startup delay; order ebpfvrrp after network-online.target instead"),
+	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs", kaMsgNetlink),
+	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs_force", kaMsgNetlink),
+	warned(kaCtxGlobal, "vrrp_netlink_monitor_rcv_bufs", kaMsgNetlink),
+	warned(kaCtxGlobal, "vrrp_netlink_monitor_rcv_bufs_force", kaMsgNetlink),
+	warned(kaCtxGlobal, "lvs_netlink_cmd_rcv_bufs", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_netlink_cmd_rcv_bufs_force", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_netlink_monitor_rcv_bufs", kaMsgLVS),
+	warned(kaCtxGlobal, "lvs_netlink_monitor_rcv_bufs_force", kaMsgLVS),
+	warned(kaCtxGlobal, "vrrp_rx_bufs_policy", kaMsgNetlink),
+	warned(kaCtxGlobal, "vrrp_rx_bufs_multiplier", kaMsgNetlink),
+	warned(kaCtxGlobal, "vrrp_track_process", kaMsgProcTrack),
+	warned(kaCtxGlobal, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
+	warned(kaCtxGlobal, "bfd_nlmsg_timeout", kaMsgBFD),
+
+	// vrrp_script
+	acts(kaCtxScript, "script"),
+	acts(kaCtxScript, "interval"),
+	acts(kaCtxScript, "timeout"),
+	acts(kaCtxScript, "weight"),
+	acts(kaCtxScript, "rise"),
+	acts(kaCtxScript, "fall"),
+	warnedH(kaCtxScript, "user", kaMsgUser),
+	acts(kaCtxScript, "init_fail"),
+
+	// track_file
+	acts(kaCtxTrackFile, "file"),
+	acts(kaCtxTrackFile, "weight"),
+	acts(kaCtxTrackFile, "init_file"),
+
+	// vrrp_instance
+	acts(kaCtxInstance, "state"),
+	acts(kaCtxInstance, "interface"),
+	acts(kaCtxInstance, "virtual_router_id"),
+	acts(kaCtxInstance, "priority"),
+	acts(kaCtxInstance, "advert_int"),
+	acts(kaCtxInstance, "version"),
+	acts(kaCtxInstance, "authentication"),
+	acts(kaCtxInstance, "virtual_ipaddress"),
+	acts(kaCtxInstance, "virtual_ipaddress_excluded"),
+	acts(kaCtxInstance, "nopreempt"),
+	acts(kaCtxInstance, "preempt"),
+	acts(kaCtxInstance, "preempt_delay"),
+	acts(kaCtxInstance, "unicast_src_ip"),
+	acts(kaCtxInstance, "unicast_peer"),
+	acts(kaCtxInstance, "track_interface"),
+	acts(kaCtxInstance, "track_script"),
+	acts(kaCtxInstance, "track_file"),
+	acts(kaCtxInstance, "garp_master_delay"),
+	acts(kaCtxInstance, "garp_master_repeat"),
+	acts(kaCtxInstance, "garp_master_refresh"),
+	acts(kaCtxInstance, "garp_master_refresh_repeat"),
+	actsNote(kaCtxInstance, "use_vmac", "IPv4 instances only: validate refuses it on an IPv6 instance, whose VMAC the daemon cannot create; an interface name after it is ignored with a warning"),
+	acts(kaCtxInstance, "dont_track_primary"),
+	actsNote(kaCtxInstance, "accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs"),
+	warnedH(kaCtxInstance, "notify_master", kaMsgNotify),
+	warnedH(kaCtxInstance, "notify_backup", kaMsgNotify),
+	warnedH(kaCtxInstance, "notify_fault", kaMsgNotify),
+	warnedH(kaCtxInstance, "notify_stop", kaMsgNotify),
+	warnedH(kaCtxInstance, "notify", kaMsgNotify+"; it is also called with state SPLIT_BRAIN when two Masters are seen, which keepalived never sends"),
+	warned(kaCtxInstance, "mcast_src_ip", "not applied: multicast adverts leave from the interface's primary address; for a fixed source use unicast_src_ip with unicast_peer"),
+	warned(kaCtxInstance, "track_src_ip", "not applied: the instance does not go to FAULT when its advert source address goes away"),
+	warned(kaCtxInstance, "unicast_ttl", "not applied: unicast adverts are sent with TTL 255, and received ones are accepted whatever their TTL"),
+	warned(kaCtxInstance, "check_unicast_src", kaMsgCheckUnicastSrc),
+	warned(kaCtxInstance, "old_unicast_checksum", "adverts are sent with the RFC checksum; received unicast VRRPv3 adverts with the old one are accepted anyway"),
+	warned(kaCtxInstance, "native_ipv6", "an instance's family follows its VIPs"),
+	warned(kaCtxInstance, "use_vmac_addr", "the VMAC's address is always 00:00:5e:00:01:VRID"),
+	warned(kaCtxInstance, "vmac_xmit_base", "with use_vmac adverts are sent from the VMAC interface"),
+	warned(kaCtxInstance, "use_ipvlan", "ipvlan interfaces are not supported; use use_vmac (macvlan)"),
+	warned(kaCtxInstance, "track_process", kaMsgProcTrack),
+	warned(kaCtxInstance, "track_bfd", kaMsgBFD),
+	warned(kaCtxInstance, "promote_secondaries", "set net.ipv4.conf.IFACE.promote_secondaries=1 with sysctl instead"),
+	warned(kaCtxInstance, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
+	warned(kaCtxInstance, "virtual_routes", "the routes are not added or removed: ebpfvrrp moves only the VIP addresses"),
+	warned(kaCtxInstance, "virtual_rules", "the routing rules are not added or removed: ebpfvrrp moves only the VIP addresses"),
+	warned(kaCtxInstance, "no_accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs (keepalived's no_accept would drop it)"),
+	warned(kaCtxInstance, "skip_check_adv_addr", kaMsgSkipCheck),
+	warned(kaCtxInstance, "strict_mode", kaMsgStrict),
+	warned(kaCtxInstance, "debug", "use --log-level debug"),
+	warned(kaCtxInstance, "notify_deleted", "no notify script runs when an instance is removed by a reload"),
+	warned(kaCtxInstance, "notify_master_rx_lower_pri", "no notify script runs when a Master hears a lower priority"),
+	warned(kaCtxInstance, "smtp_alert", kaMsgSMTP),
+	warned(kaCtxInstance, "notify_priority_changes", kaMsgPrioChanges),
+	warned(kaCtxInstance, "lvs_sync_daemon_interface", kaMsgLVS),
+	warned(kaCtxInstance, "garp_lower_prio_delay", kaMsgLowerPrioGARP),
+	warned(kaCtxInstance, "garp_lower_prio_repeat", kaMsgLowerPrioGARP),
+	warned(kaCtxInstance, "down_timer_adverts", "the master-down interval is always 3 adverts + skew (RFC 5798)"),
+	warned(kaCtxInstance, "garp_extra_if", "GARP on extra interfaces is not supported"),
+	warned(kaCtxInstance, "vmac_garp_intvl", "GARP on extra interfaces is not supported"),
+	warned(kaCtxInstance, "lower_prio_no_advert", kaMsgLowerPrioAdvert),
+	warned(kaCtxInstance, "higher_prio_send_advert", "a Master that sees a higher priority steps down without sending a final advert"),
+	warned(kaCtxInstance, "kernel_rx_buf_size", kaMsgNetlink),
+
+	// vrrp_sync_group
+	acts(kaCtxSyncGroup, "group"),
+	warnedH(kaCtxSyncGroup, "notify_master", kaMsgNotify),
+	warnedH(kaCtxSyncGroup, "notify_backup", kaMsgNotify),
+	warnedH(kaCtxSyncGroup, "notify_fault", kaMsgNotify),
+	warnedH(kaCtxSyncGroup, "notify_stop", "never runs: ebpfvrrp sends a sync group no notification when it stops"),
+	warnedH(kaCtxSyncGroup, "notify", kaMsgNotify),
+	warned(kaCtxSyncGroup, "track_interface", kaMsgTrackGrp),
+	warned(kaCtxSyncGroup, "track_script", kaMsgTrackGrp),
+	warned(kaCtxSyncGroup, "track_file", kaMsgTrackGrp),
+	warned(kaCtxSyncGroup, "track_process", kaMsgTrackGrp),
+	warned(kaCtxSyncGroup, "track_bfd", kaMsgTrackGrp),
+	warned(kaCtxSyncGroup, "smtp_alert", kaMsgSMTP),
+	warned(kaCtxSyncGroup, "global_tracking", kaMsgTrackGrp),
+	warned(kaCtxSyncGroup, "sync_group_tracking_weight", kaMsgTrackGrp),
+	warned(kaCtxSyncGroup, "notify_priority_changes", kaMsgPrioChanges),
+
+	// authentication
+	acts(kaCtxAuth, "auth_type"),
+	acts(kaCtxAuth, "auth_pass"),
+
+	// virtual_ipaddress
+	acts(kaCtxVIP, "dev"),
+	acts(kaCtxVIP, "label"),
+	option(kaCtxVIP, "brd", true, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "broadcast", true, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "scope", true, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "peer", true, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "track_group", true, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "preferred_lft", true, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "home", false, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "-nodad", false, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "nodad", false, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "noprefixroute", false, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "autojoin", false, "not supported and ignored: the address is added without it"),
+	option(kaCtxVIP, "no_track", false, "not supported and ignored: the address is added without it"),
+
+	// unicast_peer
+	option(kaCtxPeer, "min_ttl", true, "not checked: unicast adverts are accepted whatever their TTL"),
+	option(kaCtxPeer, "max_ttl", true, "not checked: unicast adverts are accepted whatever their TTL"),
 }
 
-var kaTopLevelUnsupported = map[string]string{
-	"virtual_server":           kaMsgLVS,
-	"virtual_server_group":     kaMsgLVS,
-	"real_server":              kaMsgLVS,
-	"SSL":                      "LVS checker SSL settings: " + kaMsgLVS,
-	"static_ipaddress":         "addresses that are always present are not managed; configure them with the network manager",
-	"static_routes":            "static routes are not managed; configure them with the network manager",
-	"static_rules":             "static routing rules are not managed; configure them with the network manager",
-	"track_group":              "static address/route track groups are not supported",
-	"garp_group":               "per-interface GARP aggregation is not supported; GARP timing comes from vrrp_garp_* and garp_master_*",
-	"linkbeat_interfaces":      "MII/ethtool link polling is not supported; link state comes from netlink",
-	"vrrp_track_process":       "process tracking is not supported; use a vrrp_script such as \"pidof nginx\"",
-	"interface_up_down_delays": "link up/down debounce delays are not supported",
-	"bfd_instance":             kaMsgBFD,
-	"net_namespace":            "network namespaces are chosen by starting ebpfvrrp inside one (ip netns exec / NetworkNamespacePath=)",
+// Lookup maps derived from kaKeywords: per context, the keywords the converter
+// handles (kaX) and those only unhandled sees, with their warning (kaXUnsupported).
+var (
+	kaTopLevel, kaTopLevelUnsupported    = kaMaps(kaCtxTop)
+	kaGlobal, kaGlobalUnsupported        = kaMaps(kaCtxGlobal)
+	kaScript, kaScriptUnsupported        = kaMaps(kaCtxScript)
+	kaTrackFile, kaTrackFileUnsupported  = kaMaps(kaCtxTrackFile)
+	kaInstance, kaInstanceUnsupported    = kaMaps(kaCtxInstance)
+	kaSyncGroup, kaSyncGroupUnsupported  = kaMaps(kaCtxSyncGroup)
+	kaAuth, _                            = kaMaps(kaCtxAuth)
+	kaVIPOptions, kaVIPOptionUnsupported = kaMaps(kaCtxVIP)
+)
+
+func kaMaps(ctx string) (handled map[string]bool, generic map[string]string) {
+	handled, generic = map[string]bool{}, map[string]string{}
+	for _, k := range kaKeywords {
+		if k.Ctx != ctx {
+			continue
+		}
+		if k.Handler {
+			handled[k.Name] = true
+		} else {
+			generic[k.Name] = k.Msg
+		}
+	}
+	return handled, generic
 }
 
-var kaGlobal = map[string]bool{
-	"router_id": true, "vrrp_version": true, "vrrp_mcast_group4": true, "vrrp_mcast_group6": true,
-	"vrrp_garp_master_delay": true, "vrrp_garp_master_repeat": true, "vrrp_garp_master_refresh": true,
-	"vrrp_garp_master_refresh_repeat": true, "vrrp_garp_interval": true,
-	"script_user": true, "enable_script_security": true,
+// kaLookup returns the row of name in ctx.
+func kaLookup(ctx, name string) (kaKeyword, bool) {
+	for _, k := range kaKeywords {
+		if k.Ctx == ctx && k.Name == name {
+			return k, true
+		}
+	}
+	return kaKeyword{}, false
 }
 
-var kaGlobalUnsupported = map[string]string{
-	"notification_email":                  kaMsgSMTP,
-	"notification_email_from":             kaMsgSMTP,
-	"smtp_server":                         kaMsgSMTP,
-	"smtp_connect_timeout":                kaMsgSMTP,
-	"smtp_helo_name":                      kaMsgSMTP,
-	"smtp_alert":                          kaMsgSMTP,
-	"smtp_alert_vrrp":                     kaMsgSMTP,
-	"smtp_alert_checker":                  kaMsgSMTP,
-	"email_faults":                        kaMsgSMTP,
-	"no_email_faults":                     kaMsgSMTP,
-	"enable_snmp_vrrp":                    kaMsgSNMP,
-	"enable_snmp_keepalived":              kaMsgSNMP,
-	"enable_snmp_checker":                 kaMsgSNMP,
-	"enable_snmp_rfc":                     kaMsgSNMP,
-	"enable_snmp_rfcv2":                   kaMsgSNMP,
-	"enable_snmp_rfcv3":                   kaMsgSNMP,
-	"snmp_socket":                         kaMsgSNMP,
-	"enable_traps":                        kaMsgSNMP,
-	"enable_dbus":                         kaMsgDBus,
-	"dbus_service_name":                   kaMsgDBus,
-	"vrrp_strict":                         "strict RFC mode is not enforced (auth, unicast and VIP firewall rules stay as configured); " + kaMsgFirewall,
-	"vrrp_iptables":                       kaMsgFirewall,
-	"vrrp_ipsets":                         kaMsgFirewall,
-	"nftables":                            kaMsgFirewall,
-	"nftables_priority":                   kaMsgFirewall,
-	"nftables_counters":                   kaMsgFirewall,
-	"nftables_ifindex":                    kaMsgFirewall,
-	"nftables_no_lower_prio_vip":          kaMsgFirewall,
-	"vrrp_skip_check_adv_addr":            "adverts are always checked against the configured VIPs' count, not their addresses",
-	"vrrp_check_unicast_src":              "use allowed_peers to restrict advert sources (defaults to the unicast peers)",
-	"vrrp_garp_lower_prio_delay":          "GARP on receiving a lower-priority advert is not sent",
-	"vrrp_garp_lower_prio_repeat":         "GARP on receiving a lower-priority advert is not sent",
-	"vrrp_gna_interval":                   "a separate NA interval is not supported; vrrp_garp_interval applies to both ARP and NA",
-	"vrrp_min_garp":                       "set vrrp_garp_master_repeat / vrrp_garp_master_refresh explicitly",
-	"vrrp_lower_prio_no_advert":           "a Master always answers a lower-priority advert with its own (RFC behaviour)",
-	"vrrp_higher_prio_send_advert":        "a Master that sees a higher priority steps down without sending a final advert",
-	"vrrp_down_timer_adverts":             "the master-down interval is always 3 adverts + skew (RFC 5798)",
-	"vrrp_garp_extra_if":                  "GARP on extra interfaces is not supported",
-	"vrrp_priority":                       kaMsgSched,
-	"checker_priority":                    kaMsgSched,
-	"bfd_priority":                        kaMsgSched,
-	"vrrp_no_swap":                        kaMsgSched,
-	"checker_no_swap":                     kaMsgSched,
-	"bfd_no_swap":                         kaMsgSched,
-	"vrrp_rt_priority":                    kaMsgSched,
-	"checker_rt_priority":                 kaMsgSched,
-	"bfd_rt_priority":                     kaMsgSched,
-	"vrrp_rlimit_rttime":                  kaMsgSched,
-	"checker_rlimit_rttime":               kaMsgSched,
-	"bfd_rlimit_rttime":                   kaMsgSched,
-	"vrrp_cpu_affinity":                   kaMsgSched,
-	"checker_cpu_affinity":                kaMsgSched,
-	"bfd_cpu_affinity":                    kaMsgSched,
-	"lvs_id":                              kaMsgLVS,
-	"lvs_sync_daemon":                     kaMsgLVS,
-	"lvs_flush":                           kaMsgLVS,
-	"lvs_flush_onstop":                    kaMsgLVS,
-	"lvs_timeouts":                        kaMsgLVS,
-	"lvs_notify_fifo":                     kaMsgLVS,
-	"lvs_notify_fifo_script":              kaMsgLVS,
-	"checker_log_all_failures":            kaMsgLVS,
-	"dynamic_interfaces":                  "interfaces must exist when ebpfvrrp starts",
-	"process_names":                       kaMsgProcess,
-	"process_name":                        kaMsgProcess,
-	"vrrp_process_name":                   kaMsgProcess,
-	"checker_process_name":                kaMsgProcess,
-	"bfd_process_name":                    kaMsgProcess,
-	"net_namespace":                       "network namespaces are chosen by starting ebpfvrrp inside one (ip netns exec / NetworkNamespacePath=)",
-	"net_namespace_ipvs":                  kaMsgLVS,
-	"namespace_with_ipsets":               kaMsgFirewall,
-	"instance":                            kaMsgProcess,
-	"use_pid_dir":                         kaMsgProcess,
-	"child_wait_time":                     kaMsgProcess,
-	"umask":                               kaMsgProcess,
-	"random_seed":                         kaMsgProcess,
-	"reload_check_config":                 kaMsgProcess,
-	"reload_time_file":                    kaMsgProcess,
-	"reload_repeat":                       kaMsgProcess,
-	"reload_file":                         kaMsgProcess,
-	"config_save_dir":                     kaMsgProcess,
-	"data_use_instance":                   kaMsgProcess,
-	"tmp_config_directory":                kaMsgProcess,
-	"use_symlink_paths":                   kaMsgProcess,
-	"startup_script":                      kaMsgProcess,
-	"startup_script_timeout":              kaMsgProcess,
-	"shutdown_script":                     kaMsgProcess,
-	"shutdown_script_timeout":             kaMsgProcess,
-	"max_auto_priority":                   kaMsgSched,
-	"min_auto_priority_delay":             kaMsgSched,
-	"no_checker_emails":                   kaMsgSMTP,
-	"notify_fifo":                         kaMsgFIFO,
-	"notify_fifo_script":                  kaMsgFIFO,
-	"vrrp_notify_fifo":                    kaMsgFIFO,
-	"vrrp_notify_fifo_script":             kaMsgFIFO,
-	"checker_notify_fifo":                 kaMsgFIFO,
-	"checker_notify_fifo_script":          kaMsgFIFO,
-	"fifo_write_vrrp_states_on_reload":    kaMsgFIFO,
-	"vrrp_notify_priority_changes":        "notify scripts run on state changes only, not on priority changes",
-	"vrrp_startup_delay":                  "a startup delay is not supported; order ebpfvrrp after network-online.target",
-	"vrrp_netlink_cmd_rcv_bufs":           kaMsgNetlink,
-	"vrrp_netlink_cmd_rcv_bufs_force":     kaMsgNetlink,
-	"vrrp_netlink_monitor_rcv_bufs":       kaMsgNetlink,
-	"vrrp_netlink_monitor_rcv_bufs_force": kaMsgNetlink,
-	"lvs_netlink_cmd_rcv_bufs":            kaMsgLVS,
-	"lvs_netlink_cmd_rcv_bufs_force":      kaMsgLVS,
-	"lvs_netlink_monitor_rcv_bufs":        kaMsgLVS,
-	"lvs_netlink_monitor_rcv_bufs_force":  kaMsgLVS,
-	"vrrp_rx_bufs_policy":                 kaMsgNetlink,
-	"vrrp_rx_bufs_multiplier":             kaMsgNetlink,
-	"vrrp_track_process":                  "process tracking is not supported; use a vrrp_script such as \"pidof nginx\"",
-	"linkbeat_use_polling":                "MII/ethtool link polling is not supported; link state comes from netlink",
-	"bfd_nlmsg_timeout":                   kaMsgBFD,
-}
-
-var kaInstance = map[string]bool{
-	"state": true, "interface": true, "virtual_router_id": true, "priority": true, "advert_int": true,
-	"version": true, "authentication": true, "virtual_ipaddress": true, "virtual_ipaddress_excluded": true,
-	"nopreempt": true, "preempt": true, "preempt_delay": true, "unicast_src_ip": true, "unicast_peer": true,
-	"track_interface": true, "track_script": true, "track_file": true,
-	"notify": true, "notify_master": true, "notify_backup": true, "notify_fault": true, "notify_stop": true,
-	"garp_master_delay": true, "garp_master_repeat": true, "garp_master_refresh": true,
-	"garp_master_refresh_repeat": true, "use_vmac": true, "dont_track_primary": true,
-}
-
-var kaInstanceUnsupported = map[string]string{
-	"mcast_src_ip":               "the multicast advert source is the interface's primary address; for a fixed source use unicast_src_ip with unicast_peer",
-	"track_src_ip":               "FAULT on loss of the advert source address is not supported",
-	"unicast_ttl":                "unicast adverts are sent with TTL 255 (RFC 5798)",
-	"check_unicast_src":          "use allowed_peers to restrict advert sources (defaults to the unicast peers)",
-	"old_unicast_checksum":       "only the RFC checksum is supported",
-	"native_ipv6":                "an instance's family follows its VIPs",
-	"use_vmac_addr":              "the VMAC's address is always 00:00:5e:00:01:VRID",
-	"vmac_xmit_base":             "with use_vmac adverts are sent from the VMAC interface",
-	"use_ipvlan":                 "ipvlan interfaces are not supported; use use_vmac (macvlan)",
-	"track_process":              "process tracking is not supported; use a vrrp_script such as \"pidof nginx\"",
-	"track_bfd":                  kaMsgBFD,
-	"promote_secondaries":        "set net.ipv4.conf.IFACE.promote_secondaries=1 with sysctl instead",
-	"linkbeat_use_polling":       "MII/ethtool link polling is not supported; link state comes from netlink",
-	"virtual_routes":             "routes are not added or removed with the VIPs",
-	"virtual_rules":              "routing rules are not added or removed with the VIPs",
-	"accept":                     "ebpfvrrp installs no firewall rules, so a Master always accepts traffic to its VIPs",
-	"no_accept":                  "ebpfvrrp installs no firewall rules, so a Master always accepts traffic to its VIPs",
-	"skip_check_adv_addr":        "adverts are always checked against the configured VIPs' count, not their addresses",
-	"strict_mode":                "strict RFC mode is not enforced; " + kaMsgFirewall,
-	"debug":                      "use --log-level debug",
-	"notify_deleted":             "no notify script runs when an instance is removed by a reload",
-	"notify_master_rx_lower_pri": "no notify script runs when a Master hears a lower priority",
-	"smtp_alert":                 kaMsgSMTP,
-	"notify_priority_changes":    "notify scripts run on state changes only, not on priority changes",
-	"lvs_sync_daemon_interface":  kaMsgLVS,
-	"garp_lower_prio_delay":      "GARP on receiving a lower-priority advert is not sent",
-	"garp_lower_prio_repeat":     "GARP on receiving a lower-priority advert is not sent",
-	"down_timer_adverts":         "the master-down interval is always 3 adverts + skew (RFC 5798)",
-	"garp_extra_if":              "GARP on extra interfaces is not supported",
-	"vmac_garp_intvl":            "GARP on extra interfaces is not supported",
-	"lower_prio_no_advert":       "a Master always answers a lower-priority advert with its own (RFC behaviour)",
-	"higher_prio_send_advert":    "a Master that sees a higher priority steps down without sending a final advert",
-	"kernel_rx_buf_size":         kaMsgNetlink,
-}
-
-var kaScript = map[string]bool{
-	"script": true, "interval": true, "timeout": true, "weight": true, "rise": true, "fall": true, "user": true,
-}
-
-var kaScriptUnsupported = map[string]string{
-	"init_fail": "a script starts in the failed state only until its first result; init_fail is not supported",
-}
-
-var kaTrackFile = map[string]bool{"file": true, "weight": true}
-
-var kaTrackFileUnsupported = map[string]string{
-	"init_file": "the tracked file is not created or initialised; create it before starting",
-}
-
-var kaSyncGroup = map[string]bool{
-	"group": true, "notify": true, "notify_master": true, "notify_backup": true, "notify_fault": true, "notify_stop": true,
-}
-
-var kaSyncGroupUnsupported = map[string]string{
-	"track_interface":            kaMsgTrackGrp,
-	"track_script":               kaMsgTrackGrp,
-	"track_file":                 kaMsgTrackGrp,
-	"track_process":              kaMsgTrackGrp,
-	"track_bfd":                  kaMsgTrackGrp,
-	"smtp_alert":                 kaMsgSMTP,
-	"global_tracking":            kaMsgTrackGrp,
-	"sync_group_tracking_weight": kaMsgTrackGrp,
-	"notify_priority_changes":    "notify scripts run on state changes only, not on priority changes",
-}
-
-var kaAuth = map[string]bool{"auth_type": true, "auth_pass": true}
-
-// VIP options (virtual_ipaddress lines) that are accepted but have no effect; the
-// value says whether the option takes an argument.
-var kaVIPOptionUnsupported = map[string]bool{
-	"brd": true, "broadcast": true, "scope": true, "peer": true, "track_group": true, "preferred_lft": true,
-	"home": false, "-nodad": false, "nodad": false, "noprefixroute": false, "autojoin": false, "no_track": false,
+// kaMsg is the table's message for a row the converter handles; it panics on a
+// row that does not exist, which the tests reach.
+func kaMsg(ctx, name string) string {
+	k, ok := kaLookup(ctx, name)
+	if !ok {
+		panic("config: no keepalived keyword " + ctx + " " + name)
+	}
+	return k.Msg
 }
 
 // suggest returns the keyword of the given sets closest to word if it is within two

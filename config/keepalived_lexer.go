@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -42,6 +41,11 @@ const maxExpandedLine = 64 * 1024
 
 // maxIncludeDepth bounds include nesting even where paths differ (e.g. symlink loops).
 const maxIncludeDepth = 32
+
+// maxKATokens bounds the token stream (about 100 bytes a token), so the size limits
+// on the files also bound memory: 64 MiB of one-letter lines would otherwise become
+// some 3 GB of tokens. A keepalived.conf of 1000 instances is about 60 000 tokens.
+const maxKATokens = 1_000_000
 
 // KeepalivedError is a problem at one position of a keepalived.conf. Error() reads
 // "config: FILE:LINE:COL: message"; errors.Is matches ErrKeepalivedSyntax or
@@ -112,6 +116,7 @@ type kaLexer struct {
 	hostID   string
 	defs     map[string]string
 	stack    []string // absolute paths of the files being read, for the cycle guard
+	budget   readBudget
 	toks     []kaToken
 	warnings []Warning
 }
@@ -142,32 +147,42 @@ func (lx *kaLexer) readFile(path string, from kaPos) error {
 	if len(lx.stack) >= maxIncludeDepth {
 		return kaSyntaxErr(from, "includes nested deeper than %d", maxIncludeDepth)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path, &lx.budget)
 	if err != nil {
 		if from.File == "" {
 			return fmt.Errorf("config: read keepalived config: %w", err)
 		}
-		return kaSyntaxErr(from, "include: %v", err)
+		return &KeepalivedError{Pos: from, Msg: "include: " + err.Error(), Err: errors.Join(ErrKeepalivedSyntax, err)}
 	}
 	lx.stack = append(lx.stack, abs)
 	defer func() { lx.stack = lx.stack[:len(lx.stack)-1] }()
 	return lx.readData(path, data)
 }
 
+// readData tokenizes one file's contents. Lines may be of any length: the file
+// size limit (readConfigFile) is what bounds them.
 func (lx *kaLexer) readData(name string, data []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	lineNo := 0
-	for sc.Scan() {
+	for len(data) > 0 {
+		var line []byte
+		line, data = kaNextLine(data)
 		lineNo++
-		if err := lx.line(name, lineNo, strings.TrimRight(sc.Text(), "\r")); err != nil {
+		if err := lx.line(name, lineNo, strings.TrimRight(string(line), "\r")); err != nil {
 			return err
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return kaSyntaxErr(kaPos{File: name, Line: lineNo + 1}, "read: %v", err)
+		if len(lx.toks) > maxKATokens {
+			return kaConfigErr(kaPos{File: name, Line: lineNo}, "more than %d words and line ends in this configuration; ebpfvrrp stops reading here", maxKATokens)
+		}
 	}
 	return nil
+}
+
+// kaNextLine splits data at its first newline.
+func kaNextLine(data []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return data[:i], data[i+1:]
+	}
+	return data, nil
 }
 
 // decomment returns the byte offset where a comment starts (len(s) if none), or an
@@ -409,13 +424,14 @@ func (lx *kaLexer) include(at kaPos, pattern string) error {
 		}
 		return kaSyntaxErr(at, "include %q: no such file", pattern)
 	}
+	glob := strings.ContainsAny(pattern, "*?[")
 	for _, m := range matches {
 		fi, err := os.Stat(m)
 		if err != nil {
 			return kaSyntaxErr(at, "include: %v", err)
 		}
-		if fi.IsDir() {
-			continue // keepalived skips directories a glob matches
+		if fi.IsDir() && glob {
+			continue // keepalived skips directories a glob matches; named, one is an error
 		}
 		if err := lx.readFile(m, at); err != nil {
 			return err

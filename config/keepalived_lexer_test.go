@@ -42,6 +42,8 @@ func kaLex(t *testing.T, text string) ([]string, error) {
 	return out, nil
 }
 
+// keyword: any-line $NAME=VALUE
+// keyword: any-line @ID / @^ID
 func TestKeepalivedLexer(t *testing.T) {
 	tests := []struct {
 		name string

@@ -97,6 +97,48 @@ func TestKeepalivedExamples(t *testing.T) {
 
 // TestKeepalivedAllKeywords loads testdata/keepalived/full.conf, which uses every
 // supported keyword with a non-default value, and compares the whole Config.
+//
+// keyword: top-level global_defs
+// keyword: top-level vrrp_script
+// keyword: top-level vrrp_instance
+// keyword: top-level vrrp_sync_group
+// keyword: global_defs router_id
+// keyword: global_defs vrrp_version
+// keyword: global_defs vrrp_mcast_group4
+// keyword: global_defs vrrp_mcast_group6
+// keyword: global_defs vrrp_garp_master_repeat
+// keyword: global_defs vrrp_garp_master_refresh
+// keyword: global_defs vrrp_garp_master_refresh_repeat
+// keyword: global_defs vrrp_garp_interval
+// keyword: vrrp_script script
+// keyword: vrrp_script interval
+// keyword: vrrp_script timeout
+// keyword: vrrp_script weight
+// keyword: vrrp_script rise
+// keyword: vrrp_script fall
+// keyword: vrrp_instance state
+// keyword: vrrp_instance interface
+// keyword: vrrp_instance virtual_router_id
+// keyword: vrrp_instance priority
+// keyword: vrrp_instance version
+// keyword: vrrp_instance authentication
+// keyword: vrrp_instance virtual_ipaddress_excluded
+// keyword: vrrp_instance nopreempt
+// keyword: vrrp_instance preempt_delay
+// keyword: vrrp_instance unicast_src_ip
+// keyword: vrrp_instance unicast_peer
+// keyword: vrrp_instance track_interface
+// keyword: vrrp_instance track_script
+// keyword: vrrp_instance garp_master_repeat
+// keyword: vrrp_instance garp_master_refresh
+// keyword: vrrp_instance garp_master_refresh_repeat
+// keyword: vrrp_instance use_vmac
+// keyword: vrrp_instance dont_track_primary
+// keyword: vrrp_sync_group group
+// keyword: authentication auth_type
+// keyword: authentication auth_pass
+// keyword: virtual_ipaddress dev
+// keyword: virtual_ipaddress label
 func TestKeepalivedAllKeywords(t *testing.T) {
 	path := filepath.Join("testdata", "keepalived", "full.conf")
 	got, err := LoadKeepalived(path)
@@ -135,7 +177,7 @@ func TestKeepalivedAllKeywords(t *testing.T) {
 	vi4.Notify.Backup = []string{"/etc/keepalived/to_backup.sh"}
 	vi4.Notify.Fault = []string{"/usr/bin/logger", "-t", "vrrp", "fault on VI_4"}
 	vi4.Notify.Stop = []string{"/etc/keepalived/stop.sh"}
-	vi4.GARP = GARP{MasterDelay: time.Second, MasterRepeat: 4, Refresh: 30 * time.Second, RefreshRepeat: 3}
+	vi4.GARP = GARP{MasterDelay: time.Second, MasterDelaySet: true, MasterRepeat: 4, Refresh: 30 * time.Second, RefreshRepeat: 3}
 	vi4.UseVMAC = true
 	vi4.DontTrackPrimary = true
 
@@ -159,11 +201,21 @@ func TestKeepalivedAllKeywords(t *testing.T) {
 		},
 	}}
 	want.Positions = got.Positions // checked separately below
+	want.Warnings = got.Warnings   // likewise
 	if d := kaDiff(want, got); d != "" {
 		t.Errorf("config (-want +got):\n%s", d)
 	}
+	// The only warnings are those of keywords the table classes as warned (notify
+	// hooks, script users), each with the table's text.
 	for _, w := range got.Warnings {
-		t.Errorf("unexpected warning %s:%d: %s", w.File, w.Line, w.Message)
+		name, msg, _ := strings.Cut(w.Message, ": ")
+		found := false
+		for _, k := range kaKeywords {
+			found = found || (k.Name == name && k.Class == kaWarned && k.Msg == msg)
+		}
+		if !found {
+			t.Errorf("unexpected warning %s:%d: %s", w.File, w.Line, w.Message)
+		}
 	}
 
 	// Validation problems must point at the keepalived lines.
@@ -195,6 +247,7 @@ func TestKeepalivedAllKeywords(t *testing.T) {
 	}
 }
 
+// keyword: any-line include
 func TestKeepalivedInclude(t *testing.T) {
 	// Load from another working directory: includes resolve against the file.
 	path, err := filepath.Abs(filepath.Join("testdata", "keepalived", "include", "main.conf"))
@@ -272,28 +325,27 @@ func TestKeepalivedWarnings(t *testing.T) {
 			"notification_email: SMTP alerts are not sent"},
 		{"smtp_server", "global_defs {\n router_id x\n smtp_server 127.0.0.1\n}\n", 3, "smtp_server: SMTP"},
 		{"SNMP", "global_defs {\n enable_snmp_vrrp\n}\n", 2, "enable_snmp_vrrp: SNMP is not supported"},
-		{"vrrp_strict", "global_defs {\n vrrp_strict\n}\n", 2, "vrrp_strict: strict RFC mode is not enforced"},
+		{"vrrp_strict", "global_defs {\n vrrp_strict\n}\n", 2, "vrrp_strict: strict mode is not enforced: what keepalived's strict mode refuses"},
 		{"bfd_instance", "bfd_instance b1 {\n neighbor_ip 10.0.0.6\n}\n", 1, "bfd_instance: BFD is not supported"},
 		{"static_ipaddress", "static_ipaddress {\n 10.0.0.9/24 dev eth0\n}\n", 1, "static_ipaddress: addresses that are always present"},
 		{"unknown top-level", "frobnicate_everything {\n}\n", 1, "frobnicate_everything: unknown keyword in the top level, ignored"},
 		{"unknown global", "global_defs {\n some_future_setting 1\n}\n", 2, "some_future_setting: unknown keyword in global_defs"},
-		{"instance mcast_src_ip", inst(" mcast_src_ip 198.18.0.5"), 4, "mcast_src_ip: the multicast advert source"},
+		{"instance mcast_src_ip", inst(" mcast_src_ip 198.18.0.5"), 4, "mcast_src_ip: not applied: multicast adverts leave from the interface's primary address"},
 		{"instance smtp_alert", inst(" smtp_alert"), 4, "smtp_alert: SMTP"},
 		{"instance unknown keyword", inst(" completely_new_feature on"), 4, "completely_new_feature: unknown keyword in vrrp_instance"},
-		{"instance virtual_routes", inst(" virtual_routes {\n  10.1.0.0/16 via 198.18.0.254\n }"), 4, "virtual_routes: routes are not added or removed with the VIPs (block ignored)"},
+		{"instance virtual_routes", inst(" virtual_routes {\n  10.1.0.0/16 via 198.18.0.254\n }"), 4, "virtual_routes: the routes are not added or removed: ebpfvrrp moves only the VIP addresses (block ignored)"},
 		{"VIP option", "vrrp_instance VI_1 {\n virtual_ipaddress {\n  198.18.0.1/24 brd 198.18.0.255 dev eth0 scope global\n }\n}\n", 3,
 			`virtual_ipaddress: "brd 198.18.0.255" on 198.18.0.1/24 is not supported and ignored`},
-		{"unicast_peer ttl", inst(" unicast_peer {\n  198.18.0.6 min_ttl 250\n }"), 5, "unicast_peer: min_ttl is not supported"},
+		{"unicast_peer ttl", inst(" unicast_peer {\n  198.18.0.6 min_ttl 250\n }"), 5, "unicast_peer: min_ttl is not checked: unicast adverts are accepted whatever their TTL"},
 		{"script user group", "vrrp_script s {\n script /bin/true\n user nobody nogroup\n}\n", 3, `user: group "nogroup" ignored`},
 		{"script words after the script", "vrrp_script s {\n script /usr/bin/pgrep nginx\n}\n", 2,
 			`script: keepalived ignores "nginx" after the script; quote the whole command line`},
-		{"notify user", inst(" notify_master /etc/keepalived/m.sh root"), 4, `notify_master: running this script as "root" is not supported`},
+		{"notify user", inst(" notify_master /etc/keepalived/m.sh nobody"), 4, `notify_master: running this script as "nobody" is not supported; it runs as root`},
 		{"long password", inst(" authentication {\n  auth_type PASS\n  auth_pass 123456789\n }"), 6, `only "12345678" is used`},
 		{"auth_pass without auth_type", inst(" authentication {\n  auth_pass 1111\n }"), 5, "auth_pass without auth_type"},
 		{"sync group tracking", "vrrp_sync_group G {\n group {\n  VI_1\n }\n track_script {\n  s\n }\n}\n", 5, "track_script: put track_* in each member"},
 		{"use_vmac name", inst(" use_vmac vrrp.51"), 4, `use_vmac: interface name "vrrp.51" ignored`},
 		{"enable_script_security", "global_defs {\n enable_script_security\n}\n", 2, "enable_script_security: script ownership"},
-		{"init_file", "vrrp_track_file f {\n file /run/x\n init_file 0 overwrite\n}\n", 3, "init_file: the tracked file is not created"},
 		{"auth with VRRPv3 dropped as keepalived does", inst(" version 3\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }"), 5,
 			"(VI_1) VRRP version 3 does not support authentication; ignored"},
 		{"preempt_delay with nopreempt reset as keepalived does", inst(" nopreempt\n preempt_delay 10"), 5,
@@ -337,6 +389,14 @@ func TestKeepalivedErrors(t *testing.T) {
 		{"bad state", inst(" state PRIMARY"), `config: F:4:8: state: "PRIMARY" is not MASTER or BACKUP`},
 		{"bad number", inst(" priority high"), `config: F:4:11: priority: "high" is not an integer`},
 		{"bad advert_int", inst(" advert_int 1s"), `config: F:4:13: advert_int: "1s" is not a number of seconds`},
+		// keepalived/vrrp/vrrp_parser.c (vrrp_adv_handler) reads 0.01–255 s and
+		// reports "(VI_1) Advert interval (0) not valid! Must be > 0"; keepalived -t
+		// exits non-zero.
+		// keyword: vrrp_instance advert_int
+		{"advert_int 0", inst(" advert_int 0"), `config: F:4:13: advert_int: 0 is outside 0.01–255 seconds (keepalived: "Advert interval (0) not valid! Must be > 0")`},
+		{"advert_int 0.0", inst("\tadvert_int 0.0"), `config: F:4:13: advert_int: 0.0 is outside 0.01–255 seconds (keepalived: "Advert interval (0.0) not valid! Must be > 0")`},
+		{"advert_int below 10ms", inst(" advert_int 0.001"), `config: F:4:13: advert_int: 0.001 is outside 0.01–255 seconds (keepalived: "Advert interval (0.001) not valid! Must be > 0")`},
+		{"advert_int above 255", inst(" advert_int 256"), `config: F:4:13: advert_int: 256 is outside 0.01–255 seconds (keepalived: "Advert interval (256) not valid! Must be > 0")`},
 		{"missing value", inst(" priority"), `config: F:4:2: priority: missing value (priority NUMBER)`},
 		{"extra value", inst(" priority 100 200"), `config: F:4:15: priority: unexpected "200" (priority NUMBER)`},
 		{"bad VIP", inst(" virtual_ipaddress {\n  10.0.0.300\n }"), `config: F:5:3: virtual_ipaddress: "10.0.0.300" is not an address or address/prefix`},

@@ -42,7 +42,7 @@ var (
 // validated; on any problem Load returns nil and a *ValidationError (errors.Is
 // ErrInvalid) naming file, line, field path, value and what is allowed.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path, &readBudget{})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

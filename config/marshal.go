@@ -56,6 +56,9 @@ func Marshal(c *Config) ([]byte, error) {
 func omitInherited(in, global GARP) GARP {
 	if in.MasterDelay == global.MasterDelay {
 		in.MasterDelay = 0
+		// Equal to the global: inheriting gives the same, so nothing to remember
+		// unless the global is 0 too and the instance wrote its 0 (kept as written).
+		in.MasterDelaySet = in.MasterDelaySet && global.MasterDelay == 0
 	}
 	if in.MasterRepeat == global.MasterRepeat {
 		in.MasterRepeat = 0
@@ -176,7 +179,9 @@ func encodeValue(v reflect.Value, path string) (*yaml.Node, error) {
 			}
 			fv := v.Field(i)
 			p := joinPath(path, name)
-			if opts == "omitempty" && isEmpty(fv) && !mustEmit(p) {
+			// An instance's master_delay written as 0 must come back as 0, not inherit.
+			explicitZero := t == garpType && f.Name == "MasterDelay" && v.Interface().(GARP).MasterDelaySet
+			if opts == "omitempty" && isEmpty(fv) && !mustEmit(p) && !explicitZero {
 				continue
 			}
 			c, err := encodeValue(fv, p)

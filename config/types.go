@@ -136,14 +136,34 @@ type Tracker struct {
 	HTTP    *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
 	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,
-	// or with weight 0 a non-zero value means FAULT.
+	// or with weight 0 a non-zero value means FAULT. keepalived's default weight for a
+	// track_file is 1; the keepalived importer writes it out, while in YAML an omitted
+	// weight is 0 as for every tracker.
 	File string `mapstructure:"file" yaml:"file,omitempty"`
+	// FileInit, with File, is keepalived's init_file: before the first check the
+	// daemon writes Value (and a newline) to File when File does not exist; with
+	// Overwrite it writes it whenever the daemon starts (not on a reload), and a File
+	// that exists but is not a regular file is then an error. nil leaves File alone.
+	FileInit *FileInit `mapstructure:"file_init" yaml:"file_init,omitempty"`
 	// Interval between checks (default 1s); Timeout per check (default Interval).
 	Interval time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
 	Timeout  time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
 	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`
 	Rise     int           `mapstructure:"rise" yaml:"rise,omitempty"`
 	Fall     int           `mapstructure:"fall" yaml:"fall,omitempty"`
+	// InitFail starts the tracker failed until its first result (keepalived's
+	// init_fail); by default a tracker starts as succeeded. The daemon passes it
+	// to control.TrackerConfig.InitFail.
+	InitFail bool `mapstructure:"init_fail" yaml:"init_fail,omitempty"`
+}
+
+// FileInit is how a track_file's file is initialised (keepalived's
+// "init_file [VALUE] [overwrite]").
+type FileInit struct {
+	// Value written to the file; keepalived's default is 0.
+	Value int `mapstructure:"value" yaml:"value,omitempty"`
+	// Overwrite: write Value even when the file exists (keepalived's "overwrite").
+	Overwrite bool `mapstructure:"overwrite" yaml:"overwrite,omitempty"`
 }
 
 // HTTPCheck succeeds when GET URL answers ExpectStatus (default 200) within the timeout.
@@ -172,11 +192,19 @@ type Notify struct {
 // GARP controls gratuitous ARP / unsolicited NA on becoming Master. Defaults are
 // keepalived's: delay 5s after the first burst, repeat 5, no periodic refresh.
 type GARP struct {
-	MasterDelay   time.Duration `mapstructure:"master_delay" yaml:"master_delay,omitempty"`
-	MasterRepeat  int           `mapstructure:"master_repeat" yaml:"master_repeat,omitempty"`
-	Refresh       time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
-	RefreshRepeat int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
-	Interval      time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+	// MasterDelay is the delay before the second burst; 0 sends no second burst.
+	// In an instance, 0 inherits Config.GARP's value unless MasterDelaySet says
+	// the 0 was written (keepalived's per-instance "garp_master_delay 0").
+	MasterDelay time.Duration `mapstructure:"master_delay" yaml:"master_delay,omitempty"`
+	// MasterDelaySet: master_delay was written for this instance, so a 0 is kept
+	// rather than inherited. The loaders set it (YAML: the key is present; the
+	// keepalived importer: an instance's garp_master_delay line); Normalize keeps
+	// it only where it matters, i.e. where MasterDelay is 0. Not a key of its own.
+	MasterDelaySet bool          `mapstructure:"-" yaml:"-"`
+	MasterRepeat   int           `mapstructure:"master_repeat" yaml:"master_repeat,omitempty"`
+	Refresh        time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
+	RefreshRepeat  int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
+	Interval       time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
 }
 
 // SecondaryPath is a second heartbeat path: an interface, or a unicast peer address.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 )
 
 // Ranges from the RFCs and keepalived. Checked here so that nothing downstream has to
@@ -18,14 +20,11 @@ import (
 const (
 	maxVRID          = 255
 	maxPriority      = 255
-	maxV2Interval    = 255 * time.Second
-	minV3Interval    = 10 * time.Millisecond
-	maxV3Interval    = 4095 * 10 * time.Millisecond // 12-bit centisecond field
-	maxPreemptDelay  = 1000 * time.Second           // keepalived's limit
-	maxWeight        = 253                          // keepalived: weight -253..253
-	maxPasswordBytes = 8                            // RFC 2338 §5.3.10 simple text password
-	maxVIPsPerAdvert = 255                          // Count IPvX Addr is one byte
-	maxIfNameLen     = 15                           // IFNAMSIZ - 1
+	maxPreemptDelay  = 1000 * time.Second // keepalived's limit
+	maxWeight        = 253                // keepalived: weight -253..253
+	maxPasswordBytes = 8                  // RFC 2338 §5.3.10 simple text password
+	maxVIPsPerAdvert = 255                // Count IPvX Addr is one byte
+	maxIfNameLen     = 15                 // IFNAMSIZ - 1
 )
 
 // Validate checks the whole configuration and returns a *ValidationError listing
@@ -176,15 +175,15 @@ func (v *validator) instances() {
 		switch in.Version {
 		case 2:
 			d := in.AdvertInterval
-			if d < time.Second || d > maxV2Interval || d%time.Second != 0 {
+			if d < vrrp.MinIntervalV2 || d > vrrp.MaxIntervalV2 || d%vrrp.MinIntervalV2 != 0 {
 				v.add(p+".advert_interval", d, "%v is not allowed for VRRPv2: whole seconds 1s–255s (set version: 3 for sub-second)", d)
 			}
 		case 3:
 			d := in.AdvertInterval
 			switch {
-			case d < minV3Interval || d > maxV3Interval:
+			case d < vrrp.MinIntervalV3 || d > vrrp.MaxIntervalV3:
 				v.add(p+".advert_interval", d, "%v is outside 10ms–40.95s for VRRPv3", d)
-			case d%minV3Interval != 0:
+			case d%vrrp.MinIntervalV3 != 0:
 				v.add(p+".advert_interval", d, "%v is not a multiple of 10ms (VRRPv3 counts centiseconds)", d)
 			}
 		default:
@@ -206,6 +205,10 @@ func (v *validator) instances() {
 			} else {
 				vrs[k] = i
 			}
+		}
+		if in.UseVMAC && fam == 6 {
+			// The daemon refuses this at start; say so here, with the line.
+			v.add(p+".use_vmac", true, "VMAC is supported for IPv4 instances only: ebpfvrrp cannot create one for an IPv6 instance yet")
 		}
 		v.unicast(p, in, fam)
 		v.track(p, in)
@@ -466,6 +469,9 @@ func (v *validator) trackers() {
 		}
 		if t.File != "" && !filepath.IsAbs(t.File) {
 			v.add(p+".file", t.File, "%q must be an absolute path", t.File)
+		}
+		if t.FileInit != nil && t.File == "" {
+			v.add(p+".file_init", nil, "file_init needs file: it initialises a tracked file")
 		}
 		if t.Interval <= 0 {
 			v.add(p+".interval", t.Interval, "%v must be positive", t.Interval)

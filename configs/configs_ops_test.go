@@ -282,7 +282,7 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 
 // fakeSource makes the collector emit every metric it can.
 type fakeSource struct {
-	state      string
+	state      uint8 // ebpfvrrp_instance_state: 1 backup, 2 master
 	splitBrain bool
 	err        error
 }
@@ -332,8 +332,8 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	known := map[string]bool{}
 	for _, src := range []telemetry.Source{
-		fakeSource{state: "MASTER"},
-		fakeSource{state: "BACKUP", err: errors.New("map gone")}, // emits ebpfvrrp_scrape_errors_total
+		fakeSource{state: 2},
+		fakeSource{state: 1, err: errors.New("map gone")}, // emits ebpfvrrp_scrape_errors_total
 	} {
 		mfs, err := telemetry.NewRegistry(src, "test", log).Gather()
 		if err != nil {
@@ -887,7 +887,7 @@ func TestPrometheusScrapesTelemetry(t *testing.T) {
 			l, err = net.Listen("tcp", "127.0.0.1:0")
 			return err
 		})
-		reg := telemetry.NewRegistry(fakeSource{state: "MASTER"}, host, log)
+		reg := telemetry.NewRegistry(fakeSource{state: 2}, host, log)
 		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(l)
 		t.Cleanup(func() { srv.Close() })
@@ -1074,10 +1074,7 @@ func TestUnitCapabilitiesSuffice(t *testing.T) {
 	if len(caps) == 0 {
 		t.Fatal("unit has no CapabilityBoundingSet")
 	}
-	bin := filepath.Join(t.TempDir(), "ebpfvrrp")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ebpfvrrp/ebpfvrrp/cmd/ebpfvrrp").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ebpfvrrp: %v\n%s", err, out)
-	}
+	bin := testutil.EbpfvrrpBinary(t)
 
 	t.Run("unit set", func(t *testing.T) {
 		d := startCapDaemon(t, bin, caps)
@@ -1254,3 +1251,5 @@ func nsClient(ns *testutil.Netns) *http.Client {
 		},
 	}}
 }
+
+func TestMain(m *testing.M) { testutil.Main(m) }

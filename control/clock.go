@@ -21,3 +21,10 @@ func (SystemClock) Now() time.Time { return time.Now() }
 
 // AfterFunc is time.AfterFunc.
 func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// AdvertClock arms the Runner's advert timer. The Runner stops the previous arm
+// before each AfterFunc, so an implementation may hold one timer that every
+// AfterFunc re-arms (internal/timerfd does). Every Clock is an AdvertClock.
+type AdvertClock interface {
+	AfterFunc(d time.Duration, f func()) Timer
+}

@@ -1,11 +1,13 @@
 // Package control owns ebpfvrrp's control plane: the RFC 5798 / RFC 3768 state
 // machine (pure: event in, actions out, clock injected), the Runner that connects one
 // machine per instance to the kernel dataplane, timers, the advert sender, VIPs and
-// notify hooks, the health trackers (exec, HTTP, TCP, file, interface link) with
-// keepalived's weight semantics, sync groups, and the split-brain detector.
+// notify hooks, the tracker logic (polling, rise/fall, keepalived's weight
+// semantics, interface links), sync groups, and the split-brain detector.
 //
-// control imports no other ebpfvrrp package: it defines the interfaces it needs
-// (Dataplane, Addresses, Announcer, Sender, Notifier, Clock, LinkWatcher) with its own
-// types, and cmd/ebpfvrrp adapts loader, vip and config to them. Nothing here needs a
-// particular kernel; the exec trackers need a Unix process model (process groups).
+// control imports no other ebpfvrrp package and does no I/O of its own: it defines
+// the interfaces it needs (Dataplane, Addresses, Announcer, Sender, Notifier, Check,
+// Clock, AdvertClock, LinkWatcher) with its own types. internal/daemon adapts loader,
+// vip and config to them; internal/hooks implements the checks (script, HTTP, TCP,
+// file) and the notify hooks, internal/timerfd the advert clock. Nothing here needs
+// a particular kernel.
 package control

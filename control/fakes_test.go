@@ -1,15 +1,15 @@
 package control
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
 // fakeClock fires timers only from Advance, in deadline order, on the caller's
@@ -340,30 +340,6 @@ func (f *fakeLinks) set(ifname string, up bool) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines(substr string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(s.b.String(), "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 type harness struct {
 	clock *fakeClock
 	dp    *fakeDataplane
@@ -372,7 +348,7 @@ type harness struct {
 	ann   *fakeAnnouncer
 	notif *fakeNotifier
 	links *fakeLinks
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 	trans []TransitionRecord
 	tmu   sync.Mutex
 	r     *Runner
@@ -388,7 +364,7 @@ func newHarnessWith(t *testing.T, s Setup, mod func(*Deps)) *harness {
 	t.Helper()
 	h := &harness{
 		clock: newFakeClock(), dp: newFakeDataplane(), addrs: newFakeAddresses(),
-		ann: &fakeAnnouncer{}, notif: &fakeNotifier{}, links: newFakeLinks(), logs: &syncBuffer{},
+		ann: &fakeAnnouncer{}, notif: &fakeNotifier{}, links: newFakeLinks(), logs: &testutil.SyncBuffer{},
 	}
 	h.send = &fakeSender{clock: h.clock}
 	deps := Deps{
@@ -436,17 +412,5 @@ func (h *harness) wantState(t *testing.T, name string, want State) {
 	t.Helper()
 	if got := h.status(t, name).State; got != want {
 		t.Fatalf("%s state = %v, want %v", name, got, want)
-	}
-}
-
-// eventually polls cond for up to 10 s (for real processes and goroutines).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

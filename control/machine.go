@@ -318,9 +318,6 @@ func NewMachine(cfg InstanceConfig) *Machine {
 	return &Machine{cfg: cfg, eff: cfg.Priority}
 }
 
-// Config returns the instance configuration the machine runs with.
-func (m *Machine) Config() InstanceConfig { return m.cfg }
-
 // Reconfigure swaps the configuration without a state change (reload of an instance
 // whose identity and owner status are unchanged). The caller follows up with
 // PriorityChanged when the effective priority changes.

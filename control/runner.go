@@ -105,7 +105,8 @@ var (
 	DefaultGroup6 = netip.MustParseAddr("ff02::12")
 )
 
-// KernelEventKind says what the dataplane saw.
+// KernelEventKind says what the dataplane saw. Values are the kernel's (enum
+// vrrp_event_type), so the daemon hands a ring-buffer event on without a switch.
 type KernelEventKind uint8
 
 const (
@@ -117,7 +118,8 @@ const (
 	EventBothMasters
 )
 
-// KernelEvent is one ring-buffer event, translated by cmd from the loader's type.
+// KernelEvent is one ring-buffer event, copied by internal/daemon from the loader's
+// type as the reader delivers it.
 type KernelEvent struct {
 	Key      InstanceKey
 	Kind     KernelEventKind
@@ -142,13 +144,18 @@ type Setup struct {
 
 // Deps are the Runner's collaborators. Dataplane, Addresses and Sender are required.
 type Deps struct {
-	Clock     Clock // nil: SystemClock
-	Dataplane Dataplane
-	Addresses Addresses
-	Announcer Announcer // nil: no GARP/NA
-	Sender    Sender
-	Notifier  Notifier    // nil: no hooks
-	Links     LinkWatcher // nil: no link tracking
+	Clock Clock // nil: SystemClock
+	// AdvertClock arms the Runner's one advert timer (every arm replaces the
+	// previous one). nil: Clock. The daemon passes a timerfd thread here
+	// (internal/timerfd), which sends adverts without a trip through the Go
+	// scheduler; it outlives the Runner, and its owner closes it after Shutdown.
+	AdvertClock AdvertClock
+	Dataplane   Dataplane
+	Addresses   Addresses
+	Announcer   Announcer // nil: no GARP/NA
+	Sender      Sender
+	Notifier    Notifier    // nil: no hooks
+	Links       LinkWatcher // nil: no link tracking
 	// Prober runs the ownership probe a Backup with split-brain action demote makes
 	// before taking over. nil: the Dataplane, if it implements VIPProber; else no
 	// probe (the Backup takes over as with alert).
@@ -268,16 +275,10 @@ type Runner struct {
 	trackGen uint64
 	pending  []OutAdvert
 	advTimer Timer
-	// advClock arms advTimer: a threadTimer with the SystemClock on Linux
-	// (created with the first advert), else the Clock.
-	advClock interface {
-		AfterFunc(d time.Duration, f func()) Timer
-	}
-	threadTimer *threadTimer
-	advGen      uint64
-	deferred    []func()
-	setup       Setup
-	advDue      time.Time
+	advGen   uint64
+	deferred []func()
+	setup    Setup
+	advDue   time.Time
 	// advEpoch anchors the advert grid: every advert of an instance with
 	// interval I goes out at advEpoch + k·I, so instances with the same (or
 	// commensurable) intervals share one batch however they became Master.
@@ -297,13 +298,16 @@ type Runner struct {
 	probeCancel context.CancelFunc
 }
 
-// NewRunner validates s and prepares a Runner; nothing runs until Start (or Run).
+// NewRunner validates s and prepares a Runner; nothing runs until Start.
 func NewRunner(d Deps, s Setup) (*Runner, error) {
 	if d.Dataplane == nil || d.Addresses == nil || d.Sender == nil {
 		return nil, fmt.Errorf("control: new runner: %w: Dataplane, Addresses and Sender are required", ErrInvalidSetup)
 	}
 	if d.Clock == nil {
 		d.Clock = SystemClock{}
+	}
+	if d.AdvertClock == nil {
+		d.AdvertClock = d.Clock
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -420,30 +424,6 @@ func (r *Runner) Start() error {
 	return r.apply(s)
 }
 
-// Run starts the Runner, feeds it kernel events until ctx ends or events is closed,
-// then shuts it down (priority-0 adverts, VIPs removed).
-func (r *Runner) Run(ctx context.Context, events <-chan KernelEvent) error {
-	if err := r.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = r.Shutdown(sctx)
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-events:
-			if !ok {
-				return nil
-			}
-			r.HandleKernelEvent(ev)
-		}
-	}
-}
-
 // Reload switches to a new setup. Instances whose kernel identity (key, version,
 // interface, owner status, secondary paths) is unchanged keep their state and VIPs
 // and pick up the new settings; removed ones shut down (priority 0, VIPs removed,
@@ -479,91 +459,9 @@ func sameIdentity(a, b InstanceConfig) bool {
 func (r *Runner) apply(s Setup) error {
 	r.mu.Lock()
 	now := r.d.Clock.Now()
-	var errs []error
-
-	// Trackers: keep unchanged ones, stop the rest.
-	want := make(map[string]TrackerConfig)
-	for _, t := range s.Trackers {
-		want[t.Name] = t
-	}
-	for _, inst := range s.Instances {
-		for _, ti := range inst.TrackInterfaces {
-			want[linkTrackerName(ti.Name)] = TrackerConfig{Name: linkTrackerName(ti.Name), Link: ti.Name}
-		}
-	}
-	var stopTrackers []*trackerRun
-	for name, tr := range r.trackers {
-		if c, ok := want[name]; !ok || !reflect.DeepEqual(c, tr.cfg) {
-			stopTrackers = append(stopTrackers, tr)
-			delete(r.trackers, name)
-		}
-	}
-	var startTrackers []TrackerConfig
-	for name, c := range want {
-		if _, ok := r.trackers[name]; !ok {
-			r.trackGen++
-			r.trackers[name] = &trackerRun{cfg: c, gen: r.trackGen, status: TrackerStatus{Name: name, Up: !c.InitFail}}
-			startTrackers = append(startTrackers, c)
-		}
-	}
-
-	// Instances.
-	next := make(map[string]InstanceConfig)
-	for _, c := range s.Instances {
-		next[c.Name] = c
-	}
-	var subscribe []*instance
-	for name, inst := range r.insts {
-		c, ok := next[name]
-		if ok && sameIdentity(inst.cfg, c) {
-			continue
-		}
-		r.removeInstance(now, inst, ReasonConfigReload)
-	}
-	var fresh []*instance
-	for _, c := range s.Instances {
-		if inst, ok := r.insts[c.Name]; ok {
-			if !reflect.DeepEqual(inst.cfg, c) {
-				r.reconfigure(now, inst, c)
-				subscribe = append(subscribe, inst)
-			}
-			continue
-		}
-		inst := &instance{cfg: c, m: NewMachine(c), transitions: make(map[transKey]uint64)}
-		r.insts[c.Name] = inst
-		r.byKey[c.Key] = inst
-		for _, k := range ownPathKeys(c) {
-			r.bySecond[k] = inst
-		}
-		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, Init, c.Priority, false)); err != nil {
-			errs = append(errs, fmt.Errorf("control: instance %s: set kernel instance: %w", c.Name, err))
-		}
-		for _, k := range ownPathKeys(c) {
-			if err := r.d.Dataplane.SetInstance(k, kernelConfig(c, Init, c.Priority, true)); err != nil {
-				errs = append(errs, fmt.Errorf("control: instance %s: set kernel path %+v: %w", c.Name, k, err))
-			}
-		}
-		fresh = append(fresh, inst)
-		subscribe = append(subscribe, inst)
-	}
-
-	// Sync groups.
-	r.groups = make(map[string]*syncGroup)
-	for _, inst := range r.insts {
-		inst.group = nil
-	}
-	for _, gc := range s.SyncGroups {
-		g := &syncGroup{cfg: gc, state: Init}
-		for _, n := range gc.Instances {
-			inst := r.insts[n]
-			inst.group = g
-			g.members = append(g.members, inst)
-			if st := inst.m.Status().State; st != Init {
-				g.state = st
-			}
-		}
-		r.groups[gc.Name] = g
-	}
+	stopTrackers, startTrackers := r.diffTrackers(s)
+	fresh, subscribe, errs := r.applyInstances(now, s)
+	r.rebuildGroups(s)
 	deferred := r.deferred
 	r.deferred = nil
 	r.mu.Unlock()
@@ -597,6 +495,99 @@ func (r *Runner) apply(s Setup) error {
 	r.flushLocked()
 	r.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// diffTrackers keeps the trackers s leaves unchanged and returns those to stop
+// and to start (already entered in r.trackers). r.mu is held.
+func (r *Runner) diffTrackers(s Setup) (stop []*trackerRun, start []TrackerConfig) {
+	want := make(map[string]TrackerConfig)
+	for _, t := range s.Trackers {
+		want[t.Name] = t
+	}
+	for _, inst := range s.Instances {
+		for _, ti := range inst.TrackInterfaces {
+			want[linkTrackerName(ti.Name)] = TrackerConfig{Name: linkTrackerName(ti.Name), Link: ti.Name}
+		}
+	}
+	for name, tr := range r.trackers {
+		if c, ok := want[name]; !ok || !reflect.DeepEqual(c, tr.cfg) {
+			stop = append(stop, tr)
+			delete(r.trackers, name)
+		}
+	}
+	for name, c := range want {
+		if _, ok := r.trackers[name]; !ok {
+			r.trackGen++
+			r.trackers[name] = &trackerRun{cfg: c, gen: r.trackGen, status: TrackerStatus{Name: name, Up: !c.InitFail}}
+			start = append(start, c)
+		}
+	}
+	return stop, start
+}
+
+// applyInstances removes the instances s drops or changes the identity of,
+// reconfigures the changed ones and creates the new ones (returned as fresh, to
+// start once the lock is released); subscribe are those whose links to watch.
+// r.mu is held.
+func (r *Runner) applyInstances(now time.Time, s Setup) (fresh, subscribe []*instance, errs []error) {
+	next := make(map[string]InstanceConfig)
+	for _, c := range s.Instances {
+		next[c.Name] = c
+	}
+	for name, inst := range r.insts {
+		c, ok := next[name]
+		if ok && sameIdentity(inst.cfg, c) {
+			continue
+		}
+		r.removeInstance(now, inst, ReasonConfigReload)
+	}
+	for _, c := range s.Instances {
+		if inst, ok := r.insts[c.Name]; ok {
+			if !reflect.DeepEqual(inst.cfg, c) {
+				r.reconfigure(now, inst, c)
+				subscribe = append(subscribe, inst)
+			}
+			continue
+		}
+		inst := &instance{cfg: c, m: NewMachine(c), transitions: make(map[transKey]uint64)}
+		r.insts[c.Name] = inst
+		r.byKey[c.Key] = inst
+		for _, k := range ownPathKeys(c) {
+			r.bySecond[k] = inst
+		}
+		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, Init, c.Priority, false)); err != nil {
+			errs = append(errs, fmt.Errorf("control: instance %s: set kernel instance: %w", c.Name, err))
+		}
+		for _, k := range ownPathKeys(c) {
+			if err := r.d.Dataplane.SetInstance(k, kernelConfig(c, Init, c.Priority, true)); err != nil {
+				errs = append(errs, fmt.Errorf("control: instance %s: set kernel path %+v: %w", c.Name, k, err))
+			}
+		}
+		fresh = append(fresh, inst)
+		subscribe = append(subscribe, inst)
+	}
+	return fresh, subscribe, errs
+}
+
+// rebuildGroups regroups the instances by s's sync groups; a group takes the
+// state of a member that has one. r.mu is held.
+func (r *Runner) rebuildGroups(s Setup) {
+	r.groups = make(map[string]*syncGroup)
+	for _, inst := range r.insts {
+		inst.group = nil
+	}
+	for _, gc := range s.SyncGroups {
+		g := &syncGroup{cfg: gc, state: Init}
+		for _, n := range gc.Instances {
+			inst := r.insts[n]
+			inst.group = g
+			g.members = append(g.members, inst)
+			if st := inst.m.Status().State; st != Init {
+				g.state = st
+			}
+		}
+		r.groups[gc.Name] = g
+	}
 }
 
 func linkTrackerName(ifname string) string { return "link:" + ifname }
@@ -842,9 +833,6 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		r.advTimer.Stop()
 		r.advGen++
 	}
-	if r.threadTimer != nil {
-		r.threadTimer.Close()
-	}
 	r.closed = true
 	r.probeCancel()
 	trs := slices.Collect(maps.Values(r.trackers))
@@ -995,11 +983,6 @@ func (r *Runner) ReportVIPProbe(instName string, conflicts []VIPConflict) {
 	}
 	r.dispatch(r.d.Clock.Now(), inst, ev)
 	r.flushLocked()
-}
-
-// ReportVIPConflict is ReportVIPProbe with a single conflicting answer.
-func (r *Runner) ReportVIPConflict(instName string, vip netip.Addr, peerHW net.HardwareAddr) {
-	r.ReportVIPProbe(instName, []VIPConflict{{VIP: vip, HW: peerHW}})
 }
 
 // takeoverProbeTimeout is how long a Backup listens for another host answering for

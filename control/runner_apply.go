@@ -364,15 +364,7 @@ func (r *Runner) rescheduleAdverts(now time.Time) {
 		return
 	}
 	gen := r.advGen
-	if r.advClock == nil {
-		r.advClock = r.d.Clock
-		if _, ok := r.d.Clock.(SystemClock); ok {
-			if tt := newThreadTimer(); tt != nil {
-				r.threadTimer, r.advClock = tt, tt
-			}
-		}
-	}
-	r.advTimer = r.advClock.AfterFunc(max(due.Sub(now), 0), func() { r.fireAdverts(gen) })
+	r.advTimer = r.d.AdvertClock.AfterFunc(max(due.Sub(now), 0), func() { r.fireAdverts(gen) })
 }
 
 func (r *Runner) fireAdverts(gen uint64) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
 func inst(name string, vrid uint8, prio uint8, vip string) InstanceConfig {
@@ -87,7 +89,7 @@ func TestRunnerStartsBackupAndFailsOverWhenNothingIsHeard(t *testing.T) {
 		!slices.Equal(a.Addresses, []netip.Addr{netip.MustParseAddr("198.18.1.100")}) {
 		t.Errorf("advert = %+v", a)
 	}
-	lines := h.logs.lines("msg=transition")
+	lines := h.logs.Lines("msg=transition")
 	if len(lines) != 2 {
 		t.Fatalf("transition log lines = %d, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
@@ -487,7 +489,7 @@ func TestRunnerSplitBrainOnSecondaryPath(t *testing.T) {
 			if !slices.Contains(h.notif.summary(), "INSTANCE VI_1 SPLIT_BRAIN") {
 				t.Errorf("no SPLIT_BRAIN notification: %v", h.notif.summary())
 			}
-			if l := h.logs.lines("split brain"); len(l) != 1 || !strings.Contains(l[0], "peer=198.19.0.6") || !strings.Contains(l[0], "local=198.18.0.5") {
+			if l := h.logs.Lines("split brain"); len(l) != 1 || !strings.Contains(l[0], "peer=198.19.0.6") || !strings.Contains(l[0], "local=198.18.0.5") {
 				t.Errorf("split brain log = %v", l)
 			}
 			if tt.wantState == Master && !st.SplitBrain {
@@ -554,7 +556,7 @@ func TestNewRunnerRejectsInvalidSetups(t *testing.T) {
 		{"duplicate key", Setup{Instances: []InstanceConfig{good, func() InstanceConfig { c := good; c.Name = "x"; return c }()}}},
 		{"bad version", Setup{Instances: []InstanceConfig{func() InstanceConfig { c := good; c.Version = 4; return c }()}}},
 		{"unknown tracker", Setup{Instances: []InstanceConfig{func() InstanceConfig { c := good; c.Track = []TrackRef{{Name: "nope"}}; return c }()}}},
-		{"tracker with check and link", Setup{Trackers: []TrackerConfig{{Name: "t", Check: TCPCheck{}, Link: "eth0"}}}},
+		{"tracker with check and link", Setup{Trackers: []TrackerConfig{{Name: "t", Check: &scriptedCheck{}, Link: "eth0"}}}},
 		{"unknown sync member", Setup{Instances: []InstanceConfig{good}, SyncGroups: []SyncGroupConfig{{Name: "g", Instances: []string{"nope"}}}}},
 	}
 	for _, tt := range tests {
@@ -597,10 +599,10 @@ func TestRunnerCheckWebScript(t *testing.T) {
 			c.Track = []TrackRef{{Name: "check_web", Weight: 0}}
 			h := newHarness(t, Setup{
 				Instances: []InstanceConfig{c},
-				Trackers:  []TrackerConfig{{Name: "check_web", Check: ExecCheck{Argv: []string{script}}, Interval: 2 * sec, Timeout: 10 * sec}},
+				Trackers:  []TrackerConfig{{Name: "check_web", Check: commandCheck{script}, Interval: 2 * sec, Timeout: 10 * sec}},
 			})
 			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
-			eventually(t, "the script's verdict", func() bool {
+			testutil.Eventually(t, 10*time.Second, "the script's verdict", func() bool {
 				if _, err := os.Stat(filepath.Join(dir, "tried")); err != nil {
 					return false
 				}
@@ -609,7 +611,7 @@ func TestRunnerCheckWebScript(t *testing.T) {
 				return len(trs) == 1 && failed == (tt.wantState == Fault)
 			})
 			if tt.wantState == Fault {
-				eventually(t, "FAULT", func() bool { return h.status(t, "VI_1").State == Fault })
+				testutil.Eventually(t, 10*time.Second, "FAULT", func() bool { return h.status(t, "VI_1").State == Fault })
 				if got := h.addrs.get("VI_1"); len(got) != 0 {
 					t.Errorf("VIPs left: %v", got)
 				}
@@ -633,7 +635,7 @@ func TestRunnerRunPumpsEventsAndShutsDown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, events) }()
 	events <- KernelEvent{Key: c.Key, Kind: EventMasterDown}
-	eventually(t, "MASTER", func() bool { return len(r.Snapshot()) == 1 && r.Snapshot()[0].State == Master })
+	testutil.Eventually(t, 10*time.Second, "MASTER", func() bool { return len(r.Snapshot()) == 1 && r.Snapshot()[0].State == Master })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

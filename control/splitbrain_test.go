@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
 var (
@@ -336,11 +338,11 @@ func TestRunnerTakeoverProbe(t *testing.T) {
 			h := newHarnessWith(t, Setup{Instances: []InstanceConfig{c}}, func(d *Deps) { d.Prober = p })
 			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventNewMaster, Addr: highAddr, Priority: 200, Interval: sec})
 			h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown, Addr: highAddr, Priority: 200})
-			eventually(t, "the takeover probe", func() bool { return p.n() == 1 })
+			testutil.Eventually(t, 10*time.Second, "the takeover probe", func() bool { return p.n() == 1 })
 			if tt.wantState == Backup {
-				eventually(t, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
+				testutil.Eventually(t, 10*time.Second, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
 			} else {
-				eventually(t, "takeover", func() bool { return h.status(t, "VI_1").State == Master })
+				testutil.Eventually(t, 10*time.Second, "takeover", func() bool { return h.status(t, "VI_1").State == Master })
 			}
 			st := h.status(t, "VI_1")
 			if st.State != tt.wantState {
@@ -357,7 +359,7 @@ func TestRunnerTakeoverProbe(t *testing.T) {
 			if tt.wantState == Master {
 				return
 			}
-			if l := h.logs.lines("another host still answers for the VIPs"); len(l) != 1 {
+			if l := h.logs.Lines("another host still answers for the VIPs"); len(l) != 1 {
 				t.Errorf("path failure log lines = %q, want one", l)
 			}
 			if got := h.addrs.get("VI_1"); len(got) != 0 {
@@ -366,12 +368,12 @@ func TestRunnerTakeoverProbe(t *testing.T) {
 			// Master still silent at the next deadline (lazy timer): probe again, still
 			// answered, still Backup.
 			h.clock.Advance(4 * sec)
-			eventually(t, "the second probe", func() bool { return p.n() == 2 })
+			testutil.Eventually(t, 10*time.Second, "the second probe", func() bool { return p.n() == 2 })
 			time.Sleep(20 * time.Millisecond) // let the result land
 			h.wantState(t, "VI_1", Backup)
 			// The other host stops answering: the next probe lets us take over.
 			p.set(nil, nil)
-			eventually(t, "takeover once the VIPs are free", func() bool {
+			testutil.Eventually(t, 10*time.Second, "takeover once the VIPs are free", func() bool {
 				h.clock.Advance(sec)
 				return h.status(t, "VI_1").State == Master
 			})
@@ -415,7 +417,7 @@ func TestRunnerProberFromDataplane(t *testing.T) {
 		d.Dataplane = probingDataplane{newFakeDataplane(), p}
 	})
 	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
-	eventually(t, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
+	testutil.Eventually(t, 10*time.Second, "path failure", func() bool { return h.status(t, "VI_1").PathFailure })
 	if p.n() != 1 {
 		t.Errorf("prober calls = %d, want 1", p.n())
 	}
@@ -431,7 +433,7 @@ func TestRunnerTakeoverProbeStale(t *testing.T) {
 	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventMasterDown})
 	h.r.HandleKernelEvent(KernelEvent{Key: c.Key, Kind: EventNewMaster, Addr: highAddr, Priority: 200, Interval: sec})
 	close(p.gate)
-	eventually(t, "the probe", func() bool { return p.n() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the probe", func() bool { return p.n() == 1 })
 	time.Sleep(20 * time.Millisecond)
 	if st := h.status(t, "VI_1"); st.State != Backup || st.PathFailure {
 		t.Errorf("stale probe result acted on: %+v", st)
@@ -474,7 +476,7 @@ func TestRunnerVIPProbe(t *testing.T) {
 	if st.State != Master || !st.SplitBrain || st.VIPConflicts != 2 || st.BothMasters != 0 {
 		t.Errorf("after two conflicting rounds: %+v", st)
 	}
-	if l := h.logs.lines("split brain: another host answers for our VIP"); len(l) != 1 ||
+	if l := h.logs.Lines("split brain: another host answers for our VIP"); len(l) != 1 ||
 		!strings.Contains(l[0], "peer_hw=02:00:00:00:00:06") || !strings.Contains(l[0], "last_master=198.18.0.6") {
 		t.Errorf("split brain log = %q, want one line with the MAC and the last master", l)
 	}

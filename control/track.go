@@ -11,16 +11,17 @@ type Check interface {
 	Check(ctx context.Context) CheckResult
 }
 
-// CheckResult is the outcome of one Check. Value is only meaningful for valued checks
-// (FileCheck), whose trackers add Value × weight instead of a fixed weight.
+// CheckResult is the outcome of one Check. Value is only meaningful for a Valued
+// check, whose tracker adds Value × weight instead of a fixed weight.
 type CheckResult struct {
 	OK    bool
 	Value int
 	Err   error
 }
 
-// valued is implemented by checks whose result is a number, not up/down.
-type valued interface{ valued() }
+// Valued is implemented by checks whose result is a number, not up/down
+// (keepalived's track_file).
+type Valued interface{ Valued() }
 
 // TrackerConfig is one named tracker. Exactly one of Check (polled every Interval) and
 // Link (an interface name watched through the LinkWatcher) is set.
@@ -148,7 +149,7 @@ func (p *poller) loop(ctx context.Context) {
 	if timeout <= 0 {
 		timeout = interval
 	}
-	_, isValued := p.cfg.Check.(valued)
+	_, isValued := p.cfg.Check.(Valued)
 	rf := riseFall{rise: p.cfg.Rise, fall: p.cfg.Fall, up: !p.cfg.InitFail}
 	last := TrackerStatus{Name: p.cfg.Name, Up: rf.up, Valued: isValued}
 	first := true
@@ -191,7 +192,7 @@ func (p *poller) stop() {
 	<-p.done
 }
 
-// LinkWatcher reports link state changes of an interface. cmd/ebpfvrrp implements it
+// LinkWatcher reports link state changes of an interface. internal/daemon implements it
 // with netlink. fn is called once with the current state as soon as possible (it may
 // be called from within WatchLink) and then on every change, until cancel is called.
 type LinkWatcher interface {

@@ -11,7 +11,8 @@ import (
 // because its interface is down or a weight-0 tracker fails.
 type State uint8
 
-// Values match telemetry.StateValue and the kernel's state field.
+// Values are those of the ebpfvrrp_instance_state metric and of the kernel's
+// state field (enum vrrp_state).
 const (
 	Init State = iota
 	Backup
@@ -153,7 +154,7 @@ type TrackRef struct {
 	Weight int
 }
 
-// InstanceConfig is everything control needs to run one instance. cmd/ebpfvrrp builds
+// InstanceConfig is everything control needs to run one instance. internal/daemon builds
 // it from config.Instance (resolving interface names to indexes and picking the
 // primary address).
 type InstanceConfig struct {

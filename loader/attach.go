@@ -93,9 +93,6 @@ func (d *Dataplane) removeClsact(ifname string) error {
 	return nil
 }
 
-// tcxDisabled forces the clsact fallback (tests of kernels without TCX).
-var tcxDisabled = false
-
 type attachment struct {
 	ifname string
 	mode   AttachMode
@@ -293,7 +290,7 @@ func (d *Dataplane) attachTC(a *attachment, ifi *net.Interface, kind string, pro
 	if kind == kindTCEgress {
 		attach = ebpf.AttachTCXEgress
 	}
-	if !tcxDisabled {
+	if !d.noTCX {
 		l, err = link.AttachTCX(link.TCXOptions{Program: prog, Interface: ifi.Index, Attach: attach})
 		if err == nil {
 			if err := l.Pin(pin); err != nil {

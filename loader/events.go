@@ -11,31 +11,6 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 )
 
-// Events streams ring-buffer events until ctx is done or the Dataplane is
-// closed, then closes the channel. It is HandleEvents with a channel between
-// the reader and the caller.
-func (d *Dataplane) Events(ctx context.Context) (<-chan Event, error) {
-	ch := make(chan Event, 64)
-	ctx, cancel := context.WithCancel(ctx)
-	done, err := d.HandleEvents(ctx, func(ev Event) {
-		select {
-		case ch <- ev:
-		case <-ctx.Done():
-		case <-d.done:
-		}
-	})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	go func() {
-		<-done
-		cancel()
-		close(ch)
-	}()
-	return ch, nil
-}
-
 // HandleEvents calls fn with each ring-buffer event, in order, on the reader's
 // own goroutine, until ctx is done or the Dataplane is closed; then it closes
 // the returned channel. Calling fn directly (no channel hop) is what a

@@ -19,8 +19,15 @@ import (
 // at cleanup.
 func newDataplane(t testing.TB) *Dataplane {
 	t.Helper()
+	return newDataplaneWith(t, Options{})
+}
+
+// newDataplaneWith is newDataplane with opts (its PinPath is replaced).
+func newDataplaneWith(t testing.TB, opts Options) *Dataplane {
+	t.Helper()
 	pin := filepath.Join("/sys/fs/bpf", testutil.UniqueName("evtest"))
-	d, err := Load(Options{PinPath: pin})
+	opts.PinPath = pin
+	d, err := Load(opts)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

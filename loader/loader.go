@@ -27,6 +27,9 @@ type Options struct {
 	// Logger for the rare lifecycle messages (incompatible pin replaced...);
 	// default slog.Default().
 	Logger *slog.Logger
+	// NoTCX attaches TC programs through a clsact qdisc even where the kernel
+	// has TCX, as on a kernel without it (before 6.6).
+	NoTCX bool
 }
 
 // Errors callers can branch on.
@@ -60,6 +63,7 @@ type Dataplane struct {
 	// lifetime from ones left in the pinned ring while no daemon read it.
 	loadedNs uint64
 	epochs   sync.Mutex // serialises read-modify-write of instances
+	noTCX    bool       // Options.NoTCX
 	// mountedBPFFS: Load found no bpffs and mounted one (see PrivateBPFFS).
 	mountedBPFFS bool
 }
@@ -100,7 +104,8 @@ func Load(opts Options) (*Dataplane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
-	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}, done: make(chan struct{}), mountedBPFFS: mounted}
+	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}, done: make(chan struct{}),
+		noTCX: opts.NoTCX, mountedBPFFS: mounted}
 
 	if _, err := os.Stat(pin); err == nil {
 		if err := dropIncompatiblePins(spec, pin, log); err != nil {

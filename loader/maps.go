@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,14 +69,14 @@ func (c InstanceConfig) raw(k InstanceKey) (vrrpInstanceCfg, error) {
 		if k.Family != FamilyIPv4 {
 			return r, fmt.Errorf("%w: VRRPv2 is IPv4 only", ErrInvalidConfig)
 		}
-		if c.Interval%time.Second != 0 || c.Interval < time.Second || c.Interval > 255*time.Second {
+		if c.Interval%vrrp.MinIntervalV2 != 0 || c.Interval < vrrp.MinIntervalV2 || c.Interval > vrrp.MaxIntervalV2 {
 			return r, fmt.Errorf("%w: v2 interval %v is not 1-255 whole seconds", ErrInvalidConfig, c.Interval)
 		}
 		if c.AuthType > 1 {
 			return r, fmt.Errorf("%w: auth type %d (want 0 none or 1 PASS)", ErrInvalidConfig, c.AuthType)
 		}
 	case 3:
-		if c.Interval%centisecond != 0 || c.Interval < centisecond || c.Interval > 4095*centisecond {
+		if c.Interval%vrrp.MinIntervalV3 != 0 || c.Interval < vrrp.MinIntervalV3 || c.Interval > vrrp.MaxIntervalV3 {
 			return r, fmt.Errorf("%w: v3 interval %v is not 10ms-40.95s in 10ms steps", ErrInvalidConfig, c.Interval)
 		}
 		if c.AuthType != 0 {
@@ -373,17 +374,4 @@ func (d *Dataplane) DeleteVIPLease(ifindex uint32, addr netip.Addr) error {
 		return fmt.Errorf("loader: delete vip lease %v: %w", addr, err)
 	}
 	return nil
-}
-
-// VIPGuarded is how many ARP requests / solicitations for a VIP were dropped
-// because its lease had lapsed.
-func (d *Dataplane) VIPGuarded(ifindex uint32, addr netip.Addr) (uint64, error) {
-	var l vrrpVipLease
-	if err := d.objs.VipLeases.Lookup(vipKey(ifindex, addr), &l); err != nil {
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("loader: read vip lease %v: %w", addr, err)
-	}
-	return l.Guarded, nil
 }

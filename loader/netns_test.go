@@ -74,18 +74,6 @@ func send(t *testing.T, c *vrrp.Conn, a vrrp.Advertisement) {
 	}
 }
 
-// waitFor polls cond every 20ms for up to d (a deadline, not a timing assertion).
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func nextEvent(t *testing.T, ch <-chan Event, within time.Duration) Event {
 	t.Helper()
 	select {
@@ -168,7 +156,7 @@ func TestNetnsOwnSender(t *testing.T) {
 			if hist != n-1 || ps[0].MaxGap < iv/2 {
 				t.Errorf("histogram holds %d gaps (want %d), max gap %v", hist, n-1, ps[0].MaxGap)
 			}
-			waitFor(t, 5*time.Second, "unknown_vrid drop", func() bool {
+			testutil.Eventually(t, 5*time.Second, "unknown_vrid drop", func() bool {
 				ds, _ := d.Drops()
 				return len(ds) == 1 && ds[0].Reason == vrrp.ReasonUnknownVRID && ds[0].Ifindex == p.ifindexB && ds[0].Count == 1
 			})
@@ -180,7 +168,7 @@ func TestNetnsOwnSender(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				send(t, cb, own)
 			}
-			waitFor(t, 5*time.Second, "3 tx adverts", func() bool {
+			testutil.Eventually(t, 5*time.Second, "3 tx adverts", func() bool {
 				ts, _ := d.TxStats()
 				return len(ts) == 1 && ts[0].Count == 3 && ts[0].Key == InstanceKey{Ifindex: p.ifindexB, VRID: 60, Family: FamilyIPv4}
 			})
@@ -231,7 +219,7 @@ func startKeepalived(t *testing.T, ns *testutil.Netns, conf string) int {
 		}
 	})
 	var v int
-	waitFor(t, 10*time.Second, "keepalived VRRP child pid", func() bool { v = readPid(vpid); return v > 0 })
+	testutil.Eventually(t, 10*time.Second, "keepalived VRRP child pid", func() bool { v = readPid(vpid); return v > 0 })
 	return v
 }
 
@@ -278,7 +266,7 @@ vrrp_instance VI_52 {
 	if e.Type != EventNewMaster || e.Addr != p.addrA || e.Priority != 150 || e.Interval != time.Second {
 		t.Fatalf("event %+v, want new_master %v prio 150 interval 1s", e, p.addrA)
 	}
-	waitFor(t, 10*time.Second, "3 keepalived adverts", func() bool {
+	testutil.Eventually(t, 10*time.Second, "3 keepalived adverts", func() bool {
 		ps, _ := d.Peers()
 		return len(ps) == 1 && ps[0].Count >= 3
 	})
@@ -412,7 +400,7 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 	}
 	send(t, c, adv)
 	send(t, c, adv)
-	waitFor(t, 5*time.Second, "2 adverts in d1", func() bool { return count(d1) == 2 })
+	testutil.Eventually(t, 5*time.Second, "2 adverts in d1", func() bool { return count(d1) == 2 })
 	if _, ok, _ := d2.Master(k); ok || count(d2) != 0 {
 		t.Errorf("d2 sees d1's instance or peers")
 	}
@@ -434,7 +422,7 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d1b.Unpin() })
-	waitFor(t, 5*time.Second, "3 adverts after restart", func() bool { return count(d1b) == 3 })
+	testutil.Eventually(t, 5*time.Second, "3 adverts after restart", func() bool { return count(d1b) == 3 })
 	if err := p.b.Run(func() error { return d1b.Attach(p.ifB, AttachAuto) }); err != nil {
 		t.Fatalf("re-Attach after restart: %v", err)
 	}
@@ -442,7 +430,7 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 		t.Errorf("mode after restart %v", m)
 	}
 	send(t, c, adv)
-	waitFor(t, 5*time.Second, "4 adverts via the taken-over link", func() bool { return count(d1b) == 4 })
+	testutil.Eventually(t, 5*time.Second, "4 adverts via the taken-over link", func() bool { return count(d1b) == 4 })
 	if mi, ok, _ := d1b.Master(k); !ok || mi.Addr != p.addrA {
 		t.Errorf("master lost across restart: %+v %v", mi, ok)
 	}
@@ -451,7 +439,7 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, c, adv)
-	waitFor(t, 5*time.Second, "5 adverts after d2 went", func() bool { return count(d1b) == 5 })
+	testutil.Eventually(t, 5*time.Second, "5 adverts after d2 went", func() bool { return count(d1b) == 5 })
 	// And d1's clean shutdown detaches: nothing XDP left on b.
 	if err := d1b.Unpin(); err != nil {
 		t.Fatal(err)
@@ -472,10 +460,8 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 // (forced here); Detach removes the filters.
 func TestClsactFallback(t *testing.T) {
 	testutil.Privileged(t)
-	tcxDisabled = true
-	t.Cleanup(func() { tcxDisabled = false })
 	p := newPair(t, 5)
-	d := newDataplane(t)
+	d := newDataplaneWith(t, Options{NoTCX: true})
 	p.b.Do(t, func() error { return d.Attach(p.ifB, AttachTC) })
 	k := InstanceKey{Ifindex: p.ifindexB, VRID: 54, Family: FamilyIPv4}
 	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB}); err != nil {
@@ -485,13 +471,13 @@ func TestClsactFallback(t *testing.T) {
 	adv := vrrp.Advertisement{Version: 3, VRID: 54, Priority: 150, Interval: time.Second, Addresses: []netip.Addr{netip.MustParseAddr("198.18.5.100")}}
 	send(t, c, adv)
 	send(t, c, adv)
-	waitFor(t, 5*time.Second, "2 adverts via clsact ingress", func() bool {
+	testutil.Eventually(t, 5*time.Second, "2 adverts via clsact ingress", func() bool {
 		ps, _ := d.Peers()
 		return len(ps) == 1 && ps[0].Count == 2
 	})
 	cb := sender(t, p.b, p.ifB)
 	send(t, cb, adv)
-	waitFor(t, 5*time.Second, "1 advert via clsact egress", func() bool {
+	testutil.Eventually(t, 5*time.Second, "1 advert via clsact egress", func() bool {
 		ts, _ := d.TxStats()
 		return len(ts) == 1 && ts[0].Count == 1
 	})
@@ -517,15 +503,13 @@ func TestClsactFallback(t *testing.T) {
 // running the old program otherwise, after a "clean" shutdown).
 func TestClsactRestartCleanup(t *testing.T) {
 	testutil.Privileged(t)
-	tcxDisabled = true
-	t.Cleanup(func() { tcxDisabled = false })
 	p := newPair(t, 6)
 	filters := func() string {
 		return p.b.Exec(t, "tc", "filter", "show", "dev", p.ifB, "ingress") + p.b.Exec(t, "tc", "filter", "show", "dev", p.ifB, "egress")
 	}
 	for _, how := range []string{"detach", "unpin"} {
 		t.Run(how, func(t *testing.T) {
-			d1 := newDataplane(t)
+			d1 := newDataplaneWith(t, Options{NoTCX: true})
 			p.b.Do(t, func() error { return d1.Attach(p.ifB, AttachTC) })
 			if out := filters(); strings.Count(out, "ebpfvrrp-tc-") != 2 {
 				t.Fatalf("want our ingress and egress filters:\n%s", out)
@@ -533,7 +517,7 @@ func TestClsactRestartCleanup(t *testing.T) {
 			if err := d1.Close(); err != nil {
 				t.Fatal(err)
 			}
-			d2, err := Load(Options{PinPath: d1.PinPath()})
+			d2, err := Load(Options{PinPath: d1.PinPath(), NoTCX: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -62,10 +62,12 @@ type Transition struct {
 
 // Instance is the controller's view of one VRRP instance.
 type Instance struct {
-	Name               string
-	Interface          string
-	VRID               uint8
-	State              string // INIT, BACKUP, MASTER, FAULT
+	Name      string
+	Interface string
+	VRID      uint8
+	// State is the value of ebpfvrrp_instance_state: 0 init, 1 backup, 2 master,
+	// 3 fault, as control.State and the kernel number them.
+	State              uint8
 	ConfiguredPriority uint8
 	EffectivePriority  uint8
 	SplitBrain         bool
@@ -75,7 +77,7 @@ type Instance struct {
 	Transitions        []Transition
 }
 
-// Source gives the collector what it reports. cmd/ebpfvrrp implements it over the
+// Source gives the collector what it reports. internal/daemon implements it over the
 // loader and the control runner.
 type Source interface {
 	Peers() ([]Peer, error)
@@ -85,9 +87,6 @@ type Source interface {
 	EventsLost() (uint64, error)
 	Instances() []Instance
 }
-
-// StateValue maps a state name to the value of ebpfvrrp_instance_state.
-var StateValue = map[string]float64{"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
 
 var (
 	peerLabels = []string{"interface", "vrid", "family", "peer"}
@@ -209,7 +208,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, in := range c.src.Instances() {
 		l := []string{in.Name, in.Interface, u8(in.VRID)}
-		gauge(descState, StateValue[in.State], l...)
+		gauge(descState, float64(in.State), l...)
 		gauge(descPriority, float64(in.ConfiguredPriority), append(l, "configured")...)
 		gauge(descPriority, float64(in.EffectivePriority), append(l, "effective")...)
 		gauge(descSplitBrain, b2f(in.SplitBrain), l...)

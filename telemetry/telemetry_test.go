@@ -32,7 +32,7 @@ func TestCollector(t *testing.T) {
 		drops: []Drop{{Interface: "eth0", Reason: "wrong_password", Count: 7}},
 		lost:  3,
 		tx:    []Tx{{Interface: "eth0", VRID: 50, Family: 4, Count: 42}},
-		inst: []Instance{{Name: "VI_1", Interface: "eth0", VRID: 50, State: "MASTER", ConfiguredPriority: 150,
+		inst: []Instance{{Name: "VI_1", Interface: "eth0", VRID: 50, State: 2, ConfiguredPriority: 150,
 			EffectivePriority: 140, Transitions: []Transition{{From: "BACKUP", To: "MASTER", Reason: "master_down_expired", Count: 1}}}},
 	}
 	want := `

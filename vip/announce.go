@@ -47,9 +47,6 @@ func NewAnnouncer(ifindex int) (*Announcer, error) {
 // Ifindex is the interface the Announcer sends on.
 func (a *Announcer) Ifindex() int { return a.ifindex }
 
-// HardwareAddr is the interface's MAC, used when Announce gets none.
-func (a *Announcer) HardwareAddr() net.HardwareAddr { return a.mac }
-
 // Announce sends one gratuitous ARP per IPv4 address and one unsolicited NA per
 // IPv6 address, all claiming mac (nil: the interface's). Every address is
 // attempted; the error joins the failures.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
@@ -177,7 +178,7 @@ func TestAnnounceMovesClientEntry(t *testing.T) {
 				}
 			}
 
-			poll(t, "the peer's neighbour entry to move", func() (bool, string) {
+			testutil.WaitFor(t, 10*time.Second, "the peer's neighbour entry to move", func() (bool, string) {
 				got := p.peer.neighbour(t, tt.vip)
 				return bytes.Equal(got, wantMAC), "peer has " + tt.vip.String() + " at " + got.String() + ", want " + wantMAC.String()
 			})

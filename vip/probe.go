@@ -133,17 +133,11 @@ func probe(ctx context.Context, ifindex int, addrs []netip.Addr, timeout time.Du
 		}
 	}
 	col := &collector{want: map[netip.Addr]bool{}, own: own, found: map[string]Conflict{}}
-	var v4, v6 []netip.Addr
-	for _, a := range addrs {
-		a = a.Unmap()
-		switch {
-		case a.Is4():
-			v4 = append(v4, a)
-		case a.Is6():
-			v6 = append(v6, a)
-		default:
-			return nil, fmt.Errorf("vip: probe on %s: invalid address %v", ifi.Name, a)
-		}
+	v4, v6, err := byFamily(addrs)
+	if err != nil {
+		return nil, fmt.Errorf("vip: probe on %s: %w", ifi.Name, err)
+	}
+	for _, a := range append(v4, v6...) {
 		col.want[a] = true
 	}
 	if len(col.want) == 0 {
@@ -156,12 +150,7 @@ func probe(ctx context.Context, ifindex int, addrs []netip.Addr, timeout time.Du
 	}
 	mac := ifi.HardwareAddr
 
-	type sender struct {
-		conn   *packet.Conn
-		frames [][]byte
-		dst    net.HardwareAddr
-	}
-	var senders []sender
+	var senders []probeSender
 	var wg sync.WaitGroup
 	var conns []*packet.Conn
 	done := false
@@ -206,7 +195,7 @@ func probe(ctx context.Context, ifindex int, addrs []netip.Addr, timeout time.Du
 		if err != nil {
 			return nil, err
 		}
-		s := sender{conn: conn, dst: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+		s := probeSender{conn: conn, dst: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
 		for _, a := range v4 {
 			f, err := arpProbe(mac, a)
 			if err != nil {
@@ -229,7 +218,7 @@ func probe(ctx context.Context, ifindex int, addrs []netip.Addr, timeout time.Du
 				}
 			}
 		}
-		s := sender{conn: conn}
+		s := probeSender{conn: conn}
 		for _, a := range v6 {
 			f, err := neighborSolicitation(mac, src, a)
 			if err != nil {
@@ -240,6 +229,41 @@ func probe(ctx context.Context, ifindex int, addrs []netip.Addr, timeout time.Du
 		senders = append(senders, s)
 	}
 
+	sendErrs := sendRounds(ctx, senders, deadline, ifi.Name)
+	done = true
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		sendErrs = append(sendErrs, fmt.Errorf("vip: probe on %s: %w", ifi.Name, err))
+	}
+	return col.conflicts(), errors.Join(sendErrs...)
+}
+
+// byFamily splits addrs (unmapped) into IPv4 and IPv6.
+func byFamily(addrs []netip.Addr) (v4, v6 []netip.Addr, err error) {
+	for _, a := range addrs {
+		a = a.Unmap()
+		switch {
+		case a.Is4():
+			v4 = append(v4, a)
+		case a.Is6():
+			v6 = append(v6, a)
+		default:
+			return nil, nil, fmt.Errorf("invalid address %v", a)
+		}
+	}
+	return v4, v6, nil
+}
+
+// probeSender is one socket of a probe and the frames it sends each round.
+type probeSender struct {
+	conn   *packet.Conn
+	frames [][]byte
+	dst    net.HardwareAddr
+}
+
+// sendRounds sends every sender's frames probeRounds times, spread evenly until
+// deadline, and returns the send errors.
+func sendRounds(ctx context.Context, senders []probeSender, deadline time.Time, ifname string) []error {
 	var sendErrs []error
 	round := time.Duration(0)
 	if d := time.Until(deadline); d > 0 {
@@ -266,15 +290,10 @@ func probe(ctx context.Context, ifindex int, addrs []netip.Addr, timeout time.Du
 					dst = net.HardwareAddr(f[0:6])
 				}
 				if _, err := s.conn.WriteTo(f, &packet.Addr{HardwareAddr: dst}); err != nil {
-					sendErrs = append(sendErrs, fmt.Errorf("vip: probe on %s: send: %w", ifi.Name, err))
+					sendErrs = append(sendErrs, fmt.Errorf("vip: probe on %s: send: %w", ifname, err))
 				}
 			}
 		}
 	}
-	done = true
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		sendErrs = append(sendErrs, fmt.Errorf("vip: probe on %s: %w", ifi.Name, err))
-	}
-	return col.conflicts(), errors.Join(sendErrs...)
+	return sendErrs
 }

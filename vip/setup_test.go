@@ -71,7 +71,7 @@ func (s *side) fill(t *testing.T, v6 string) {
 // which NA and NS use as their source.
 func (s *side) waitLinkLocal(t *testing.T) {
 	t.Helper()
-	poll(t, fmt.Sprintf("%s has a link-local address", s.ifname), func() (bool, string) {
+	testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%s has a link-local address", s.ifname), func() (bool, string) {
 		var ll netip.Addr
 		s.ns.Do(t, func() error {
 			addrs, err := rtnl{}.list(unix.AF_INET6, s.ifindex)
@@ -80,22 +80,6 @@ func (s *side) waitLinkLocal(t *testing.T) {
 		})
 		return ll.IsValid(), "no link-local"
 	})
-}
-
-// poll retries cond for up to 10 s; last describes the final failure.
-func poll(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %s", what, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // kernelAddrs lists the addresses on the side's interface as the kernel

@@ -17,7 +17,8 @@ const (
 	TTL = 255
 )
 
-// Multicast destinations (RFC 3768 §5.2.2, RFC 5798 §5.1.1.2 and §5.1.2.2).
+// Multicast destinations (RFC 3768 §5.2.2, RFC 5798 §5.1.1.2 and §5.1.2.2), the
+// defaults of config's mcast_group4/6.
 var (
 	IPv4Multicast = netip.MustParseAddr("224.0.0.18")
 	IPv6Multicast = netip.MustParseAddr("ff02::12")
@@ -32,10 +33,13 @@ const (
 )
 
 // Interval limits: v2 carries whole seconds in 8 bits (RFC 3768 §5.3.7), v3
-// centiseconds in 12 bits (RFC 5798 §5.2.7). Zero is invalid in both.
+// centiseconds in 12 bits (RFC 5798 §5.2.7). Zero is invalid in both. The
+// minimum is also each version's step. config and loader check against these.
 const (
-	maxIntervalV2 = 255 * time.Second
-	maxIntervalV3 = 0xfff * 10 * time.Millisecond
+	MinIntervalV2 = time.Second
+	MaxIntervalV2 = 255 * time.Second
+	MinIntervalV3 = 10 * time.Millisecond
+	MaxIntervalV3 = 0xfff * 10 * time.Millisecond
 )
 
 // AuthType is the VRRPv2 Auth Type field (RFC 3768 §5.3.6). VRRPv3 removed
@@ -205,14 +209,14 @@ func (a *Advertisement) AppendBinary(b []byte) ([]byte, error) {
 func (a *Advertisement) check() (is6 bool, err error) {
 	switch a.Version {
 	case 2:
-		if a.Interval < time.Second || a.Interval > maxIntervalV2 || a.Interval%time.Second != 0 {
+		if a.Interval < MinIntervalV2 || a.Interval > MaxIntervalV2 || a.Interval%MinIntervalV2 != 0 {
 			return false, fmt.Errorf("%w: v2 interval %v is not 1s–255s in whole seconds", ErrBadInterval, a.Interval)
 		}
 		if a.AuthType > AuthPass {
 			return false, fmt.Errorf("%w: %v", ErrBadAuthType, a.AuthType)
 		}
 	case 3:
-		if a.Interval < 10*time.Millisecond || a.Interval > maxIntervalV3 || a.Interval%(10*time.Millisecond) != 0 {
+		if a.Interval < MinIntervalV3 || a.Interval > MaxIntervalV3 || a.Interval%MinIntervalV3 != 0 {
 			return false, fmt.Errorf("%w: v3 interval %v is not 10ms–40.95s in centiseconds", ErrBadInterval, a.Interval)
 		}
 		if a.AuthType != AuthNone || a.AuthData != [8]byte{} {

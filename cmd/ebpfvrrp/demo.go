@@ -4,143 +4,35 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"sort"
-	"strings"
-	"time"
-
-	"github.com/ebpfvrrp/ebpfvrrp/test/vm"
+	"os/exec"
+	"path/filepath"
 )
 
-// cmdDemo builds the tutorial's two-LB lab in network namespaces, runs ebpfvrrp on
-// lb-5 and lb-6 with the built-in default config, shows the VIP and the client's
-// replies live, cuts the master, measures the outage, restores it and shows the
-// failback. Ctrl-C at any point removes everything it built.
+// cmdDemo runs ebpfvrrp-demo, the lab with a live failover, from beside this
+// binary or the PATH. The lab (namespaces, nginx, keepalived, the client probe)
+// is a program of its own so that none of it is linked into the daemon.
 func cmdDemo(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("demo", "demo [--keepalived] [--v3]", env)
-	withKeepalived := fs.Bool("keepalived", false, "run Debian's keepalived on lb-6 instead of ebpfvrrp (a mixed pair)")
-	v3 := fs.Bool("v3", false, "VRRPv3 with 50 ms adverts instead of the tutorial's v2 at 1 s")
-	hold := fs.Duration("hold", 4*time.Second, "how long to watch each phase")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if os.Geteuid() != 0 {
-		return errors.New("demo: needs root (it creates network namespaces and loads BPF programs)")
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	out := env.Stdout
-	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
-	opts := vm.Options{Prefix: "demo", LBDaemon: vm.Ebpfvrrp, EbpfvrrpBinary: self, Version: 2, AdvertInterval: time.Second}
-	if *v3 {
-		opts.Version, opts.AdvertInterval = 3, 50*time.Millisecond
-	}
-	if *withKeepalived {
-		opts.Daemons = map[string]vm.Daemon{vm.LB6: vm.Keepalived}
-	}
-	say("== building the lab: lb-5, lb-6, web-7, web-8 and a client in network namespaces on one bridge (198.18.0.0/24, VIP %s)", "198.18.0.3")
-	lab, err := vm.New(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("demo: build lab: %w", err)
-	}
-	stopSig := lab.CloseOnSignal()
-	defer stopSig()
-	defer func() {
-		say("== cleaning up: namespaces, processes and pins removed")
-		lab.Close()
-	}()
-
-	for _, h := range []string{vm.LB5, vm.LB6} {
-		say("== starting %s on %s (priority %d)", lab.Daemon(h), h, lab.LBConfig(h).Instances[0].Priority)
-		if err := lab.StartLB(h, lab.DefaultConfig(h)); err != nil {
-			return fmt.Errorf("demo: start %s: %w", h, err)
+	demo := filepath.Join(filepath.Dir(self), "ebpfvrrp-demo")
+	if _, err := os.Stat(demo); err != nil {
+		if demo, err = exec.LookPath("ebpfvrrp-demo"); err != nil {
+			return errors.New("demo: ebpfvrrp-demo not found beside this binary or in PATH (make demo builds bin/ebpfvrrp-demo)")
 		}
 	}
-	wait := func(want ...string) error {
-		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		got, err := lab.WaitVIP(wctx, want...)
-		if err != nil {
-			return fmt.Errorf("demo: waiting for the VIP on %v (now on %v): %w", want, got, err)
+	cmd := exec.CommandContext(ctx, demo, append([]string{"--binary", self}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, env.Stdout, env.Stderr
+	// Ctrl-C reaches the demo too (same process group); it cleans up itself.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("%w: demo exited with %d", errQuiet, ee.ExitCode())
 		}
-		return nil
-	}
-	if err := wait(vm.LB5); err != nil {
 		return err
-	}
-	say("== the VIP is on %v; the client requests http://198.18.0.3/ every 10 ms", lab.VIPHolder())
-	probe := lab.StartProbe(10 * time.Millisecond)
-	defer probe.Stop()
-	watch(ctx, out, lab, probe, *hold)
-
-	say("\n== cutting lb-5's link (its bridge port goes down: to everyone else it has died)")
-	cut := time.Now()
-	if err := lab.CutLink(vm.LB5); err != nil {
-		return err
-	}
-	if err := wait(vm.LB6); err != nil {
-		return err
-	}
-	say("== lb-6 took the VIP %s after the cut", time.Since(cut).Round(time.Millisecond))
-	watch(ctx, out, lab, probe, *hold)
-	r := probe.Snapshot()
-	say("== measured by the client: longest outage %s, %d failed of %d requests",
-		r.LongestOutage.Round(time.Millisecond), r.Failures, r.Requests)
-	mdi := 3*opts.AdvertInterval + opts.AdvertInterval*(256-100)/256
-	if opts.Version == 2 {
-		mdi = 3*opts.AdvertInterval + time.Second*(256-100)/256
-	}
-	say("   (RFC Master_Down_Interval for lb-6, priority 100: %s)", mdi.Round(time.Millisecond))
-
-	say("\n== restoring lb-5's link: with preempt it takes the VIP back")
-	before := r.Failures
-	if err := lab.RestoreLink(vm.LB5); err != nil {
-		return err
-	}
-	if err := wait(vm.LB5); err != nil {
-		return err
-	}
-	watch(ctx, out, lab, probe, *hold)
-	r = probe.Stop()
-	say("== failback done: %d more failed requests; whole run: %d requests, %d failed, longest outage %s",
-		r.Failures-before, r.Requests, r.Failures, r.LongestOutage.Round(time.Millisecond))
-	for _, h := range []string{vm.LB5, vm.LB6} {
-		if lab.Daemon(h) != vm.Ebpfvrrp {
-			continue
-		}
-		st, err := lab.Exec(h, self, "status", "--pin-path", lab.PinPath(h))
-		if err == nil {
-			say("\n== ebpfvrrp status on %s\n%s", h, strings.TrimRight(string(st), "\n"))
-		}
 	}
 	return nil
-}
-
-// watch prints, every half second for d, who holds the VIP and which web servers
-// answered the client since the last line.
-func watch(ctx context.Context, out io.Writer, lab *vm.Lab, probe *vm.Probe, d time.Duration) {
-	prev := probe.Snapshot()
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(500 * time.Millisecond):
-		}
-		cur := probe.Snapshot()
-		var parts []string
-		for b, n := range cur.Backends {
-			if diff := n - prev.Backends[b]; diff > 0 {
-				parts = append(parts, fmt.Sprintf("%s×%d", b, diff))
-			}
-		}
-		sort.Strings(parts)
-		fails := cur.Failures - prev.Failures
-		fmt.Fprintf(out, "  t=%5.1fs  VIP on %-12v replies: %-26s failed: %d\n",
-			cur.Duration.Seconds(), lab.VIPHolder(), strings.Join(parts, " "), fails)
-		prev = cur
-	}
 }

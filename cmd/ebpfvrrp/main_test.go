@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,16 +159,6 @@ func TestRunRejectsBadInvocation(t *testing.T) {
 	}
 }
 
-func TestDefaultControlSocketFollowsPinPath(t *testing.T) {
-	a, b := defaultControlSocket("/sys/fs/bpf/ebpfvrrp-a"), defaultControlSocket("/sys/fs/bpf/ebpfvrrp-b/")
-	if a == b || !strings.HasSuffix(a, "ebpfvrrp-a.sock") || !strings.HasSuffix(b, "ebpfvrrp-b.sock") {
-		t.Errorf("sockets %q %q", a, b)
-	}
-	if got := defaultControlSocket(""); got != "/run/ebpfvrrp/ebpfvrrp.sock" {
-		t.Errorf("default socket %q", got)
-	}
-}
-
 // TestReadmeConfigValidates keeps the README's two-host example a working config.
 func TestReadmeConfigValidates(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
@@ -188,43 +177,6 @@ func TestReadmeConfigValidates(t *testing.T) {
 		p := writeFile(t, fmt.Sprintf("readme-%d.yaml", i), yml)
 		if _, errOut, err := runCLI(t, "validate", "--config", p); err != nil {
 			t.Errorf("README yaml block %d does not validate: %v\n%s", i, err, errOut)
-		}
-	}
-}
-
-func TestIfIndex(t *testing.T) {
-	lo, err := net.InterfaceByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := ifIndex("lo")
-	if err != nil || got != lo.Index {
-		t.Errorf("ifIndex(lo) = %d, %v; want %d", got, err, lo.Index)
-	}
-	if _, err := ifIndex("nosuchif0"); err == nil || !strings.Contains(err.Error(), "no such network interface") {
-		t.Errorf("ifIndex(nosuchif0) error = %v, want no such network interface", err)
-	}
-	if _, err := ifIndex("a-name-longer-than-ifnamsiz"); err == nil {
-		t.Error("ifIndex with a too long name: no error")
-	}
-}
-
-func TestFitsMTU(t *testing.T) {
-	eth := &net.Interface{Name: "eth0", MTU: 1500}
-	for _, tc := range []struct {
-		version int
-		ipv6    bool
-		n       int
-		wantErr string
-	}{
-		{2, false, 255, ""},
-		{3, false, 255, ""},
-		{3, true, 90, ""},
-		{3, true, 91, "91 addresses make a 1504-byte advert, more than eth0's MTU of 1500: at most 90 fit in one advert"},
-	} {
-		err := fitsMTU(eth, tc.version, tc.ipv6, tc.n)
-		if got := fmt.Sprint(err); (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && got != tc.wantErr) {
-			t.Errorf("fitsMTU(v%d, ipv6=%v, %d) = %v, want %q", tc.version, tc.ipv6, tc.n, err, tc.wantErr)
 		}
 	}
 }

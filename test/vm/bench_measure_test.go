@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -47,18 +48,18 @@ type sniffer struct {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-func startSniffer(t *testing.T, l *Lab, hostName string) *sniffer {
+func startSniffer(t *testing.T, l *lab.Lab, hostName string) *sniffer {
 	t.Helper()
-	h, err := l.host(hostName)
+	h, err := l.HostNetwork(hostName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eth, err := h.nl.LinkByName("eth0")
+	eth, err := h.Netlink.LinkByName("eth0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &sniffer{fd: -1, stop: make(chan struct{}), done: make(chan struct{}), notify: make(chan advertSeen, 4096)}
-	err = inNetns(h.ns, func() error {
+	err = lab.InNetns(h.NS, func() error {
 		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_IP)))
 		if err != nil {
 			return fmt.Errorf("sniffer socket: %w", err)
@@ -260,17 +261,17 @@ type vipWatch struct {
 	events []vipEvent
 }
 
-func watchVIP(t *testing.T, l *Lab) *vipWatch {
+func watchVIP(t *testing.T, l *lab.Lab) *vipWatch {
 	t.Helper()
 	w := &vipWatch{vip: l.VIP(), notify: make(chan vipEvent, 4096)}
-	for _, name := range LBHosts {
-		h, err := l.host(name)
+	for _, name := range lab.LBHosts {
+		h, err := l.HostNetwork(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ch := make(chan netlink.AddrUpdate, 4096)
 		done := make(chan struct{})
-		ns := h.ns
+		ns := h.NS
 		if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
 			t.Fatalf("subscribe to addresses on %s: %v", name, err)
 		}
@@ -451,9 +452,9 @@ var (
 
 // transitions counts the state changes host's daemon has logged so far (across
 // restarts: the log is appended to).
-func transitions(l *Lab, host string) int {
+func transitions(l *lab.Lab, host string) int {
 	re := keepalivedTransition
-	if l.Daemon(host) == Ebpfvrrp {
+	if l.Daemon(host) == lab.Ebpfvrrp {
 		re = ebpfvrrpTransition
 	}
 	return len(re.FindAllStringIndex(l.Log(host, "lb"), -1))
@@ -468,14 +469,14 @@ var (
 
 // transitionKinds counts the transitions host logged after byte offset off of its
 // log, by "from→to (reason)" (keepalived: by the state entered).
-func transitionKinds(l *Lab, host string, off int) map[string]int {
+func transitionKinds(l *lab.Lab, host string, off int) map[string]int {
 	log := l.Log(host, "lb")
 	if off > len(log) {
 		off = 0
 	}
 	out := map[string]int{}
 	for line := range strings.Lines(log[off:]) {
-		if l.Daemon(host) == Ebpfvrrp {
+		if l.Daemon(host) == lab.Ebpfvrrp {
 			if !ebpfvrrpTransition.MatchString(line) {
 				continue
 			}
@@ -495,9 +496,9 @@ func sub(re *regexp.Regexp, s string) string {
 	return "?"
 }
 
-func pairTransitions(l *Lab) int {
+func pairTransitions(l *lab.Lab) int {
 	var n int
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		n += transitions(l, h)
 	}
 	return n
@@ -550,16 +551,16 @@ func skewTime(interval time.Duration, prio int) time.Duration {
 }
 
 // hostAddrs counts the addresses in prefix on host's eth0.
-func (l *Lab) benchCountAddrs(hostName string, prefix netip.Prefix) (int, error) {
-	h, err := l.host(hostName)
+func benchCountAddrs(l *lab.Lab, hostName string, prefix netip.Prefix) (int, error) {
+	h, err := l.HostNetwork(hostName)
 	if err != nil {
 		return 0, err
 	}
-	eth, err := h.nl.LinkByName("eth0")
+	eth, err := h.Netlink.LinkByName("eth0")
 	if err != nil {
 		return 0, err
 	}
-	addrs, err := h.nl.AddrList(eth, netlink.FAMILY_V4)
+	addrs, err := h.Netlink.AddrList(eth, netlink.FAMILY_V4)
 	if err != nil {
 		return 0, err
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -103,10 +104,10 @@ type failoverSet struct {
 	Probe    time.Duration
 	Ref      time.Duration
 	RefName  string
-	Trials   map[Daemon][]failoverTrial
+	Trials   map[lab.Daemon][]failoverTrial
 }
 
-func (s failoverSet) values(d Daemon, f func(failoverTrial) time.Duration) []time.Duration {
+func (s failoverSet) values(d lab.Daemon, f func(failoverTrial) time.Duration) []time.Duration {
 	var out []time.Duration
 	for _, tr := range s.Trials[d] {
 		out = append(out, f(tr))
@@ -120,17 +121,17 @@ func advertToVIPOf(tr failoverTrial) time.Duration { return tr.AdvertToVIP }
 
 type timeline struct {
 	Set        string
-	Daemon     Daemon
+	Daemon     lab.Daemon
 	Cut        time.Time
 	ProbeStart time.Time
-	Samples    []Sample
+	Samples    []lab.Sample
 	Adverts    []advertSeen
 	VIP        []vipEvent
 }
 
 type floodRow struct {
 	Kind           Forgery
-	Daemon         Daemon
+	Daemon         lab.Daemon
 	Rate           float64
 	Sent, Errors   int
 	Transitions    int
@@ -144,10 +145,10 @@ type floodRow struct {
 	Recovery       time.Duration
 }
 
-func (r floodRow) maxCPU() float64 { return max(r.CPU[LB5], r.CPU[LB6]) }
+func (r floodRow) maxCPU() float64 { return max(r.CPU[lab.LB5], r.CPU[lab.LB6]) }
 
 type scaleRow struct {
-	Daemon    Daemon
+	Daemon    lab.Daemon
 	Instances int
 	Window    time.Duration
 	Ticks     map[string]uint64
@@ -179,7 +180,7 @@ type loaderRow struct {
 }
 
 type starveRow struct {
-	Daemon      Daemon
+	Daemon      lab.Daemon
 	Window      time.Duration
 	Hogs        int
 	Transitions int
@@ -202,8 +203,8 @@ func (r *benchResults) verdicts() []verdict {
 		if s.Kind != "cut" {
 			continue
 		}
-		e := quantile(s.values(Ebpfvrrp, outageOf), 0.5)
-		k := quantile(s.values(Keepalived, outageOf), 0.5)
+		e := quantile(s.values(lab.Ebpfvrrp, outageOf), 0.5)
+		k := quantile(s.values(lab.Keepalived, outageOf), 0.5)
 		diff := e - s.Ref
 		out = append(out, verdict{
 			Target:   fmt.Sprintf("%s failover: ebpfvrrp median client outage within 5 ms of Master_Down_Interval (%s)", s.Proto, fmtDur(s.Ref)),
@@ -213,9 +214,9 @@ func (r *benchResults) verdicts() []verdict {
 		// Both medians come from outages quantized at the probe interval: with
 		// equal takeovers, e <= k alone would be a coin flip. Worse means the
 		// difference is more than that noise (its 95 % interval above zero).
-		lo, hi := medianDiffInterval(s.values(Ebpfvrrp, outageOf), s.values(Keepalived, outageOf))
-		fe := quantile(s.values(Ebpfvrrp, cutToVIPOf), 0.5)
-		fk := quantile(s.values(Keepalived, cutToVIPOf), 0.5)
+		lo, hi := medianDiffInterval(s.values(lab.Ebpfvrrp, outageOf), s.values(lab.Keepalived, outageOf))
+		fe := quantile(s.values(lab.Ebpfvrrp, cutToVIPOf), 0.5)
+		fk := quantile(s.values(lab.Keepalived, cutToVIPOf), 0.5)
 		out = append(out, verdict{
 			Target: fmt.Sprintf("%s failover: ebpfvrrp median no worse than keepalived's (difference of medians not above zero beyond the probe's %s resolution: 95 %% bootstrap interval)", s.Proto, fmtDur(s.Probe)),
 			Measured: fmt.Sprintf("ebpfvrrp %s, keepalived %s: %+.2f ms, interval %+.2f…%+.2f ms (fault→VIP %s vs %s)",
@@ -226,7 +227,7 @@ func (r *benchResults) verdicts() []verdict {
 	// Not an issue target but the RFC's: taking over before the bound is cheating the
 	// comparison (and loses jitter tolerance).
 	for _, s := range r.Failover {
-		a := quantile(s.values(Ebpfvrrp, advertToVIPOf), 0.5)
+		a := quantile(s.values(lab.Ebpfvrrp, advertToVIPOf), 0.5)
 		out = append(out, verdict{
 			Target:   fmt.Sprintf("RFC conformance, %s %s: ebpfvrrp takes over no earlier than %s (%s) − 1 ms after the master's last advert", s.Proto, faultName(s.Kind), s.RefName, fmtDur(s.Ref)),
 			Measured: fmt.Sprintf("advert→VIP median %s (%+.1f ms)", fmtDur(a), float64(a-s.Ref)/1e6),
@@ -236,7 +237,7 @@ func (r *benchResults) verdicts() []verdict {
 	if len(r.Floods) > 0 {
 		tr, cpu := 0, 0.0
 		for _, f := range r.Floods {
-			if f.Daemon == Ebpfvrrp {
+			if f.Daemon == lab.Ebpfvrrp {
 				tr += f.Transitions
 				cpu = max(cpu, f.maxCPU())
 			}
@@ -246,19 +247,19 @@ func (r *benchResults) verdicts() []verdict {
 			verdict{"Flood: controller CPU ≤ 5 % of one core (ebpfvrrp, worst host and forgery)", fmt.Sprintf("%.1f %%", cpu), cpu <= 5})
 	}
 	for _, s := range r.Starve {
-		if s.Daemon == Ebpfvrrp {
+		if s.Daemon == lab.Ebpfvrrp {
 			out = append(out, verdict{"Starvation: zero false transitions (ebpfvrrp)",
 				fmt.Sprintf("%d in %s (%.2f/min)", s.Transitions, s.Window.Round(time.Second), s.PerMinute), s.Transitions == 0})
 		}
 	}
 	for _, s := range r.Scale {
-		if s.Daemon != Ebpfvrrp {
+		if s.Daemon != lab.Ebpfvrrp {
 			continue
 		}
 		out = append(out,
-			verdict{fmt.Sprintf("Scale %d × 10 ms: backup ≤ 2 %% of one core", s.Instances), fmt.Sprintf("%.2f %%", s.CPU(LB6)), s.CPU(LB6) <= 2},
-			verdict{fmt.Sprintf("Scale %d × 10 ms: master ≤ 15 %% of one core", s.Instances), fmt.Sprintf("%.2f %%", s.CPU(LB5)), s.CPU(LB5) <= 15},
-			verdict{fmt.Sprintf("Scale %d × 10 ms: RSS ≤ 40 MB", s.Instances), fmt.Sprintf("master %.1f MB, backup %.1f MB", s.RSSMB[LB5], s.RSSMB[LB6]), max(s.RSSMB[LB5], s.RSSMB[LB6]) <= 40},
+			verdict{fmt.Sprintf("Scale %d × 10 ms: backup ≤ 2 %% of one core", s.Instances), fmt.Sprintf("%.2f %%", s.CPU(lab.LB6)), s.CPU(lab.LB6) <= 2},
+			verdict{fmt.Sprintf("Scale %d × 10 ms: master ≤ 15 %% of one core", s.Instances), fmt.Sprintf("%.2f %%", s.CPU(lab.LB5)), s.CPU(lab.LB5) <= 15},
+			verdict{fmt.Sprintf("Scale %d × 10 ms: RSS ≤ 40 MB", s.Instances), fmt.Sprintf("master %.1f MB, backup %.1f MB", s.RSSMB[lab.LB5], s.RSSMB[lab.LB6]), max(s.RSSMB[lab.LB5], s.RSSMB[lab.LB6]) <= 40},
 			verdict{fmt.Sprintf("Scale %d × 10 ms: no instance flaps", s.Instances), fmt.Sprintf("%d transitions", s.Flaps), s.Flaps == 0 && s.EndMismatch == 0})
 	}
 	lr := map[string]float64{}
@@ -333,7 +334,7 @@ func renderMarkdown(r *benchResults) string {
 	if r.Quick || len(r.Only) > 0 {
 		w("| partial run | quick=%v only=%v — not the published numbers |\n", r.Quick, r.Only)
 	}
-	w("\nThe lab (package `test/vm`) is the keepalived tutorial's network in network namespaces: lb-5 " +
+	w("\nThe lab (package `internal/lab`, scenarios in `test/vm`) is the keepalived tutorial's network in network namespaces: lb-5 " +
 		"(priority 150, master) and lb-6 (priority 100, backup) with nginx, two web servers and a client, " +
 		"joined by a bridge. Each benchmark builds one lab per daemon (both LBs run the same daemon) and " +
 		"alternates the two trial by trial, so machine noise hits both.\n\n")
@@ -363,7 +364,7 @@ func renderMarkdown(r *benchResults) string {
 		w("| protocol | fault | reference | daemon | trials | client outage median | p90 | fault→VIP median | p90 | advert→VIP median | p90 |\n")
 		w("|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Failover {
-			for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
+			for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 				o, c, a := s.values(d, outageOf), s.values(d, cutToVIPOf), s.values(d, advertToVIPOf)
 				w("| %s | %s (probe %s) | %s %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
 					s.Proto, faultName(s.Kind), fmtDur(s.Probe), s.RefName, fmtDur(s.Ref), d, len(o),
@@ -373,7 +374,7 @@ func renderMarkdown(r *benchResults) string {
 		}
 		w("\nEvery trial, in order (client outage / advert→VIP):\n\n")
 		for _, s := range r.Failover {
-			for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
+			for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 				var parts []string
 				for _, tr := range s.Trials[d] {
 					parts = append(parts, fmt.Sprintf("%s/%s", fmtDur(tr.Outage), fmtDur(tr.AdvertToVIP)))
@@ -412,7 +413,7 @@ func renderMarkdown(r *benchResults) string {
 				back = "after " + fmtDur(f.Recovery)
 			}
 			w("| %s | %s | %.0f | %d | %d | %.1f %% | %.1f %% | %.1f %% | %s | %d of %d | %s |\n",
-				f.Kind, f.Daemon, f.Rate, f.Transitions, f.VIPChanges, f.CPU[LB5], f.CPU[LB6], f.SoftirqPct, drops,
+				f.Kind, f.Daemon, f.Rate, f.Transitions, f.VIPChanges, f.CPU[lab.LB5], f.CPU[lab.LB6], f.SoftirqPct, drops,
 				f.ClientFailures, f.ClientRequests, back)
 		}
 	}
@@ -431,7 +432,7 @@ func renderMarkdown(r *benchResults) string {
 		w("|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Scale {
 			w("| %s | %s | %.2f %% | %.2f %% | %.1f MB | %.1f MB | %d | %d | %s |\n", s.Daemon, s.Window.Round(time.Second),
-				s.CPU(LB5), s.CPU(LB6), s.RSSMB[LB5], s.RSSMB[LB6], s.Flaps, s.EndMismatch, fmtDur(s.Settle))
+				s.CPU(lab.LB5), s.CPU(lab.LB6), s.RSSMB[lab.LB5], s.RSSMB[lab.LB6], s.Flaps, s.EndMismatch, fmtDur(s.Settle))
 		}
 		w("\nThe master's adverts as the client saw them (kernel timestamps) over the same windows, and warnings the master logged:\n\n")
 		w("| daemon | adverts/s from lb-5 | worst gap of one VRID | gaps > %s | sniffer drops | master WARN/ERROR lines | first warning |\n|---|---|---|---|---|---|---|\n", fmtDur(scaleLate))
@@ -495,7 +496,7 @@ func (r *benchResults) findings() []string {
 		if s.Version != 3 {
 			continue
 		}
-		a := quantile(s.values(Ebpfvrrp, advertToVIPOf), 0.5)
+		a := quantile(s.values(lab.Ebpfvrrp, advertToVIPOf), 0.5)
 		if a >= s.Ref-time.Millisecond {
 			continue
 		}
@@ -503,10 +504,10 @@ func (r *benchResults) findings() []string {
 			"The kernel's master-down timer decides this: compare bpf/vrrp.c `master_down_ns`/`skew_ns` with control.SkewTime (Skew_Time at priority 100 is %s) "+
 			"for this version and interval. An early takeover also makes ebpfvrrp's failover look faster than keepalived's.",
 			s.Proto, faultName(s.Kind), fmtDur(a), float64(s.Ref-a)/1e6, s.RefName, fmtDur(s.Ref),
-			fmtDur(quantile(s.values(Keepalived, advertToVIPOf), 0.5)), fmtDur(skewTime(s.Interval, 100))))
+			fmtDur(quantile(s.values(lab.Keepalived, advertToVIPOf), 0.5)), fmtDur(skewTime(s.Interval, 100))))
 	}
 	for _, s := range r.Scale {
-		if s.Daemon != Ebpfvrrp || s.Window <= 0 {
+		if s.Daemon != lab.Ebpfvrrp || s.Window <= 0 {
 			continue
 		}
 		want := float64(s.Instances) / 0.010
@@ -522,7 +523,7 @@ func (r *benchResults) findings() []string {
 			s.Flaps, s.FlapKinds, keepalivedAdvertRate(r)))
 	}
 	for _, s := range r.Starve {
-		if s.Daemon != Ebpfvrrp || s.Transitions == 0 {
+		if s.Daemon != lab.Ebpfvrrp || s.Transitions == 0 {
 			continue
 		}
 		out = append(out, fmt.Sprintf("Starvation: ebpfvrrp made %d transitions in %s; the master's adverts went silent for up to %s "+
@@ -532,14 +533,14 @@ func (r *benchResults) findings() []string {
 			s.Transitions, s.Window.Round(time.Second), fmtDur(s.MaxGap), fmtDur(masterDown(10*time.Millisecond, 100)), s.Sched))
 	}
 	for _, s := range r.Scale {
-		if s.Daemon != Ebpfvrrp || s.CPU(LB6) <= 2 {
+		if s.Daemon != lab.Ebpfvrrp || s.CPU(lab.LB6) <= 2 {
 			continue
 		}
 		mdi := masterDown(10*time.Millisecond, 100)
 		out = append(out, fmt.Sprintf("Scale: the ebpfvrrp backup uses %.2f %% of a core (target 2 %%) although the kernel follows every master "+
 			"(Master_Down_Interval %s, %d instances). A backup should only wake for kernel events and its 1 s safety-net deadline; "+
 			"`strace -c -f -p` and `perf record -g -p` on the backup show what wakes it instead.",
-			s.CPU(LB6), fmtDur(mdi), s.Instances))
+			s.CPU(lab.LB6), fmtDur(mdi), s.Instances))
 		if s.Flaps > 0 {
 			out[len(out)-1] += fmt.Sprintf(" In this run the backup's %d flaps (each adds and removes a VIP through netlink) add to it.", s.Flaps)
 		}
@@ -549,7 +550,7 @@ func (r *benchResults) findings() []string {
 
 func keepalivedAdvertRate(r *benchResults) float64 {
 	for _, s := range r.Scale {
-		if s.Daemon == Keepalived && s.Window > 0 {
+		if s.Daemon == lab.Keepalived && s.Window > 0 {
 			return float64(s.Adverts) / s.Window.Seconds()
 		}
 	}
@@ -573,8 +574,8 @@ var (
 	colGrey = color.RGBA{R: 0x66, G: 0x66, B: 0x66, A: 0xff}
 )
 
-func daemonColor(d Daemon) color.Color {
-	if d == Ebpfvrrp {
+func daemonColor(d lab.Daemon) color.Color {
+	if d == lab.Ebpfvrrp {
 		return colEbpf
 	}
 	return colKa
@@ -597,7 +598,7 @@ func plotTimelines(path string, tls []timeline) error {
 			sets = append(sets, tl.Set)
 		}
 	}
-	daemons := []Daemon{Ebpfvrrp, Keepalived}
+	daemons := []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived}
 	grid := make([][]*plot.Plot, len(daemons))
 	for i, d := range daemons {
 		grid[i] = make([]*plot.Plot, len(sets))
@@ -622,7 +623,7 @@ func drawTimeline(p *plot.Plot, tl timeline) error {
 	var interval time.Duration
 	var last5 time.Time
 	for _, a := range tl.Adverts {
-		if a.Src == Addr4(LB5) && a.T.Before(tl.Cut) {
+		if a.Src == lab.Addr4(lab.LB5) && a.T.Before(tl.Cut) {
 			last5 = a.T
 		}
 	}
@@ -648,9 +649,9 @@ func drawTimeline(p *plot.Plot, tl timeline) error {
 			continue
 		}
 		switch a.Src {
-		case Addr4(LB5):
+		case lab.Addr4(lab.LB5):
 			a5 = append(a5, plotter.XY{X: x, Y: rowAdv5})
-		case Addr4(LB6):
+		case lab.Addr4(lab.LB6):
 			a6 = append(a6, plotter.XY{X: x, Y: rowAdv6})
 		}
 	}
@@ -677,7 +678,7 @@ func drawTimeline(p *plot.Plot, tl timeline) error {
 	}
 	// VIP ownership as bars: lb-5 holds it from the start until its removal event.
 	owner := map[string][]plotter.XY{}
-	holds := map[string]float64{LB5: xmin}
+	holds := map[string]float64{lab.LB5: xmin}
 	for _, e := range tl.VIP {
 		x := rel(e.T)
 		if e.Added {
@@ -694,7 +695,7 @@ func drawTimeline(p *plot.Plot, tl timeline) error {
 	}
 	for h, spans := range owner {
 		y := rowVIP5
-		if h == LB6 {
+		if h == lab.LB6 {
 			y = rowVIP6
 		}
 		for _, sp := range spans {
@@ -704,7 +705,7 @@ func drawTimeline(p *plot.Plot, tl timeline) error {
 			}
 			ln.LineStyle.Width = vg.Points(6)
 			ln.LineStyle.Color = colEbpf
-			if h == LB6 {
+			if h == lab.LB6 {
 				ln.LineStyle.Color = colKa
 			}
 			p.Add(ln)
@@ -755,7 +756,7 @@ func rfcBoundFor(set string) time.Duration {
 type barGroup struct {
 	Title, Unit string
 	Labels      []string
-	Values      map[Daemon][]float64
+	Values      map[lab.Daemon][]float64
 	Ref         float64 // a horizontal reference line (0: none)
 	RefLabel    string
 }
@@ -763,13 +764,13 @@ type barGroup struct {
 func plotComparison(path string, r *benchResults) error {
 	var groups []barGroup
 	for _, kind := range []string{"cut", "stop"} {
-		g := barGroup{Title: "failover (" + faultName(kind) + "): median client outage", Unit: "ms", Values: map[Daemon][]float64{}}
+		g := barGroup{Title: "failover (" + faultName(kind) + "): median client outage", Unit: "ms", Values: map[lab.Daemon][]float64{}}
 		for _, s := range r.Failover {
 			if s.Kind != kind {
 				continue
 			}
 			g.Labels = append(g.Labels, s.Proto)
-			for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
+			for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 				// Relative to the RFC bound, so 1 s and 10 ms fit one axis.
 				g.Values[d] = append(g.Values[d], float64(quantile(s.values(d, outageOf), .5))/float64(s.Ref)*100)
 			}
@@ -781,8 +782,8 @@ func plotComparison(path string, r *benchResults) error {
 		}
 	}
 	if len(r.Floods) > 0 {
-		g := barGroup{Title: "flood: CPU of the busier LB daemon", Unit: "% of one core", Values: map[Daemon][]float64{}, Ref: 5, RefLabel: "target"}
-		tr := barGroup{Title: "flood: false transitions", Unit: "transitions in 10 s", Values: map[Daemon][]float64{}}
+		g := barGroup{Title: "flood: CPU of the busier LB daemon", Unit: "% of one core", Values: map[lab.Daemon][]float64{}, Ref: 5, RefLabel: "target"}
+		tr := barGroup{Title: "flood: false transitions", Unit: "transitions in 10 s", Values: map[lab.Daemon][]float64{}}
 		for _, f := range r.Floods {
 			if !slices.Contains(g.Labels, string(f.Kind)) {
 				g.Labels = append(g.Labels, string(f.Kind))
@@ -794,15 +795,15 @@ func plotComparison(path string, r *benchResults) error {
 		groups = append(groups, g, tr)
 	}
 	if len(r.Scale) > 0 {
-		g := barGroup{Title: fmt.Sprintf("scale: %d instances × 10 ms", r.Scale[0].Instances), Unit: "% of one core / MB", Values: map[Daemon][]float64{},
+		g := barGroup{Title: fmt.Sprintf("scale: %d instances × 10 ms", r.Scale[0].Instances), Unit: "% of one core / MB", Values: map[lab.Daemon][]float64{},
 			Labels: []string{"CPU master %", "CPU backup %", "RSS master MB", "RSS backup MB"}}
 		for _, s := range r.Scale {
-			g.Values[s.Daemon] = []float64{s.CPU(LB5), s.CPU(LB6), s.RSSMB[LB5], s.RSSMB[LB6]}
+			g.Values[s.Daemon] = []float64{s.CPU(lab.LB5), s.CPU(lab.LB6), s.RSSMB[lab.LB5], s.RSSMB[lab.LB6]}
 		}
 		groups = append(groups, g)
 	}
 	if len(r.Starve) > 0 {
-		g := barGroup{Title: "starvation: false transitions", Unit: "per minute", Values: map[Daemon][]float64{}, Labels: []string{"10 ms adverts, cores busy"}}
+		g := barGroup{Title: "starvation: false transitions", Unit: "per minute", Values: map[lab.Daemon][]float64{}, Labels: []string{"10 ms adverts, cores busy"}}
 		for _, s := range r.Starve {
 			g.Values[s.Daemon] = []float64{s.PerMinute}
 		}
@@ -833,7 +834,7 @@ func drawBars(p *plot.Plot, g barGroup) error {
 	p.Title.Text = g.Title
 	p.Y.Label.Text = g.Unit
 	w := vg.Points(22)
-	for i, d := range []Daemon{Ebpfvrrp, Keepalived} {
+	for i, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 		vals := g.Values[d]
 		if len(vals) == 0 {
 			continue

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
@@ -40,16 +41,16 @@ func TestBenchmarks(t *testing.T) {
 	testutil.Require(t, "keepalived", "nginx", "go")
 	b := newBench(t)
 	res := &benchResults{Start: time.Now(), Machine: machine(), Quick: b.quick, Only: b.only}
-	ebpfvrrpBinary(t)
+	testutil.EbpfvrrpBinary(t)
 
 	if b.want("loader") {
 		t.Run("loader", func(t *testing.T) { benchLoader(t, res) })
 	}
 	if b.want("failover") {
 		for _, p := range []failoverProto{
-			{Name: "VRRPv3 10 ms", Opts: Options{Version: 3, AdvertInterval: 10 * time.Millisecond},
+			{Name: "VRRPv3 10 ms", Opts: lab.Options{Version: 3, AdvertInterval: 10 * time.Millisecond},
 				Probe: 2 * time.Millisecond, Lead: 100 * time.Millisecond, Tail: 100 * time.Millisecond, Settle: 300 * time.Millisecond, Trials: b.trials(20)},
-			{Name: "VRRPv2 1 s (tutorial)", Opts: Options{},
+			{Name: "VRRPv2 1 s (tutorial)", Opts: lab.Options{},
 				Probe: 10 * time.Millisecond, Lead: 200 * time.Millisecond, Tail: 200 * time.Millisecond, Settle: 1500 * time.Millisecond, Trials: b.trials(10)},
 		} {
 			t.Run("failover/"+p.Name, func(t *testing.T) { benchFailover(t, res, p) })
@@ -135,15 +136,15 @@ func moduleRoot(t *testing.T) string {
 
 // daemons in the order of trial i: alternating who goes first, so neither always
 // runs on a machine the other just warmed up (or loaded).
-func daemonsFor(i int) []Daemon {
+func daemonsFor(i int) []lab.Daemon {
 	if i%2 == 0 {
-		return []Daemon{Ebpfvrrp, Keepalived}
+		return []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived}
 	}
-	return []Daemon{Keepalived, Ebpfvrrp}
+	return []lab.Daemon{lab.Keepalived, lab.Ebpfvrrp}
 }
 
-func pairOf(d Daemon) pair {
-	if d == Ebpfvrrp {
+func pairOf(d lab.Daemon) pair {
+	if d == lab.Ebpfvrrp {
 		return allEbpfvrrp
 	}
 	return allKeepalived
@@ -151,26 +152,26 @@ func pairOf(d Daemon) pair {
 
 // benchLab is one lab of a section with its instruments.
 type benchLab struct {
-	l *Lab
+	l *lab.Lab
 	s *sniffer
 	w *vipWatch
 }
 
-func newBenchLab(t *testing.T, d Daemon, opts Options) *benchLab {
+func newBenchLab(t *testing.T, d lab.Daemon, opts lab.Options) *benchLab {
 	t.Helper()
 	l := newLab(t, pairOf(d), opts)
 	// The lab's progress lines (every cut and restart) would drown the results.
-	l.opts.Logf = nil
-	return &benchLab{l: l, s: startSniffer(t, l, Client), w: watchVIP(t, l)}
+	l.SetLogf(nil)
+	return &benchLab{l: l, s: startSniffer(t, l, lab.Client), w: watchVIP(t, l)}
 }
 
 // waitOnly waits up to 30 s until exactly want hold the VIP.
-func waitOnly(t *testing.T, l *Lab, want ...string) {
+func waitOnly(t *testing.T, l *lab.Lab, want ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := l.WaitVIP(ctx, want...); err != nil {
-		t.Fatalf("%s: %v", l.Daemon(LB5), err)
+		t.Fatalf("%s: %v", l.Daemon(lab.LB5), err)
 	}
 }
 
@@ -178,23 +179,23 @@ func waitOnly(t *testing.T, l *Lab, want ...string) {
 
 type failoverProto struct {
 	Name                      string
-	Opts                      Options
+	Opts                      lab.Options
 	Probe, Lead, Tail, Settle time.Duration
 	Trials                    int
 }
 
 func benchFailover(t *testing.T, res *benchResults, p failoverProto) {
-	labs := map[Daemon]*benchLab{}
-	for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
+	labs := map[lab.Daemon]*benchLab{}
+	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 		bl := newBenchLab(t, d, p.Opts)
 		startPair(t, bl.l)
 		labs[d] = bl
 	}
-	opts := labs[Ebpfvrrp].l.Options()
+	opts := labs[lab.Ebpfvrrp].l.Options()
 	backupPrio := 100
 	for _, kind := range []string{"cut", "stop"} {
 		set := failoverSet{Proto: p.Name, Version: opts.Version, Interval: opts.AdvertInterval, Kind: kind,
-			Probe: p.Probe, Trials: map[Daemon][]failoverTrial{}}
+			Probe: p.Probe, Trials: map[lab.Daemon][]failoverTrial{}}
 		if kind == "cut" {
 			set.Ref, set.RefName = masterDown(opts.AdvertInterval, backupPrio), "Master_Down_Interval"
 		} else {
@@ -223,32 +224,32 @@ func benchFailover(t *testing.T, res *benchResults, p failoverProto) {
 func failoverTrialRun(t *testing.T, bl *benchLab, p failoverProto, kind string) (failoverTrial, timeline) {
 	t.Helper()
 	l := bl.l
-	waitOnly(t, l, LB5)
+	waitOnly(t, l, lab.LB5)
 	time.Sleep(p.Settle)
 	probe := l.StartProbe(p.Probe)
 	time.Sleep(p.Lead)
 	// Aligning the fault with an advert makes the RFC's bound the expected outage:
 	// the backup last heard the master just now.
-	aligned, ok := bl.s.next(Addr4(LB5), 3*l.Options().AdvertInterval+time.Second)
+	aligned, ok := bl.s.next(lab.Addr4(lab.LB5), 3*l.Options().AdvertInterval+time.Second)
 	if !ok {
 		probe.Stop()
-		t.Fatalf("%s: no advert from lb-5 seen by the client", l.Daemon(LB5))
+		t.Fatalf("%s: no advert from lb-5 seen by the client", l.Daemon(lab.LB5))
 	}
 	cut := time.Now()
 	stopped := make(chan error, 1)
 	if kind == "cut" {
-		if err := l.CutLink(LB5); err != nil {
+		if err := l.CutLink(lab.LB5); err != nil {
 			t.Fatal(err)
 		}
 	} else {
-		go func() { stopped <- l.StopLB(LB5, syscall.SIGTERM) }()
+		go func() { stopped <- l.StopLB(lab.LB5, syscall.SIGTERM) }()
 	}
-	vipAt, ok := bl.w.added(LB6, cut, 20*time.Second)
+	vipAt, ok := bl.w.added(lab.LB6, cut, 20*time.Second)
 	if !ok {
 		probe.Stop()
-		t.Fatalf("%s %s: VIP never added on lb-6", l.Daemon(LB5), kind)
+		t.Fatalf("%s %s: VIP never added on lb-6", l.Daemon(lab.LB5), kind)
 	}
-	cutT := cut.Sub(probe.start)
+	cutT := cut.Sub(probe.Started())
 	servedBy := time.Now().Add(10 * time.Second)
 	for !servedAfter(probe.Snapshot(), cutT) && time.Now().Before(servedBy) {
 		time.Sleep(5 * time.Millisecond)
@@ -261,7 +262,7 @@ func failoverTrialRun(t *testing.T, bl *benchLab, p failoverProto, kind string) 
 	// The last word from the master: its last advert before the cut, or its
 	// priority-0 advert after the stop.
 	for _, a := range bl.s.between(cut.Add(-5*time.Second), vipAt) {
-		if a.Src != Addr4(LB5) {
+		if a.Src != lab.Addr4(lab.LB5) {
 			continue
 		}
 		if kind == "cut" && a.T.Before(cut) {
@@ -280,7 +281,7 @@ func failoverTrialRun(t *testing.T, bl *benchLab, p failoverProto, kind string) 
 			seen = append(seen, fmt.Sprintf("%s %v prio %d", a.T.Sub(aligned.T), a.Src, a.Prio))
 		}
 		t.Logf("%s stop: takeover %v after the priority-0 advert (Skew_Time %v). Adverts the client saw, relative to the aligned one:\n%s\nlb-6 log:\n%s",
-			l.Daemon(LB6), tr.AdvertToVIP, skewTime(l.Options().AdvertInterval, 100), strings.Join(seen, "\n"), tail(l.Log(LB6, "lb"), 15))
+			l.Daemon(lab.LB6), tr.AdvertToVIP, skewTime(l.Options().AdvertInterval, 100), strings.Join(seen, "\n"), tail(l.Log(lab.LB6, "lb"), 15))
 	}
 	for _, o := range r.Outages {
 		if o.End >= cutT-time.Second && o.Start <= cutT+15*time.Second {
@@ -300,22 +301,22 @@ func failoverTrialRun(t *testing.T, bl *benchLab, p failoverProto, kind string) 
 
 	// Back to the start: lb-5 master, lb-6 backup.
 	if kind == "cut" {
-		if err := l.RestoreLink(LB5); err != nil {
+		if err := l.RestoreLink(lab.LB5); err != nil {
 			t.Fatal(err)
 		}
 	} else {
 		if err := <-stopped; err != nil {
 			t.Fatalf("stop lb-5: %v", err)
 		}
-		if err := l.StartLB(LB5, l.DefaultConfig(LB5)); err != nil {
+		if err := l.StartLB(lab.LB5, l.DefaultConfig(lab.LB5)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitOnly(t, l, LB5)
+	waitOnly(t, l, lab.LB5)
 	return tr, tl
 }
 
-func servedAfter(r ProbeResult, t time.Duration) bool {
+func servedAfter(r lab.ProbeResult, t time.Duration) bool {
 	for i := len(r.Timeline) - 1; i >= 0 && r.Timeline[i].T >= t; i-- {
 		if r.Timeline[i].OK {
 			return true
@@ -327,10 +328,10 @@ func servedAfter(r ProbeResult, t time.Duration) bool {
 // --- 2. flood ------------------------------------------------------------------
 
 func benchFlood(t *testing.T, res *benchResults, d time.Duration) {
-	labs := map[Daemon]*benchLab{}
-	for _, dm := range []Daemon{Ebpfvrrp, Keepalived} {
-		bl := &benchLab{l: newLab(t, pairOf(dm), Options{AllowedPeers: true})}
-		bl.l.opts.Logf = nil
+	labs := map[lab.Daemon]*benchLab{}
+	for _, dm := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
+		bl := &benchLab{l: newLab(t, pairOf(dm), lab.Options{AllowedPeers: true})}
+		bl.l.SetLogf(nil)
 		startPair(t, bl.l)
 		labs[dm] = bl
 	}
@@ -346,21 +347,21 @@ func benchFlood(t *testing.T, res *benchResults, d time.Duration) {
 	}
 }
 
-func floodRun(t *testing.T, l *Lab, kind Forgery, d time.Duration, workers int) floodRow {
+func floodRun(t *testing.T, l *lab.Lab, kind Forgery, d time.Duration, workers int) floodRow {
 	t.Helper()
 	ctx := context.Background()
-	waitOnly(t, l, LB5)
+	waitOnly(t, l, lab.LB5)
 	time.Sleep(1500 * time.Millisecond)
-	dm := l.Daemon(LB5)
+	dm := l.Daemon(lab.LB5)
 	row := floodRow{Kind: kind, Daemon: dm, CPU: map[string]float64{}, Drops: math.NaN()}
 	var dropsBefore float64
-	if dm == Ebpfvrrp {
-		for _, h := range LBHosts {
+	if dm == lab.Ebpfvrrp {
+		for _, h := range lab.LBHosts {
 			m, err := l.Metrics(ctx, h)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dropsBefore += SumMetrics(m, "ebpfvrrp_drops_total")
+			dropsBefore += lab.SumMetrics(m, "ebpfvrrp_drops_total")
 		}
 	}
 	trBefore := pairTransitions(l)
@@ -368,7 +369,7 @@ func floodRun(t *testing.T, l *Lab, kind Forgery, d time.Duration, workers int) 
 	stop := make(chan struct{})
 	changes := make(chan int, 1)
 	go func() {
-		n, last := 0, []string{LB5}
+		n, last := 0, []string{lab.LB5}
 		for {
 			select {
 			case <-stop:
@@ -384,7 +385,7 @@ func floodRun(t *testing.T, l *Lab, kind Forgery, d time.Duration, workers int) 
 	}()
 	probe := l.StartProbe(20 * time.Millisecond)
 	before := map[string]procUsage{}
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		u, err := groupUsage(l.LBPid(h))
 		if err != nil {
 			t.Fatal(err)
@@ -392,10 +393,10 @@ func floodRun(t *testing.T, l *Lab, kind Forgery, d time.Duration, workers int) 
 		before[h] = u
 	}
 	sirqBefore, t0 := softirqTicks(), time.Now()
-	fr, err := l.Flood(ctx, d, workers, kind)
+	fr, err := flood(ctx, l, d, workers, kind)
 	elapsed := time.Since(t0)
 	sirqAfter := softirqTicks()
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		u, uerr := groupUsage(l.LBPid(h))
 		if uerr != nil {
 			t.Fatal(uerr)
@@ -412,14 +413,14 @@ func floodRun(t *testing.T, l *Lab, kind Forgery, d time.Duration, workers int) 
 	row.SoftirqPct = float64(sirqAfter-sirqBefore) / clkTck / elapsed.Seconds() * 100
 	row.ClientRequests, row.ClientFailures = pr.Requests, pr.Failures
 	row.Transitions = pairTransitions(l) - trBefore
-	if dm == Ebpfvrrp {
+	if dm == lab.Ebpfvrrp {
 		var after float64
-		for _, h := range LBHosts {
+		for _, h := range lab.LBHosts {
 			m, err := l.Metrics(ctx, h)
 			if err != nil {
 				t.Fatal(err)
 			}
-			after += SumMetrics(m, "ebpfvrrp_drops_total")
+			after += lab.SumMetrics(m, "ebpfvrrp_drops_total")
 		}
 		row.Drops = after - dropsBefore
 	}
@@ -427,7 +428,7 @@ func floodRun(t *testing.T, l *Lab, kind Forgery, d time.Duration, workers int) 
 	ctx2, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, werr := l.WaitVIP(ctx2, LB5)
+	_, werr := l.WaitVIP(ctx2, lab.LB5)
 	row.Recovered = werr == nil
 	row.Recovery = time.Since(start)
 	return row
@@ -438,14 +439,14 @@ func floodRun(t *testing.T, l *Lab, kind Forgery, d time.Duration, workers int) 
 // scaleNet holds the scale benchmark's VIPs, one per instance.
 var scaleNet = netip.MustParsePrefix("198.18.1.0/24")
 
-func scaleConfig(host string, n int) LBConfig {
-	c := LBConfig{RouterID: host, MetricsListen: MetricsListen}
+func scaleConfig(host string, n int) lab.LBConfig {
+	c := lab.LBConfig{RouterID: host, MetricsListen: lab.MetricsListen}
 	prio, state := 100, "BACKUP"
-	if host == LB5 {
+	if host == lab.LB5 {
 		prio, state = 150, "MASTER"
 	}
 	for i := 1; i <= n; i++ {
-		c.Instances = append(c.Instances, Instance{
+		c.Instances = append(c.Instances, lab.Instance{
 			Name: fmt.Sprintf("VI_%d", i), Interface: "eth0", VRID: i, Priority: prio, State: state,
 			Version: 3, AdvertInterval: 10 * time.Millisecond,
 			VIPs: []netip.Addr{netip.AddrFrom4([4]byte{198, 18, 1, byte(i)})},
@@ -455,14 +456,14 @@ func scaleConfig(host string, n int) LBConfig {
 }
 
 func benchScale(t *testing.T, res *benchResults, n int, window time.Duration) {
-	labs := map[Daemon]*Lab{}
-	sniffers := map[Daemon]*sniffer{}
-	rows := map[Daemon]*scaleRow{}
-	for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
-		l := newLab(t, pairOf(d), Options{Version: 3, AdvertInterval: 10 * time.Millisecond})
-		l.opts.Logf = nil
+	labs := map[lab.Daemon]*lab.Lab{}
+	sniffers := map[lab.Daemon]*sniffer{}
+	rows := map[lab.Daemon]*scaleRow{}
+	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
+		l := newLab(t, pairOf(d), lab.Options{Version: 3, AdvertInterval: 10 * time.Millisecond})
+		l.SetLogf(nil)
 		labs[d] = l
-		sniffers[d] = startSniffer(t, l, Client)
+		sniffers[d] = startSniffer(t, l, lab.Client)
 		rows[d] = &scaleRow{Daemon: d, Instances: n}
 	}
 	// Two rounds each, one pair running at a time: 200 instances at 10 ms from both
@@ -472,10 +473,10 @@ func benchScale(t *testing.T, res *benchResults, n int, window time.Duration) {
 			scaleRound(t, labs[d], sniffers[d], rows[d], n, window)
 		}
 	}
-	for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
+	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 		r := rows[d]
 		t.Logf("scale %s: master %.2f%% backup %.2f%% CPU, RSS %.1f/%.1f MB, flaps %d, settle %v",
-			d, r.CPU(LB5), r.CPU(LB6), r.RSSMB[LB5], r.RSSMB[LB6], r.Flaps, r.Settle)
+			d, r.CPU(lab.LB5), r.CPU(lab.LB6), r.RSSMB[lab.LB5], r.RSSMB[lab.LB6], r.Flaps, r.Settle)
 		res.Scale = append(res.Scale, *r)
 	}
 }
@@ -484,13 +485,13 @@ func benchScale(t *testing.T, res *benchResults, n int, window time.Duration) {
 // an interval past due.
 const scaleLate = 15 * time.Millisecond
 
-func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window time.Duration) {
+func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, window time.Duration) {
 	t.Helper()
 	start := time.Now()
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		cfg := scaleConfig(h, n)
 		text := cfg.Keepalived()
-		if l.Daemon(h) == Ebpfvrrp {
+		if l.Daemon(h) == lab.Ebpfvrrp {
 			text = cfg.YAML()
 		}
 		if err := l.StartLB(h, text); err != nil {
@@ -499,14 +500,14 @@ func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window 
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		m, _ := l.benchCountAddrs(LB5, scaleNet)
-		b, _ := l.benchCountAddrs(LB6, scaleNet)
+		m, _ := benchCountAddrs(l, lab.LB5, scaleNet)
+		b, _ := benchCountAddrs(l, lab.LB6, scaleNet)
 		if m == n && b == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: %d instances not settled in 60 s: lb-5 holds %d VIPs, lb-6 %d\n%s",
-				l.Daemon(LB5), n, m, b, tail(l.Log(LB6, "lb"), 30))
+				l.Daemon(lab.LB5), n, m, b, tail(l.Log(lab.LB6, "lb"), 30))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -514,7 +515,7 @@ func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window 
 	// Let startup work (map setup, VIP announcements) finish before measuring.
 	time.Sleep(3 * time.Second)
 	before := map[string]procUsage{}
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		u, err := groupUsage(l.LBPid(h))
 		if err != nil {
 			t.Fatal(err)
@@ -522,7 +523,7 @@ func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window 
 		before[h] = u
 	}
 	logOff := map[string]int{}
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		logOff[h] = len(l.Log(h, "lb"))
 	}
 	sn.dropped()
@@ -531,15 +532,15 @@ func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window 
 	elapsed := time.Since(t0)
 	// The client's view of the master's adverts tells a sender problem (late or
 	// missing adverts) from a receiver one (a backup that times out anyway).
-	gap, vrid, ads, late := sn.worstVRIDGap(Addr4(LB5), t0, t0.Add(elapsed), scaleLate)
+	gap, vrid, ads, late := sn.worstVRIDGap(lab.Addr4(lab.LB5), t0, t0.Add(elapsed), scaleLate)
 	row.SnifferDrops += int(sn.dropped())
 	row.Adverts += ads
 	row.LateGaps += late
 	if gap > row.WorstGap {
 		row.WorstGap, row.WorstVRID = gap, int(vrid)
 	}
-	for off := logOff[LB5]; ; {
-		log := l.Log(LB5, "lb")
+	for off := logOff[lab.LB5]; ; {
+		log := l.Log(lab.LB5, "lb")
 		if off > len(log) {
 			break
 		}
@@ -556,7 +557,7 @@ func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window 
 	if row.Ticks == nil {
 		row.Ticks, row.RSSMB = map[string]uint64{}, map[string]float64{}
 	}
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		u, err := groupUsage(l.LBPid(h))
 		if err != nil {
 			t.Fatal(err)
@@ -571,19 +572,19 @@ func scaleRound(t *testing.T, l *Lab, sn *sniffer, row *scaleRow, n int, window 
 		if row.FlapKinds == nil {
 			row.FlapKinds = map[string]int{}
 		}
-		for _, h := range LBHosts {
+		for _, h := range lab.LBHosts {
 			for k, c := range transitionKinds(l, h, logOff[h]) {
 				row.FlapKinds[k] += c
 			}
 		}
-		t.Logf("scale %s: %d transitions in the window: %v", l.Daemon(LB5), n, row.FlapKinds)
+		t.Logf("scale %s: %d transitions in the window: %v", l.Daemon(lab.LB5), n, row.FlapKinds)
 	}
-	m, _ := l.benchCountAddrs(LB5, scaleNet)
-	b, _ := l.benchCountAddrs(LB6, scaleNet)
+	m, _ := benchCountAddrs(l, lab.LB5, scaleNet)
+	b, _ := benchCountAddrs(l, lab.LB6, scaleNet)
 	if m != n || b != 0 {
 		row.EndMismatch++
 	}
-	for _, h := range []string{LB6, LB5} {
+	for _, h := range []string{lab.LB6, lab.LB5} {
 		if err := l.StopLB(h, syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -627,34 +628,34 @@ func benchLoader(t *testing.T, res *benchResults) {
 // --- 5. starvation -------------------------------------------------------------
 
 func benchStarvation(t *testing.T, res *benchResults, window time.Duration) {
-	labs := map[Daemon]*benchLab{}
-	for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
-		bl := newBenchLab(t, d, Options{Version: 3, AdvertInterval: 10 * time.Millisecond})
+	labs := map[lab.Daemon]*benchLab{}
+	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
+		bl := newBenchLab(t, d, lab.Options{Version: 3, AdvertInterval: 10 * time.Millisecond})
 		startPair(t, bl.l)
 		labs[d] = bl
 	}
 	for _, bl := range labs {
-		waitOnly(t, bl.l, LB5)
+		waitOnly(t, bl.l, lab.LB5)
 	}
 	time.Sleep(2 * time.Second)
-	sched := map[Daemon]string{}
+	sched := map[lab.Daemon]string{}
 	for d, bl := range labs {
-		sched[d] = schedInfo(bl.l.LBPid(LB5))
+		sched[d] = schedInfo(bl.l.LBPid(lab.LB5))
 	}
 	// Both pairs run under the same hog at the same time: the fairest alternation.
 	hogs := startHogs(t, runtime.NumCPU())
 	t.Logf("starvation: %d busy loops running (pids %v)", len(hogs), hogs)
-	tr0 := map[Daemon]int{}
+	tr0 := map[lab.Daemon]int{}
 	for d, bl := range labs {
 		tr0[d] = pairTransitions(bl.l)
 	}
 	from := time.Now()
 	time.Sleep(window)
 	to := time.Now()
-	for _, d := range []Daemon{Ebpfvrrp, Keepalived} {
+	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 		bl := labs[d]
 		n := pairTransitions(bl.l) - tr0[d]
-		gap, ads := bl.s.maxGap(Addr4(LB5), from, to)
+		gap, ads := bl.s.maxGap(lab.Addr4(lab.LB5), from, to)
 		row := starveRow{Daemon: d, Window: to.Sub(from), Transitions: n, Hogs: len(hogs),
 			PerMinute: float64(n) / to.Sub(from).Minutes(), MaxGap: gap, Adverts: ads, Sched: sched[d]}
 		t.Logf("starvation %s: %d transitions in %v (%.2f/min), master advert max gap %v over %d adverts, %s",
@@ -669,7 +670,7 @@ func startHogs(t *testing.T, n int) []int {
 	var pids []int
 	for range n {
 		cmd := exec.Command("sh", "-c", "while :; do :; done")
-		cmd.SysProcAttr = procAttr()
+		cmd.SysProcAttr = lab.ProcAttr()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 )
 
 // Unit tests of the benchmark instruments: no root needed.
@@ -96,7 +98,7 @@ func TestParseAdvert4(t *testing.T) {
 	mac := net.HardwareAddr{2, 0, 0, 0, 0, 1}
 	frame := ethernetFrame(net.HardwareAddr{0x01, 0, 0x5e, 0, 0, 0x12}, mac, 0x0800, ip)
 	got, ok := parseAdvert4(frame)
-	want := advertSeen{Src: Addr4(LB6), VRID: TutorialVRID, Prio: 255}
+	want := advertSeen{Src: lab.Addr4(lab.LB6), VRID: lab.TutorialVRID, Prio: 255}
 	if !ok || got != want {
 		t.Errorf("parseAdvert4 (-want +got):\n- %+v\n+ %+v (ok=%v)", want, got, ok)
 	}
@@ -115,9 +117,9 @@ func TestVerdicts(t *testing.T) {
 	ref := masterDown(10*time.Millisecond, 100)
 	set := func(e, k time.Duration) failoverSet {
 		return failoverSet{Proto: "VRRPv3 10 ms", Version: 3, Interval: 10 * time.Millisecond, Kind: "cut", Ref: ref, RefName: "Master_Down_Interval",
-			Trials: map[Daemon][]failoverTrial{
-				Ebpfvrrp:   {{Outage: e, AdvertToVIP: e}},
-				Keepalived: {{Outage: k, AdvertToVIP: k}},
+			Trials: map[lab.Daemon][]failoverTrial{
+				lab.Ebpfvrrp:   {{Outage: e, AdvertToVIP: e}},
+				lab.Keepalived: {{Outage: k, AdvertToVIP: k}},
 			}}
 	}
 	tests := []struct {
@@ -129,10 +131,10 @@ func TestVerdicts(t *testing.T) {
 		{"late and slower", benchResults{Failover: []failoverSet{set(ref+9*time.Millisecond, ref+3*time.Millisecond)}},
 			[]string{"within 5 ms", "no worse than keepalived"}},
 		{"early", benchResults{Failover: []failoverSet{set(ref-4*time.Millisecond, ref)}}, []string{"RFC conformance"}},
-		{"scale over target", benchResults{Scale: []scaleRow{{Daemon: Ebpfvrrp, Instances: 200, Window: 10 * time.Second,
-			Ticks: map[string]uint64{LB5: 100, LB6: 30}, RSSMB: map[string]float64{LB5: 20, LB6: 41}}}},
+		{"scale over target", benchResults{Scale: []scaleRow{{Daemon: lab.Ebpfvrrp, Instances: 200, Window: 10 * time.Second,
+			Ticks: map[string]uint64{lab.LB5: 100, lab.LB6: 30}, RSSMB: map[string]float64{lab.LB5: 20, lab.LB6: 41}}}},
 			[]string{"backup ≤ 2 %", "RSS ≤ 40 MB"}},
-		{"flood transition", benchResults{Floods: []floodRow{{Daemon: Ebpfvrrp, Kind: ForeignVRID, Transitions: 1, CPU: map[string]float64{LB5: 1}}}},
+		{"flood transition", benchResults{Floods: []floodRow{{Daemon: lab.Ebpfvrrp, Kind: ForeignVRID, Transitions: 1, CPU: map[string]float64{lab.LB5: 1}}}},
 			[]string{"zero false transitions"}},
 	}
 	for _, tc := range tests {

@@ -9,13 +9,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 )
 
 // startCapture runs tcpdump on iface in host's namespace (Switch: the switch), writing
 // every frame matching filter to a pcap file in the lab's directory. stop ends the
 // capture (SIGINT, so tcpdump flushes) and returns the file; cleanup kills tcpdump if
 // the test ends first.
-func startCapture(t *testing.T, l *Lab, host, iface, filter string) (stop func() string) {
+func startCapture(t *testing.T, l *lab.Lab, host, iface, filter string) (stop func() string) {
 	t.Helper()
 	stop, _ = startCaptureFile(t, l, host, iface, filter)
 	return stop
@@ -23,7 +25,7 @@ func startCapture(t *testing.T, l *Lab, host, iface, filter string) (stop func()
 
 // startCaptureFile is startCapture that also names the file while tcpdump writes it (-U: one
 // frame at a time).
-func startCaptureFile(t *testing.T, l *Lab, host, iface, filter string) (stop func() string, file string) {
+func startCaptureFile(t *testing.T, l *lab.Lab, host, iface, filter string) (stop func() string, file string) {
 	t.Helper()
 	file = filepath.Join(l.Dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+host+"-"+iface+".pcap")
 	// -Z root: Debian's tcpdump drops to its own user before opening the file, and the
@@ -34,7 +36,7 @@ func startCaptureFile(t *testing.T, l *Lab, host, iface, filter string) (stop fu
 		argv = append(argv, filter)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = lab.ProcAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -14,31 +14,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
-// Mixed pairs with FRR's vrrpd, the second outside implementation after keepalived:
-// FRR in both roles opposite ebpfvrrp, for VRRPv3 IPv4, VRRPv3 IPv6 and VRRPv2 IPv4
-// (no authentication: FRR has none). Each pair elects one Master, fails over when the
+// Mixed pairs with lab.FRR's vrrpd, the second outside implementation after keepalived:
+// lab.FRR in both roles opposite ebpfvrrp, for VRRPv3 IPv4, VRRPv3 IPv6 and VRRPv2 IPv4
+// (no authentication: lab.FRR has none). Each pair elects one Master, fails over when the
 // Master's bridge port is cut, and fails back by preemption when it returns. Who holds
-// the VIP is read three ways: ebpfvrrp's VIP on eth0 (VIPHolder), FRR's macvlan out of
+// the VIP is read three ways: ebpfvrrp's VIP on eth0 (VIPHolder), lab.FRR's macvlan out of
 // protodown, and the MAC address the client resolves the VIP to.
 func TestFRRMixedPairs(t *testing.T) {
 	t.Parallel()
 	protos := []struct {
 		name string
-		opts Options
+		opts lab.Options
 	}{
-		// 100 ms, not the 10 ms of TestMixedPairs: FRR's timers are coarser, and this
+		// 100 ms, not the 10 ms of TestMixedPairs: lab.FRR's timers are coarser, and this
 		// file must stay robust on two busy cores.
-		{"v3-ipv4-100ms", Options{Version: 3, AdvertInterval: 100 * time.Millisecond}},
-		{"v3-ipv6-100ms", Options{Version: 3, AdvertInterval: 100 * time.Millisecond, IPv6: true}},
+		{"v3-ipv4-100ms", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond}},
+		{"v3-ipv6-100ms", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond, IPv6: true}},
 		// VRRPv2 carries whole seconds; 1 s is the shortest both can do.
-		{"v2-ipv4-1s", Options{Version: 2, AdvertInterval: time.Second}},
+		{"v2-ipv4-1s", lab.Options{Version: 2, AdvertInterval: time.Second}},
 	}
 	pairs := []pair{
-		{"frr-master+ebpfvrrp-backup", FRR, Ebpfvrrp},
-		{"ebpfvrrp-master+frr-backup", Ebpfvrrp, FRR},
+		{"frr-master+ebpfvrrp-backup", lab.FRR, lab.Ebpfvrrp},
+		{"ebpfvrrp-master+frr-backup", lab.Ebpfvrrp, lab.FRR},
 	}
 	for _, proto := range protos {
 		for _, p := range pairs {
@@ -51,35 +52,35 @@ func TestFRRMixedPairs(t *testing.T) {
 	}
 }
 
-func testFRRPair(t *testing.T, p pair, opts Options) {
+func testFRRPair(t *testing.T, p pair, opts lab.Options) {
 	testutil.Privileged(t)
 	requireFRR(t)
 	l := newLab(t, p, opts)
 	if dir := os.Getenv("EBPFVRRP_FRR_PCAP"); dir != "" {
 		capture(t, l, filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".pcap"))
 	}
-	frrHost, ebpfHost := LB5, LB6
-	if p.lb6 == FRR {
-		frrHost, ebpfHost = LB6, LB5
+	frrHost, ebpfHost := lab.LB5, lab.LB6
+	if p.lb6 == lab.FRR {
+		frrHost, ebpfHost = lab.LB6, lab.LB5
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	// Both sides take the lab's tutorial shape (lb-5 150, lb-6 100, preempt); only
-	// PASS authentication goes, since FRR cannot speak it.
+	// PASS authentication goes, since lab.FRR cannot speak it.
 	cfg := l.LBConfig(ebpfHost)
 	cfg.Instances[0].AuthPass = ""
 	if err := l.StartLB(ebpfHost, cfg.YAML()); err != nil {
 		t.Fatalf("StartLB(%s): %v", ebpfHost, err)
 	}
 	frrPrio := l.LBConfig(frrHost).Instances[0].Priority
-	f, err := l.StartFRR(ctx, frrHost, FRROptions{Priority: frrPrio})
+	f, err := l.StartFRR(ctx, frrHost, lab.FRROptions{Priority: frrPrio})
 	if err != nil {
 		t.Fatalf("StartFRR(%s): %v", frrHost, err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("--- %s FRR log:\n%s", frrHost, tail(f.Log(), 60))
+			t.Logf("--- %s lab.FRR log:\n%s", frrHost, tail(f.Log(), 60))
 		}
 		if err := f.Stop(); err != nil {
 			t.Errorf("FRR Stop: %v", err)
@@ -91,7 +92,7 @@ func testFRRPair(t *testing.T, p pair, opts Options) {
 		t.Fatal(err)
 	}
 	holders := func() []string {
-		h := l.VIPHolder() // ebpfvrrp's VIP on eth0; FRR's lives on its macvlan
+		h := l.VIPHolder() // ebpfvrrp's VIP on eth0; lab.FRR's lives on its macvlan
 		if f.Master() {
 			h = append(h, frrHost)
 		}
@@ -136,25 +137,25 @@ func testFRRPair(t *testing.T, p pair, opts Options) {
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		t.Logf("%s: FRR on %s: %+v", what, frrHost, st)
+		t.Logf("%s: lab.FRR on %s: %+v", what, frrHost, st)
 		if st.State != want {
-			t.Errorf("%s: FRR on %s says %q, want %q", what, frrHost, st.State, want)
+			t.Errorf("%s: lab.FRR on %s says %q, want %q", what, frrHost, st.State, want)
 		}
 		if want == "Backup" && st.AdvertsRx == 0 {
-			t.Errorf("%s: FRR Backup on %s received no adverts", what, frrHost)
+			t.Errorf("%s: lab.FRR Backup on %s received no adverts", what, frrHost)
 		}
 		if want == "Backup" && st.MasterAdverInterval != opts.AdvertInterval {
-			t.Errorf("%s: FRR learnt Master_Adver_Interval %v from ebpfvrrp, want %v", what, st.MasterAdverInterval, opts.AdvertInterval)
+			t.Errorf("%s: lab.FRR learnt Master_Adver_Interval %v from ebpfvrrp, want %v", what, st.MasterAdverInterval, opts.AdvertInterval)
 		}
 	}
 	settleFor := max(3*opts.AdvertInterval, 500*time.Millisecond)
 
-	// Election: FRR starts in Backup and waits Master_Down_Interval, whoever is lb-5
+	// Election: lab.FRR starts in Backup and waits Master_Down_Interval, whoever is lb-5
 	// must end up the only Master.
-	waitHolders("election", exactly(LB5))
-	steady("election", settleFor+time.Second, LB5)
-	clientSees("election", LB5)
-	if frrHost == LB5 {
+	waitHolders("election", exactly(lab.LB5))
+	steady("election", settleFor+time.Second, lab.LB5)
+	clientSees("election", lab.LB5)
+	if frrHost == lab.LB5 {
 		frrState("election", "Master")
 	} else {
 		frrState("election", "Backup")
@@ -163,24 +164,24 @@ func testFRRPair(t *testing.T, p pair, opts Options) {
 
 	// Failover: lb-5's bridge port goes down; lb-6 takes over. lb-5, isolated, may
 	// still think it is Master: only the reachable side counts.
-	if err := l.CutLink(LB5); err != nil {
+	if err := l.CutLink(lab.LB5); err != nil {
 		t.Fatal(err)
 	}
-	waitHolders("failover", func(h []string) bool { return slices.Contains(h, LB6) })
+	waitHolders("failover", func(h []string) bool { return slices.Contains(h, lab.LB6) })
 	time.Sleep(settleFor)
-	clientSees("failover", LB6)
-	if frrHost == LB6 {
+	clientSees("failover", lab.LB6)
+	if frrHost == lab.LB6 {
 		frrState("failover", "Master")
 	}
 
 	// Failback: lb-5 returns with the higher priority and preempts.
-	if err := l.RestoreLink(LB5); err != nil {
+	if err := l.RestoreLink(lab.LB5); err != nil {
 		t.Fatal(err)
 	}
-	waitHolders("failback", exactly(LB5))
-	steady("failback", settleFor+time.Second, LB5)
-	clientSees("failback", LB5)
-	if frrHost == LB5 {
+	waitHolders("failback", exactly(lab.LB5))
+	steady("failback", settleFor+time.Second, lab.LB5)
+	clientSees("failback", lab.LB5)
+	if frrHost == lab.LB5 {
 		frrState("failback", "Master")
 	} else {
 		frrState("failback", "Backup")
@@ -188,20 +189,20 @@ func testFRRPair(t *testing.T, p pair, opts Options) {
 	logDrops(t, l, ebpfHost, "failback")
 }
 
-// requireFRR fails (never skips) a privileged test when FRR is not installed.
+// requireFRR fails (never skips) a privileged test when lab.FRR is not installed.
 func requireFRR(t *testing.T) {
 	t.Helper()
 	testutil.Require(t, "vtysh")
 	for _, d := range []string{"zebra", "vrrpd"} {
-		if _, err := os.Stat(filepath.Join(FRRBinDir, d)); err != nil {
-			t.Fatalf("prerequisite FRR %s not found (run `make deps`): %v", d, err)
+		if _, err := os.Stat(filepath.Join(lab.FRRBinDir, d)); err != nil {
+			t.Fatalf("prerequisite lab.FRR %s not found (run `make deps`): %v", d, err)
 		}
 	}
 }
 
-// logDrops logs ebpfvrrp's nonzero drop counters: an advert FRR sends that ebpfvrrp's
+// logDrops logs ebpfvrrp's nonzero drop counters: an advert lab.FRR sends that ebpfvrrp's
 // kernel path refuses shows up here before it shows up as a second Master.
-func logDrops(t *testing.T, l *Lab, h, what string) {
+func logDrops(t *testing.T, l *lab.Lab, h, what string) {
 	t.Helper()
 	m, err := l.Metrics(context.Background(), h)
 	if err != nil {
@@ -210,7 +211,7 @@ func logDrops(t *testing.T, l *Lab, h, what string) {
 	}
 	var drops []string
 	for series, v := range m {
-		if v != 0 && SumMetrics(map[string]float64{series: v}, "ebpfvrrp_drops_total") != 0 {
+		if v != 0 && lab.SumMetrics(map[string]float64{series: v}, "ebpfvrrp_drops_total") != 0 {
 			drops = append(drops, fmt.Sprintf("%s=%v", series, v))
 		}
 	}
@@ -220,11 +221,11 @@ func logDrops(t *testing.T, l *Lab, h, what string) {
 
 // capture writes what crosses the lab's bridge (VRRP, ARP, ICMPv6) to file until the
 // test ends: EBPFVRRP_FRR_PCAP=DIR keeps one pcap per case, for tshark.
-func capture(t *testing.T, l *Lab, file string) {
+func capture(t *testing.T, l *lab.Lab, file string) {
 	t.Helper()
 	cmd := exec.Command("tcpdump", "-i", "br0", "-U", "-s", "256", "-w", file, "ip proto 112 or ip6 proto 112 or arp or icmp6")
-	cmd.SysProcAttr = procAttr()
-	if err := l.Do(Switch, cmd.Start); err != nil {
+	cmd.SysProcAttr = lab.ProcAttr()
+	if err := l.Do(lab.Switch, cmd.Start); err != nil {
 		t.Fatalf("tcpdump: %v", err)
 	}
 	t.Cleanup(func() {
@@ -233,43 +234,4 @@ func capture(t *testing.T, l *Lab, file string) {
 		t.Logf("capture: %s", file)
 	})
 	time.Sleep(200 * time.Millisecond) // tcpdump attaches before the daemons start
-}
-
-// FRRConfig renders what FRR 8.4's CLI accepts, and the options FRR would refuse (or
-// that could not interoperate) are refused before a daemon starts.
-func TestFRRConfig(t *testing.T) {
-	l := &Lab{opts: Options{Version: 2, AdvertInterval: time.Second}}
-	o := FRROptions{Priority: 150, Nopreempt: true}
-	o.setDefaults(l)
-	want := "hostname lb-5\nlog stdout informational\n!\ninterface eth0\n" +
-		" vrrp 50 version 2\n vrrp 50 priority 150\n vrrp 50 advertisement-interval 1000\n" +
-		" no vrrp 50 preempt\n vrrp 50 ip 198.18.0.3\n!\n"
-	if got := FRRConfig(LB5, o); got != want {
-		t.Errorf("FRRConfig (-want +got):\n-%q\n+%q", want, got)
-	}
-	if err := o.validate(); err != nil {
-		t.Errorf("validate(%+v): %v", o, err)
-	}
-	if got, want := FRRVMAC(6, 50).String(), "00:00:5e:00:02:32"; got != want {
-		t.Errorf("FRRVMAC(6, 50) = %s, want %s", got, want)
-	}
-	bad := []struct {
-		name string
-		edit func(*FRROptions)
-	}{
-		{"v2 sub-second", func(o *FRROptions) { o.AdvertInterval = 500 * time.Millisecond }},
-		{"v2 IPv6", func(o *FRROptions) { o.Family, o.VIP = 6, VIP6 }},
-		{"not centiseconds", func(o *FRROptions) { o.Version, o.AdvertInterval = 3, 105*time.Millisecond }},
-		{"priority 255", func(o *FRROptions) { o.Priority = 255 }},
-		{"VIP of the other family", func(o *FRROptions) { o.Version, o.VIP = 3, VIP6 }},
-	}
-	for _, tc := range bad {
-		t.Run(tc.name, func(t *testing.T) {
-			b := o
-			tc.edit(&b)
-			if err := b.validate(); err == nil {
-				t.Errorf("validate(%+v) accepted it", b)
-			}
-		})
-	}
 }

@@ -2,42 +2,41 @@ package vm
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
 // pair is which daemon runs on lb-5 (priority 150) and lb-6 (priority 100).
 type pair struct {
 	name     string
-	lb5, lb6 Daemon
+	lb5, lb6 lab.Daemon
 }
 
 var (
-	allKeepalived = pair{"keepalived", Keepalived, Keepalived}
-	allEbpfvrrp   = pair{"ebpfvrrp", Ebpfvrrp, Ebpfvrrp}
+	allKeepalived = pair{"keepalived", lab.Keepalived, lab.Keepalived}
+	allEbpfvrrp   = pair{"ebpfvrrp", lab.Ebpfvrrp, lab.Ebpfvrrp}
 	// daemonPairs runs each scenario on ebpfvrrp and on the keepalived baseline.
 	daemonPairs = []pair{allKeepalived, allEbpfvrrp}
 	// mixedPairs puts keepalived in both roles opposite ebpfvrrp.
 	mixedPairs = []pair{
-		{"ebpfvrrp-master+keepalived-backup", Ebpfvrrp, Keepalived},
-		{"keepalived-master+ebpfvrrp-backup", Keepalived, Ebpfvrrp},
+		{"ebpfvrrp-master+keepalived-backup", lab.Ebpfvrrp, lab.Keepalived},
+		{"keepalived-master+ebpfvrrp-backup", lab.Keepalived, lab.Ebpfvrrp},
 	}
 )
 
-func (p pair) uses(d Daemon) bool { return p.lb5 == d || p.lb6 == d }
+func (p pair) uses(d lab.Daemon) bool { return p.lb5 == d || p.lb6 == d }
 
 // forEachLinkKind runs fn as a parallel subtest per link kind (named after it): every
 // scenario must hold on veth, which floods every frame, and on macvlan, which filters
 // multicast for groups the host did not join, as real NICs do.
-func forEachLinkKind(t *testing.T, fn func(t *testing.T, kind LinkKind)) {
+func forEachLinkKind(t *testing.T, fn func(t *testing.T, kind lab.LinkKind)) {
 	t.Helper()
-	for _, kind := range LinkKinds {
+	for _, kind := range lab.LinkKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			fn(t, kind)
@@ -45,74 +44,40 @@ func forEachLinkKind(t *testing.T, fn func(t *testing.T, kind LinkKind)) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
-	buildDir  string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-// ebpfvrrpBinary builds cmd/ebpfvrrp once per test process (EBPFVRRP_BINARY
-// overrides it).
-func ebpfvrrpBinary(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("EBPFVRRP_BINARY"); b != "" {
-		return b
-	}
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "ebpfvrrp-lab-bin-")
-		if buildErr == nil {
-			buildBin, buildErr = BuildEbpfvrrp(buildDir)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build ebpfvrrp: %v", buildErr)
-	}
-	return buildBin
-}
-
 // withLinkKind returns o on link kind k.
-func withLinkKind(o Options, k LinkKind) Options {
+func withLinkKind(o lab.Options, k lab.LinkKind) lab.Options {
 	o.LinkKind = k
 	return o
 }
 
 // newLab builds a fresh lab for p, removed at cleanup; on failure the daemons' and
 // nginx's logs are printed first.
-func newLab(t *testing.T, p pair, opts Options) *Lab {
+func newLab(t *testing.T, p pair, opts lab.Options) *lab.Lab {
 	t.Helper()
 	testutil.Privileged(t)
 	testutil.Require(t, "keepalived", "nginx", "nft", "tcpdump")
 	opts.Prefix = "evt"
-	opts.Daemons = map[string]Daemon{LB5: p.lb5, LB6: p.lb6}
+	opts.Daemons = map[string]lab.Daemon{lab.LB5: p.lb5, lab.LB6: p.lb6}
 	opts.RequireNginx = true
-	if p.uses(Ebpfvrrp) {
-		opts.EbpfvrrpBinary = ebpfvrrpBinary(t)
+	if p.uses(lab.Ebpfvrrp) {
+		opts.EbpfvrrpBinary = testutil.EbpfvrrpBinary(t)
 	}
 	opts.Logf = func(format string, args ...any) { t.Logf(format, args...) }
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	l, err := New(ctx, opts)
+	l, err := lab.New(ctx, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, h := range LBHosts {
+			for _, h := range lab.LBHosts {
 				t.Logf("--- %s %s log:\n%s", h, l.Daemon(h), tail(l.Log(h, "lb"), 80))
 				t.Logf("--- %s nginx log:\n%s", h, tail(l.Log(h, "web"), 20))
 			}
 		}
 		// Keep Logf quiet after the test returned.
-		l.opts.Logf = nil
+		l.SetLogf(nil)
 		if err := l.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
@@ -129,9 +94,9 @@ func tail(s string, n int) string {
 }
 
 // startPair starts lb-5 then lb-6 on DefaultConfig.
-func startPair(t *testing.T, l *Lab) {
+func startPair(t *testing.T, l *lab.Lab) {
 	t.Helper()
-	for _, h := range LBHosts {
+	for _, h := range lab.LBHosts {
 		if err := l.StartLB(h, l.DefaultConfig(h)); err != nil {
 			t.Fatalf("StartLB(%s): %v", h, err)
 		}
@@ -139,7 +104,7 @@ func startPair(t *testing.T, l *Lab) {
 }
 
 // waitVIP waits up to 15 s until exactly want hold the VIP.
-func waitVIP(t *testing.T, l *Lab, want ...string) {
+func waitVIP(t *testing.T, l *lab.Lab, want ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -152,7 +117,7 @@ func waitVIP(t *testing.T, l *Lab, want ...string) {
 
 // waitVIPOn waits up to 15 s until h holds the VIP (others may too: a cut-off master
 // keeping it harms nobody).
-func waitVIPOn(t *testing.T, l *Lab, h string) {
+func waitVIPOn(t *testing.T, l *lab.Lab, h string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !slices.Contains(l.VIPHolder(), h) {
@@ -164,7 +129,7 @@ func waitVIPOn(t *testing.T, l *Lab, h string) {
 }
 
 // holdVIP checks for d that exactly want keep holding the VIP.
-func holdVIP(t *testing.T, l *Lab, d time.Duration, want ...string) {
+func holdVIP(t *testing.T, l *lab.Lab, d time.Duration, want ...string) {
 	t.Helper()
 	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		if got := l.VIPHolder(); !slices.Equal(got, want) {
@@ -174,7 +139,7 @@ func holdVIP(t *testing.T, l *Lab, d time.Duration, want ...string) {
 }
 
 // waitServed waits up to 10 s until the probe has a success sent after since.
-func waitServed(t *testing.T, p *Probe, since time.Duration) {
+func waitServed(t *testing.T, p *lab.Probe, since time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -191,11 +156,13 @@ func waitServed(t *testing.T, p *Probe, since time.Duration) {
 
 // settle gives the backup time to hear the master before a fault is injected, so
 // the scenario starts from steady state rather than mid-election.
-func settle(l *Lab) {
-	time.Sleep(max(3*l.opts.AdvertInterval, 500*time.Millisecond))
+func settle(l *lab.Lab) {
+	time.Sleep(max(3*l.Options().AdvertInterval, 500*time.Millisecond))
 }
 
 // fastInterval is the advert interval of scenarios that do not care about it: short
 // for speed, long enough that a 2-core machine running labs in parallel under -race
 // never delays adverts past Master_Down_Interval (at 100 ms that happened).
 const fastInterval = 200 * time.Millisecond
+
+func TestMain(m *testing.M) { testutil.Main(m) }

@@ -1,6 +1,8 @@
 package vm
 
 import (
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
+
 	"net/netip"
 	"testing"
 	"time"
@@ -16,24 +18,24 @@ func TestManyVIPs(t *testing.T) {
 	for _, p := range pairs {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
-			l := newLab(t, p, Options{Version: 3, AdvertInterval: 100 * time.Millisecond})
-			for _, h := range LBHosts {
+			l := newLab(t, p, lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond})
+			for _, h := range lab.LBHosts {
 				c := l.LBConfig(h)
 				for i := range 39 {
 					c.Instances[0].VIPs = append(c.Instances[0].VIPs, netip.AddrFrom4([4]byte{198, 18, 0, byte(200 + i)}))
 				}
 				cfg := c.Keepalived()
-				if l.Daemon(h) == Ebpfvrrp {
+				if l.Daemon(h) == lab.Ebpfvrrp {
 					cfg = c.YAML()
 				}
 				if err := l.StartLB(h, cfg); err != nil {
 					t.Fatalf("StartLB(%s): %v", h, err)
 				}
 			}
-			waitVIP(t, l, LB5)
+			waitVIP(t, l, lab.LB5)
 			// Ten Master_Down_Intervals: a Backup deaf to the adverts would
 			// have taken the VIP several times over.
-			holdVIP(t, l, 4*time.Second, LB5)
+			holdVIP(t, l, 4*time.Second, lab.LB5)
 		})
 	}
 }

@@ -1,11 +1,12 @@
 package vm
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 )
 
 // Issue 12: a daemon that starts on a multicast instance joins the VRRP group, so a
@@ -14,7 +15,7 @@ import (
 // keepalived, which joins, checks the test itself.
 func TestGroupMembershipReports(t *testing.T) {
 	t.Parallel()
-	for _, d := range []Daemon{Keepalived, Ebpfvrrp} {
+	for _, d := range []lab.Daemon{lab.Keepalived, lab.Ebpfvrrp} {
 		for _, ipv6 := range []bool{false, true} {
 			group, family := "224.0.0.18", "ipv4"
 			if ipv6 {
@@ -22,15 +23,15 @@ func TestGroupMembershipReports(t *testing.T) {
 			}
 			t.Run(string(d)+"/"+family, func(t *testing.T) {
 				t.Parallel()
-				l := newLab(t, pair{string(d), d, d}, Options{LinkKind: Macvlan, Version: 3, AdvertInterval: fastInterval, IPv6: ipv6})
+				l := newLab(t, pair{string(d), d, d}, lab.Options{LinkKind: lab.Macvlan, Version: 3, AdvertInterval: fastInterval, IPv6: ipv6})
 				// Not "icmp6": MLD comes behind a hop-by-hop header, which that filter misses.
-				stop := startCapture(t, l, Switch, Trunk, "igmp or ip6")
-				if err := l.StartLB(LB5, l.DefaultConfig(LB5)); err != nil {
+				stop := startCapture(t, l, lab.Switch, lab.Trunk, "igmp or ip6")
+				if err := l.StartLB(lab.LB5, l.DefaultConfig(lab.LB5)); err != nil {
 					t.Fatal(err)
 				}
 				// IGMPv3 and MLDv2 send an unsolicited report at once and repeat it
 				// (robustness 2, within 1 s): 2 s leaves room for a slow start.
-				waitVIP(t, l, LB5)
+				waitVIP(t, l, lab.LB5)
 				time.Sleep(2 * time.Second)
 				dump := readPcap(t, stop())
 				var reports []string
@@ -39,11 +40,8 @@ func TestGroupMembershipReports(t *testing.T) {
 						reports = append(reports, strings.TrimSpace(line))
 					}
 				}
-				if d == Ebpfvrrp {
-					ifs, err := interfaceStatus(context.Background(), l, LB5)
-					if err != nil {
-						t.Fatal(err)
-					}
+				if d == lab.Ebpfvrrp {
+					ifs := waitInterfaceStatus(t, l, lab.LB5)
 					if !slices.Contains(ifs["eth0"].Groups, group) {
 						t.Errorf("ebpfvrrp status: eth0 groups %v, want %s", ifs["eth0"].Groups, group)
 					}

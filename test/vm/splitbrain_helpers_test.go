@@ -17,12 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/ebpfvrrp/ebpfvrrp/vip"
 )
 
 // nft loads an nftables script into host's namespace (Switch: the bridge). Tables go
 // away with the namespace, so the lab's Close cleans them up.
-func nft(t *testing.T, l *Lab, host, script string) {
+func nft(t *testing.T, l *lab.Lab, host, script string) {
 	t.Helper()
 	f, err := os.CreateTemp(l.Dir, "nft-*.conf")
 	if err != nil {
@@ -44,19 +45,19 @@ func nft(t *testing.T, l *Lab, host, script string) {
 // (nftables netdev family, the last hook before the wire: no receiver's XDP sees what
 // it drops). It returns the rules' packet counters by comment (summed over senders)
 // and a func that removes the rules.
-func cutOnWire(t *testing.T, l *Lab, table string, senders []string, vethMatch, rules string) (counters func() map[string]uint64, heal func()) {
+func cutOnWire(t *testing.T, l *lab.Lab, table string, senders []string, vethMatch, rules string) (counters func() map[string]uint64, heal func()) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(rules), "\n")
-	if l.Options().LinkKind != Macvlan {
+	if l.Options().LinkKind != lab.Macvlan {
 		for i, r := range lines {
 			lines[i] = vethMatch + strings.TrimSpace(r)
 		}
-		nft(t, l, Switch, fmt.Sprintf("table bridge %s {\n\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\t%s\n\t}\n}\n",
+		nft(t, l, lab.Switch, fmt.Sprintf("table bridge %s {\n\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\t%s\n\t}\n}\n",
 			table, strings.Join(lines, "\n\t\t")))
-		return func() map[string]uint64 { return nftCounters(t, l, Switch, "bridge", table) },
+		return func() map[string]uint64 { return nftCounters(t, l, lab.Switch, "bridge", table) },
 			func() {
 				t.Helper()
-				if out, err := l.Exec(Switch, "nft", "delete", "table", "bridge", table); err != nil {
+				if out, err := l.Exec(lab.Switch, "nft", "delete", "table", "bridge", table); err != nil {
 					t.Fatalf("nft delete: %v\n%s", err, out)
 				}
 			}
@@ -87,7 +88,7 @@ var nftCounterRE = regexp.MustCompile(`counter packets (\d+) bytes \d+[^\n]*comm
 
 // nftCounters returns the packet counters of the rules of a table, by the rule's
 // comment.
-func nftCounters(t *testing.T, l *Lab, host, family, table string) map[string]uint64 {
+func nftCounters(t *testing.T, l *lab.Lab, host, family, table string) map[string]uint64 {
 	t.Helper()
 	out, err := l.Exec(host, "nft", "list", "table", family, table)
 	if err != nil {
@@ -115,13 +116,13 @@ type instStatus struct {
 }
 
 // status fetches the status of host's only instance from its daemon.
-func status(ctx context.Context, l *Lab, host string) (instStatus, error) {
+func status(ctx context.Context, l *lab.Lab, host string) (instStatus, error) {
 	dial, err := l.Dialer(host, 2*time.Second)
 	if err != nil {
 		return instStatus{}, err
 	}
 	c := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}, Timeout: 5 * time.Second}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+MetricsListen+"/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+lab.MetricsListen+"/status", nil)
 	if err != nil {
 		return instStatus{}, err
 	}
@@ -142,7 +143,7 @@ func status(ctx context.Context, l *Lab, host string) (instStatus, error) {
 	return st.Instances[0], nil
 }
 
-func mustStatus(t *testing.T, l *Lab, host string) instStatus {
+func mustStatus(t *testing.T, l *lab.Lab, host string) instStatus {
 	t.Helper()
 	st, err := status(context.Background(), l, host)
 	if err != nil {
@@ -152,7 +153,7 @@ func mustStatus(t *testing.T, l *Lab, host string) instStatus {
 }
 
 // waitStatus polls host's status for up to 15 s until cond holds, and returns it.
-func waitStatus(t *testing.T, l *Lab, host, what string, cond func(instStatus) bool) instStatus {
+func waitStatus(t *testing.T, l *lab.Lab, host, what string, cond func(instStatus) bool) instStatus {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var last instStatus
@@ -168,12 +169,12 @@ func waitStatus(t *testing.T, l *Lab, host, what string, cond func(instStatus) b
 }
 
 // splitBrainMetric is ebpfvrrp_split_brain of host's instance.
-func splitBrainMetric(ctx context.Context, l *Lab, host string) (float64, error) {
+func splitBrainMetric(ctx context.Context, l *lab.Lab, host string) (float64, error) {
 	m, err := l.Metrics(ctx, host)
 	if err != nil {
 		return 0, err
 	}
-	return SumMetrics(m, "ebpfvrrp_split_brain"), nil
+	return lab.SumMetrics(m, "ebpfvrrp_split_brain"), nil
 }
 
 // withSplitBrain appends a split_brain section to an ebpfvrrp YAML config.
@@ -183,13 +184,13 @@ func withSplitBrain(yaml, action string) string {
 
 // reloadLB rewrites host's ebpfvrrp config and sends SIGHUP (the daemon keeps its
 // state and VIPs and picks up the new settings).
-func reloadLB(t *testing.T, l *Lab, host, cfg string) {
+func reloadLB(t *testing.T, l *lab.Lab, host, cfg string) {
 	t.Helper()
-	h, err := l.lbHost(host)
+	h, err := l.HostNetwork(host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(h.dir, "ebpfvrrp.yaml"), []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(h.Dir, "ebpfvrrp.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pid := l.LBPid(host)
@@ -203,10 +204,10 @@ func reloadLB(t *testing.T, l *Lab, host, cfg string) {
 
 // arpAnswers asks from the client who answers for the VIP (vip.Probe: ARP probes for
 // IPv4, NS for IPv6) and returns the answering MACs, sorted.
-func arpAnswers(t *testing.T, l *Lab, timeout time.Duration) []string {
+func arpAnswers(t *testing.T, l *lab.Lab, timeout time.Duration) []string {
 	t.Helper()
 	var macs []string
-	err := l.Do(Client, func() error {
+	err := l.Do(lab.Client, func() error {
 		ifi, err := net.InterfaceByName("eth0")
 		if err != nil {
 			return err
@@ -226,7 +227,7 @@ func arpAnswers(t *testing.T, l *Lab, timeout time.Duration) []string {
 	return macs
 }
 
-func macOf(t *testing.T, l *Lab, host string) string {
+func macOf(t *testing.T, l *lab.Lab, host string) string {
 	t.Helper()
 	hw, err := l.HardwareAddr(host)
 	if err != nil {
@@ -237,7 +238,7 @@ func macOf(t *testing.T, l *Lab, host string) string {
 
 // joinVRRPGroup joins 224.0.0.18 on host's eth0 for the rest of the test, so the
 // kernel delivers VRRP adverts to the local input path (netfilter INPUT, raw sockets).
-func joinVRRPGroup(t *testing.T, l *Lab, host string) {
+func joinVRRPGroup(t *testing.T, l *lab.Lab, host string) {
 	t.Helper()
 	err := l.Do(host, func() error {
 		ifi, err := net.InterfaceByName("eth0")

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 )
 
 // cutVRRP is the tutorial's firewall done where it really cuts the heartbeat: the
@@ -16,9 +18,9 @@ import (
 const cutVRRP = `ip protocol 112 counter drop comment "dropped"`
 
 // cutHeartbeat applies cutVRRP on the wire (see cutOnWire).
-func cutHeartbeat(t *testing.T, l *Lab) (counters func() map[string]uint64, heal func()) {
+func cutHeartbeat(t *testing.T, l *lab.Lab) (counters func() map[string]uint64, heal func()) {
 	t.Helper()
-	return cutOnWire(t, l, "evcut", LBHosts, "", cutVRRP)
+	return cutOnWire(t, l, "evcut", lab.LBHosts, "", cutVRRP)
 }
 
 // Issue 6, first lab case: the heartbeat is cut on the wire, both hosts become
@@ -29,17 +31,17 @@ func cutHeartbeat(t *testing.T, l *Lab) (counters func() map[string]uint64, heal
 // normal.
 func TestSplitBrainHeartbeatCut(t *testing.T) {
 	t.Parallel()
-	forEachLinkKind(t, func(t *testing.T, kind LinkKind) {
+	forEachLinkKind(t, func(t *testing.T, kind lab.LinkKind) {
 
 		// Default action alert: the split brain happens and is reported; then a reload to
 		// demote resolves it.
 		t.Run("alert-then-demote", func(t *testing.T) {
 			t.Parallel()
-			l := newLab(t, allEbpfvrrp, Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
+			l := newLab(t, allEbpfvrrp, lab.Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
 			startPair(t, l)
-			waitVIP(t, l, LB5)
+			waitVIP(t, l, lab.LB5)
 			settle(l)
-			for _, h := range LBHosts {
+			for _, h := range lab.LBHosts {
 				if st := mustStatus(t, l, h); st.SplitBrain {
 					t.Fatalf("%s reports split brain before the cut: %+v", h, st)
 				}
@@ -48,7 +50,7 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 			cut := time.Now()
 			cutCounters, heal := cutHeartbeat(t, l)
 			// Both Master: the backup's VIP appears next to the master's.
-			for !slices.Equal(l.VIPHolder(), []string{LB5, LB6}) {
+			for !slices.Equal(l.VIPHolder(), []string{lab.LB5, lab.LB6}) {
 				if time.Since(cut) > 15*time.Second {
 					t.Fatalf("both hosts not Master within 15 s of the cut; holders %v", l.VIPHolder())
 				}
@@ -59,11 +61,11 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 
 			// Poll both hosts' ebpfvrrp_split_brain until each reports 1.
 			detected := map[string]time.Duration{}
-			for len(detected) < len(LBHosts) {
+			for len(detected) < len(lab.LBHosts) {
 				if time.Since(both) > 15*time.Second {
 					t.Fatalf("split brain not reported by every host within 15 s: %v", detected)
 				}
-				for _, h := range LBHosts {
+				for _, h := range lab.LBHosts {
 					if _, ok := detected[h]; ok {
 						continue
 					}
@@ -77,13 +79,13 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			worst := max(detected[LB5], detected[LB6])
+			worst := max(detected[lab.LB5], detected[lab.LB6])
 			t.Logf("both Master -> split brain reported: lb-5 %v, lb-6 %v (spec: within 3 s; probe interval 1 s, timeout 0.5 s)",
-				detected[LB5].Round(time.Millisecond), detected[LB6].Round(time.Millisecond))
+				detected[lab.LB5].Round(time.Millisecond), detected[lab.LB6].Round(time.Millisecond))
 			if worst > 3*time.Second {
 				t.Errorf("split brain reported %v after both became Master, spec'd within 3 s", worst.Round(time.Millisecond))
 			}
-			for _, h := range LBHosts {
+			for _, h := range lab.LBHosts {
 				st := mustStatus(t, l, h)
 				if st.State != "MASTER" || !st.SplitBrain || st.VIPConflicts == 0 {
 					t.Errorf("%s status during the split brain: %+v, want MASTER with split_brain and vip_conflicts", h, st)
@@ -94,26 +96,26 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 			}
 
 			// demote: lb-6 (priority 100) followed lb-5 (150) before the cut, so it loses.
-			masters := func() int { return strings.Count(l.Log(LB6, "lb"), `"to":"MASTER"`) }
+			masters := func() int { return strings.Count(l.Log(lab.LB6, "lb"), `"to":"MASTER"`) }
 			mastersBefore := masters()
 			demoteAt := time.Now()
-			for _, h := range LBHosts {
+			for _, h := range lab.LBHosts {
 				reloadLB(t, l, h, withSplitBrain(l.DefaultConfig(h), "demote"))
 			}
-			waitVIP(t, l, LB5)
+			waitVIP(t, l, lab.LB5)
 			t.Logf("reload to demote -> one VIP holder: %v", time.Since(demoteAt).Round(time.Millisecond))
-			if st := mustStatus(t, l, LB6); st.State != "BACKUP" {
+			if st := mustStatus(t, l, lab.LB6); st.State != "BACKUP" {
 				t.Errorf("lb-6 after demotion: %+v", st)
 			}
 			// No flapping while the heartbeat stays cut: lb-6's master-down deadline passes
 			// several times (3 × MDI ≈ 2 s at 200 ms adverts), and each time the VIP probe
 			// finds lb-5 still answering.
-			holdVIP(t, l, 3*time.Second, LB5)
-			st6 := waitStatus(t, l, LB6, "path_failure while the heartbeat is cut", func(s instStatus) bool {
+			holdVIP(t, l, 3*time.Second, lab.LB5)
+			st6 := waitStatus(t, l, lab.LB6, "path_failure while the heartbeat is cut", func(s instStatus) bool {
 				return s.State == "BACKUP" && s.PathFailure && !s.SplitBrain
 			})
 			t.Logf("lb-6 while cut: state %s, path_failure %v, last_reason %s", st6.State, st6.PathFailure, st6.LastReason)
-			waitStatus(t, l, LB5, "split brain over on the remaining Master", func(s instStatus) bool {
+			waitStatus(t, l, lab.LB5, "split brain over on the remaining Master", func(s instStatus) bool {
 				return s.State == "MASTER" && !s.SplitBrain
 			})
 			if got := masters() - mastersBefore; got != 0 {
@@ -122,11 +124,11 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 
 			// Removing the rule returns to normal.
 			heal()
-			waitStatus(t, l, LB6, "backup hearing the master again", func(s instStatus) bool {
-				return s.State == "BACKUP" && !s.PathFailure && !s.SplitBrain && s.Master == Addr4(LB5).String()
+			waitStatus(t, l, lab.LB6, "backup hearing the master again", func(s instStatus) bool {
+				return s.State == "BACKUP" && !s.PathFailure && !s.SplitBrain && s.Master == lab.Addr4(lab.LB5).String()
 			})
-			holdVIP(t, l, time.Second, LB5)
-			for _, h := range LBHosts {
+			holdVIP(t, l, time.Second, lab.LB5)
+			for _, h := range lab.LBHosts {
 				v, err := splitBrainMetric(context.Background(), l, h)
 				if err != nil || v != 0 {
 					t.Errorf("%s ebpfvrrp_split_brain = %v (err %v) after the rule was removed, want 0", h, v, err)
@@ -139,17 +141,17 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 		// path_failure (the probe as a second heartbeat path).
 		t.Run("demote", func(t *testing.T) {
 			t.Parallel()
-			l := newLab(t, allEbpfvrrp, Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
-			for _, h := range LBHosts {
+			l := newLab(t, allEbpfvrrp, lab.Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
+			for _, h := range lab.LBHosts {
 				if err := l.StartLB(h, withSplitBrain(l.DefaultConfig(h), "demote")); err != nil {
 					t.Fatal(err)
 				}
 			}
-			waitVIP(t, l, LB5)
+			waitVIP(t, l, lab.LB5)
 			settle(l)
 			cutCounters, heal := cutHeartbeat(t, l)
-			holdVIP(t, l, 3*time.Second, LB5)
-			st := waitStatus(t, l, LB6, "path_failure", func(s instStatus) bool { return s.PathFailure })
+			holdVIP(t, l, 3*time.Second, lab.LB5)
+			st := waitStatus(t, l, lab.LB6, "path_failure", func(s instStatus) bool { return s.PathFailure })
 			if st.State != "BACKUP" || st.LastReason != "path_failure" || st.SplitBrain {
 				t.Errorf("lb-6 with the heartbeat cut: %+v", st)
 			}
@@ -157,8 +159,8 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 				t.Errorf("the wire's rule dropped no VRRP packet")
 			}
 			heal()
-			waitStatus(t, l, LB6, "path failure over", func(s instStatus) bool { return s.State == "BACKUP" && !s.PathFailure })
-			holdVIP(t, l, 500*time.Millisecond, LB5)
+			waitStatus(t, l, lab.LB6, "path failure over", func(s instStatus) bool { return s.State == "BACKUP" && !s.PathFailure })
+			holdVIP(t, l, 500*time.Millisecond, lab.LB5)
 		})
 	})
 }
@@ -169,7 +171,7 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 // adverts before netfilter does, so nothing happens at all.
 func TestBackupInputFirewall(t *testing.T) {
 	t.Parallel()
-	forEachLinkKind(t, func(t *testing.T, kind LinkKind) {
+	forEachLinkKind(t, func(t *testing.T, kind lab.LinkKind) {
 		const inputDrop = `table inet filter {
 	chain input {
 		type filter hook input priority 0; policy accept;
@@ -180,35 +182,35 @@ func TestBackupInputFirewall(t *testing.T) {
 		for _, p := range daemonPairs {
 			t.Run(p.name, func(t *testing.T) {
 				t.Parallel()
-				l := newLab(t, p, Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
+				l := newLab(t, p, lab.Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
 				startPair(t, l)
-				waitVIP(t, l, LB5)
+				waitVIP(t, l, lab.LB5)
 				settle(l)
-				if p.lb6 == Ebpfvrrp {
+				if p.lb6 == lab.Ebpfvrrp {
 					// keepalived joins 224.0.0.18, so the kernel delivers adverts to INPUT;
 					// ebpfvrrp reads them in XDP and joins nothing, so without this join the
 					// rule would never even see them. Join, so the firewall really drops
 					// adverts on both daemons and only the read path differs.
-					joinVRRPGroup(t, l, LB6)
+					joinVRRPGroup(t, l, lab.LB6)
 				}
-				nft(t, l, LB6, inputDrop)
-				if p.lb6 == Keepalived {
-					waitVIP(t, l, LB5, LB6)
+				nft(t, l, lab.LB6, inputDrop)
+				if p.lb6 == lab.Keepalived {
+					waitVIP(t, l, lab.LB5, lab.LB6)
 					t.Logf("keepalived: split brain, both hold the VIP")
 				} else {
 					// 3 s is well over 3 × Master_Down_Interval (≈ 0.68 s at 200 ms adverts).
-					holdVIP(t, l, 3*time.Second, LB5)
-					for _, h := range LBHosts {
+					holdVIP(t, l, 3*time.Second, lab.LB5)
+					for _, h := range lab.LBHosts {
 						if st := mustStatus(t, l, h); st.SplitBrain || st.PathFailure {
 							t.Errorf("%s reports %+v with only the backup's INPUT firewalled", h, st)
 						}
 					}
-					if st := mustStatus(t, l, LB6); st.State != "BACKUP" || st.Master != Addr4(LB5).String() {
+					if st := mustStatus(t, l, lab.LB6); st.State != "BACKUP" || st.Master != lab.Addr4(lab.LB5).String() {
 						t.Errorf("lb-6: %+v, want BACKUP following lb-5", st)
 					}
 				}
 				// The firewall did see (and drop) the adverts: they reached netfilter.
-				if n := nftCounters(t, l, LB6, "inet", "filter")["dropped"]; n == 0 {
+				if n := nftCounters(t, l, lab.LB6, "inet", "filter")["dropped"]; n == 0 {
 					t.Errorf("the INPUT rule dropped no VRRP packet")
 				} else {
 					t.Logf("INPUT rule dropped %d adverts", n)
@@ -224,12 +226,12 @@ func TestBackupInputFirewall(t *testing.T) {
 // preempts back.
 func TestGhostVIPAfterKill(t *testing.T) {
 	t.Parallel()
-	forEachLinkKind(t, func(t *testing.T, kind LinkKind) {
-		l := newLab(t, allEbpfvrrp, Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
+	forEachLinkKind(t, func(t *testing.T, kind lab.LinkKind) {
+		l := newLab(t, allEbpfvrrp, lab.Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
 		startPair(t, l)
-		waitVIP(t, l, LB5)
+		waitVIP(t, l, lab.LB5)
 		settle(l)
-		mac5, mac6 := macOf(t, l, LB5), macOf(t, l, LB6)
+		mac5, mac6 := macOf(t, l, lab.LB5), macOf(t, l, lab.LB6)
 		if got := arpAnswers(t, l, 300*time.Millisecond); !slices.Equal(got, []string{mac5}) {
 			t.Fatalf("before the kill, VIP answered by %v, want lb-5 %s", got, mac5)
 		}
@@ -238,13 +240,13 @@ func TestGhostVIPAfterKill(t *testing.T) {
 
 		// The controller alone dies hard; the host and its nginx stay up.
 		kill := time.Now()
-		if err := l.StopLB(LB5, syscall.SIGKILL); err != nil {
+		if err := l.StopLB(lab.LB5, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		if l.LBRunning(LB5) {
+		if l.LBRunning(lab.LB5) {
 			t.Fatal("ebpfvrrp on lb-5 survived SIGKILL")
 		}
-		waitVIPOn(t, l, LB6)
+		waitVIPOn(t, l, lab.LB6)
 		t.Logf("kill -9 -> lb-6 holds the VIP: %v", time.Since(kill).Round(time.Millisecond))
 		// Evidence that the guard is what silences lb-5 below: while its last lease
 		// (renewed every 2/3 s, valid 2 s) still runs, lb-5 answers too.
@@ -252,7 +254,7 @@ func TestGhostVIPAfterKill(t *testing.T) {
 			t.Logf("within the lease, VIP answered by %v (lb-5 %s, lb-6 %s)", arpAnswers(t, l, 200*time.Millisecond), mac5, mac6)
 		}
 		// The ghost: the dead controller never removed lb-5's VIP.
-		if !slices.Contains(l.VIPHolder(), LB5) {
+		if !slices.Contains(l.VIPHolder(), lab.LB5) {
 			t.Fatalf("lb-5 lost its VIP without its controller; nothing to guard (holders %v)", l.VIPHolder())
 		}
 		// Past the 2 s lease (plus a margin for the renewal period of 2/3 s).
@@ -263,13 +265,13 @@ func TestGhostVIPAfterKill(t *testing.T) {
 			}
 		}
 		// The client resolves the VIP afresh and reaches the new master.
-		if out, err := l.Exec(Client, "ip", "neigh", "flush", "dev", "eth0"); err != nil {
+		if out, err := l.Exec(lab.Client, "ip", "neigh", "flush", "dev", "eth0"); err != nil {
 			t.Fatalf("neigh flush: %v\n%s", err, out)
 		}
-		flushed := time.Since(probe.start)
+		flushed := time.Since(probe.Started())
 		time.Sleep(time.Second)
 		waitServed(t, probe, flushed)
-		out, err := l.Exec(Client, "ip", "neigh", "show", l.VIP().String(), "dev", "eth0")
+		out, err := l.Exec(lab.Client, "ip", "neigh", "show", l.VIP().String(), "dev", "eth0")
 		if err != nil {
 			t.Fatalf("ip neigh: %v\n%s", err, out)
 		}
@@ -288,14 +290,14 @@ func TestGhostVIPAfterKill(t *testing.T) {
 		}
 
 		// Restart: the stale VIP is removed at startup and lb-5 preempts back.
-		if err := l.StartLB(LB5, l.DefaultConfig(LB5)); err != nil {
+		if err := l.StartLB(lab.LB5, l.DefaultConfig(lab.LB5)); err != nil {
 			t.Fatal(err)
 		}
-		waitVIP(t, l, LB5)
-		if !strings.Contains(l.Log(LB5, "lb"), "removed VIPs left by a previous run") {
+		waitVIP(t, l, lab.LB5)
+		if !strings.Contains(l.Log(lab.LB5, "lb"), "removed VIPs left by a previous run") {
 			t.Errorf("lb-5 restart did not report cleaning up the stale VIP")
 		}
-		back := time.Since(probe.start)
+		back := time.Since(probe.Started())
 		waitServed(t, probe, back)
 		if got := arpAnswers(t, l, 300*time.Millisecond); !slices.Equal(got, []string{mac5}) {
 			t.Errorf("after the restart, VIP answered by %v, want lb-5 %s", got, mac5)
@@ -317,37 +319,37 @@ func TestGhostVIPAfterKill(t *testing.T) {
 // counts stay lb-5's regular stream.
 func TestHeartbeatLossMetric(t *testing.T) {
 	t.Parallel()
-	forEachLinkKind(t, func(t *testing.T, kind LinkKind) {
+	forEachLinkKind(t, func(t *testing.T, kind lab.LinkKind) {
 		for _, pct := range []int{10, 50} {
 			t.Run(fmt.Sprintf("%d%%", pct), func(t *testing.T) {
 				t.Parallel()
-				l := newLab(t, allEbpfvrrp, Options{LinkKind: kind, Version: 3, AdvertInterval: 50 * time.Millisecond})
-				if err := l.StartLB(LB5, l.DefaultConfig(LB5)); err != nil {
+				l := newLab(t, allEbpfvrrp, lab.Options{LinkKind: kind, Version: 3, AdvertInterval: 50 * time.Millisecond})
+				if err := l.StartLB(lab.LB5, l.DefaultConfig(lab.LB5)); err != nil {
 					t.Fatal(err)
 				}
-				if err := l.StartLB(LB6, withSplitBrain(l.DefaultConfig(LB6), "demote")); err != nil {
+				if err := l.StartLB(lab.LB6, withSplitBrain(l.DefaultConfig(lab.LB6), "demote")); err != nil {
 					t.Fatal(err)
 				}
-				waitVIP(t, l, LB5)
+				waitVIP(t, l, lab.LB5)
 				settle(l)
-				lossCounters, _ := cutOnWire(t, l, "evloss", []string{LB5}, `oifname "lb-6" `, fmt.Sprintf(`
+				lossCounters, _ := cutOnWire(t, l, "evloss", []string{lab.LB5}, `oifname "lb-6" `, fmt.Sprintf(`
 ip saddr %[1]s ip protocol 112 numgen random mod 100 < %[2]d counter drop comment "dropped"
-ip saddr %[1]s ip protocol 112 counter comment "passed"`, Addr4(LB5), pct))
-				peer := Addr4(LB5).String()
+ip saddr %[1]s ip protocol 112 counter comment "passed"`, lab.Addr4(lab.LB5), pct))
+				peer := lab.Addr4(lab.LB5).String()
 				read := func() (rx, missed float64, nftc map[string]uint64) {
 					t.Helper()
-					m, err := l.Metrics(context.Background(), LB6)
+					m, err := l.Metrics(context.Background(), lab.LB6)
 					if err != nil {
 						t.Fatal(err)
 					}
 					nftc = lossCounters()
-					return SumMetrics(m, "ebpfvrrp_adverts_received_total", peer),
-						SumMetrics(m, "ebpfvrrp_peer_missed_adverts_total", peer), nftc
+					return lab.SumMetrics(m, "ebpfvrrp_adverts_received_total", peer),
+						lab.SumMetrics(m, "ebpfvrrp_peer_missed_adverts_total", peer), nftc
 				}
 				time.Sleep(time.Second)
 				rx0, missed0, c0 := read()
 				for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-					if h := l.VIPHolder(); !slices.Equal(h, []string{LB5}) {
+					if h := l.VIPHolder(); !slices.Equal(h, []string{lab.LB5}) {
 						t.Fatalf("VIP holders %v during the loss test: the backup took over", h)
 					}
 				}
@@ -366,10 +368,10 @@ ip saddr %[1]s ip protocol 112 counter comment "passed"`, Addr4(LB5), pct))
 				if rel > 0.10 {
 					t.Errorf("missed-heartbeat fraction %.3f, injected %.3f: %.1f%% off, want within 10%% (relative)", measured, injected, 100*rel)
 				}
-				if st := mustStatus(t, l, LB6); st.State != "BACKUP" {
+				if st := mustStatus(t, l, lab.LB6); st.State != "BACKUP" {
 					t.Errorf("lb-6 not Backup at the end: %+v", st)
 				}
-				t.Logf("lb-6 stayed Backup on VIP-probe evidence %d times", strings.Count(l.Log(LB6, "lb"), "another host still answers for the VIPs"))
+				t.Logf("lb-6 stayed Backup on VIP-probe evidence %d times", strings.Count(l.Log(lab.LB6, "lb"), "another host still answers for the VIPs"))
 			})
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
@@ -29,25 +30,25 @@ func TestTsharkDecodesAdverts(t *testing.T) {
 	t.Parallel()
 	kinds := []struct {
 		name string
-		opts Options
+		opts lab.Options
 		conf func(host, conf string) string // edits the instance's keepalived.conf
 		want wireWant
 	}{
-		{"v2-pass", Options{Version: 2, AdvertInterval: time.Second}, nil, wireWant{}},
-		{"v3-ipv4", Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, nil, wireWant{}},
-		{"v3-ipv6", Options{Version: 3, AdvertInterval: 100 * time.Millisecond, IPv6: true}, nil, wireWant{ipv6: true}},
-		{"v3-vmac", Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, func(_, c string) string {
+		{"v2-pass", lab.Options{Version: 2, AdvertInterval: time.Second}, nil, wireWant{}},
+		{"v3-ipv4", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, nil, wireWant{}},
+		{"v3-ipv6", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond, IPv6: true}, nil, wireWant{ipv6: true}},
+		{"v3-vmac", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, func(_, c string) string {
 			return addToInstance(c, "    use_vmac\n")
-		}, wireWant{srcMAC: fmt.Sprintf("00:00:5e:00:01:%02x", TutorialVRID)}},
-		{"v3-unicast", Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, func(h, c string) string {
-			peer := LB6
-			if h == LB6 {
-				peer = LB5
+		}, wireWant{srcMAC: fmt.Sprintf("00:00:5e:00:01:%02x", lab.TutorialVRID)}},
+		{"v3-unicast", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, func(h, c string) string {
+			peer := lab.LB6
+			if h == lab.LB6 {
+				peer = lab.LB5
 			}
-			return addToInstance(c, fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", Addr4(h), Addr4(peer)))
+			return addToInstance(c, fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", lab.Addr4(h), lab.Addr4(peer)))
 		}, wireWant{unicast: true}},
 	}
-	for _, d := range []Daemon{Keepalived, Ebpfvrrp} {
+	for _, d := range []lab.Daemon{lab.Keepalived, lab.Ebpfvrrp} {
 		for _, k := range kinds {
 			t.Run(string(d)+"/"+k.name, func(t *testing.T) {
 				t.Parallel()
@@ -57,8 +58,8 @@ func TestTsharkDecodesAdverts(t *testing.T) {
 				// lb-5's bridge port carries what lb-5 sends and what reaches it,
 				// unicast included (the bridge device itself sees no unicast
 				// between ports).
-				stop, file := startCaptureFile(t, l, Switch, LB5, "ip proto 112 or ip6 proto 112")
-				for _, h := range LBHosts {
+				stop, file := startCaptureFile(t, l, lab.Switch, lab.LB5, "ip proto 112 or ip6 proto 112")
+				for _, h := range lab.LBHosts {
 					conf := l.LBConfig(h).Keepalived()
 					if k.conf != nil {
 						conf = k.conf(h, conf)
@@ -69,15 +70,15 @@ func TestTsharkDecodesAdverts(t *testing.T) {
 				}
 				// Startup (VMAC creation, BPF load) takes long on a busy machine:
 				// count lb-5's adverts rather than sleep, so it is Master when stopped.
-				src := Addr4(LB5)
+				src := lab.Addr4(lab.LB5)
 				if k.opts.IPv6 {
 					var err error
-					if src, err = l.LinkLocal(LB5); err != nil {
+					if src, err = l.LinkLocal(lab.LB5); err != nil {
 						t.Fatal(err)
 					}
 				}
 				waitFrames(t, file, src.String()+" > ", max(3, int(500*time.Millisecond/k.opts.AdvertInterval)))
-				if err := l.StopLB(LB5, syscall.SIGTERM); err != nil {
+				if err := l.StopLB(lab.LB5, syscall.SIGTERM); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(max(3*k.opts.AdvertInterval, 500*time.Millisecond))

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 )
 
 // tutorialConfig reads the tutorial's keepalived.conf for host from configs/keepalived
@@ -21,7 +23,7 @@ func tutorialConfig(t *testing.T, host string) string {
 	if !strings.Contains(cfg, "10.0.0.3") {
 		t.Fatalf("%s.conf no longer carries the tutorial's VIP 10.0.0.3", host)
 	}
-	return strings.ReplaceAll(cfg, "10.0.0.3", VIP4.String())
+	return strings.ReplaceAll(cfg, "10.0.0.3", lab.VIP4.String())
 }
 
 // TestTutorialKeepalivedConf runs the tutorial's own keepalived.conf pair under
@@ -29,26 +31,26 @@ func tutorialConfig(t *testing.T, host string) string {
 // link is cut, the same failback with preempt.
 func TestTutorialKeepalivedConf(t *testing.T) {
 	t.Parallel()
-	forEachLinkKind(t, func(t *testing.T, kind LinkKind) {
+	forEachLinkKind(t, func(t *testing.T, kind lab.LinkKind) {
 		outages := map[string]time.Duration{}
 		for _, p := range append([]pair{allKeepalived, allEbpfvrrp}, mixedPairs...) {
 			t.Run(p.name, func(t *testing.T) {
-				l := newLab(t, p, Options{LinkKind: kind})
-				for _, h := range LBHosts {
+				l := newLab(t, p, lab.Options{LinkKind: kind})
+				for _, h := range lab.LBHosts {
 					if err := l.StartLB(h, tutorialConfig(t, h)); err != nil {
 						t.Fatalf("StartLB(%s) with the tutorial's %s.conf: %v", h, h, err)
 					}
 				}
-				waitVIP(t, l, LB5)
+				waitVIP(t, l, lab.LB5)
 				settle(l)
 				probe := l.StartProbe(10 * time.Millisecond)
 				time.Sleep(200 * time.Millisecond)
 				failover(t, l, probe)
-				back := time.Since(probe.start)
-				if err := l.RestoreLink(LB5); err != nil {
+				back := time.Since(probe.Started())
+				if err := l.RestoreLink(lab.LB5); err != nil {
 					t.Fatal(err)
 				}
-				waitVIP(t, l, LB5)
+				waitVIP(t, l, lab.LB5)
 				waitServed(t, probe, back)
 				r := probe.Stop()
 				outages[p.name] = r.LongestOutage

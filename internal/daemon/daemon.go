@@ -1,0 +1,392 @@
+// Package daemon is the ebpfvrrp daemon's wiring: it loads the dataplane, builds
+// the control Runner from a config and connects it to loader (kernel state and
+// events), vip (addresses, GARP/NA, probes), vrrp (the advert sender) and
+// telemetry, runs them, reloads on SIGHUP and serves the control socket. cmd/ebpfvrrp
+// parses flags and calls New(Options).Run; nothing here prints for a user.
+//
+// It needs what loader needs: a kernel with BTF, bpf_timer and ring buffers.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/timerfd"
+	"github.com/ebpfvrrp/ebpfvrrp/loader"
+	"github.com/ebpfvrrp/ebpfvrrp/vip"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+	"github.com/vishvananda/netns"
+)
+
+// vipOwner marks the addresses this daemon adds (vip.Proto), so a restart after a
+// crash removes exactly what the crashed run left behind.
+const vipOwner = "ebpfvrrp"
+
+// Options configures a Daemon. Config is required; the rest default from it.
+type Options struct {
+	// ConfigPath is the file Config was loaded from; SIGHUP loads it again.
+	ConfigPath string
+	Config     *config.Config
+	// PinPath is the bpffs directory for pinned maps and links (default:
+	// Config.Dataplane.PinPath, then loader.DefaultPinPath).
+	PinPath string
+	// MetricsListen is the TCP address of /metrics and /status (default:
+	// Config.Telemetry.Listen); "" after defaulting, or "off", disables it.
+	MetricsListen string
+	// ControlSocket is the unix socket `ebpfvrrp status` asks (default:
+	// DefaultControlSocket(PinPath)).
+	ControlSocket string
+	Logger        *slog.Logger
+	// Version is reported in logs, /status and the build-info metric.
+	Version string
+}
+
+// Daemon is one running ebpfvrrp: a dataplane, a Runner and their adapters.
+type Daemon struct {
+	opts Options
+	log  *slog.Logger
+
+	mu  sync.Mutex
+	cfg *config.Config
+
+	dp       *loader.Dataplane
+	runner   *control.Runner
+	addrs    *addressAdapter
+	ann      *announcerAdapter
+	notifier *hooks.ExecNotifier
+	advClock *timerfd.Thread // closed after the Runner's Shutdown
+	ifaces   map[string]bool // attached
+	groups   *vrrp.Membership
+	vmacs    map[string]bool // VMAC interfaces we created, removed on exit
+	stopOnce sync.Once
+}
+
+// New returns a Daemon for opts, with the defaults filled in. Run starts it.
+func New(opts Options) *Daemon {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.PinPath == "" {
+		opts.PinPath = opts.Config.Dataplane.PinPath
+	}
+	if opts.MetricsListen == "" {
+		opts.MetricsListen = opts.Config.Telemetry.Listen
+	}
+	if opts.ControlSocket == "" {
+		opts.ControlSocket = DefaultControlSocket(opts.PinPath)
+	}
+	return &Daemon{opts: opts, log: opts.Logger, cfg: opts.Config}
+}
+
+// vmac creates (or finds) an instance's VMAC and remembers it for removal on exit.
+func (d *Daemon) vmac(parent string, vrid uint8, family int) (string, error) {
+	fam := unix.AF_INET
+	if family == 6 {
+		fam = unix.AF_INET6
+	}
+	_, name, err := vip.EnsureVMAC(parent, vrid, fam)
+	if err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	d.vmacs[name] = true
+	d.mu.Unlock()
+	return name, nil
+}
+
+func (d *Daemon) removeVMACs() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name := range d.vmacs {
+		if err := vip.RemoveVMAC(name); err != nil {
+			d.log.Warn("removing VMAC", "interface", name, "err", err)
+		}
+	}
+}
+
+// Run loads and attaches the dataplane, starts every instance and serves until ctx
+// ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
+// the kernel event reader stops. A failed start leaves nothing behind.
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
+	defer func() {
+		if uerr := d.dp.Unpin(); uerr != nil {
+			d.log.Error("unpinning dataplane", "err", uerr)
+		}
+		d.dp.Close()
+	}()
+	if private, why := d.dp.PrivateBPFFS(); private {
+		d.log.Warn("bpffs is private to this process: its pins, the programs they hold and the ghost-VIP guard end with it",
+			"pin_path", d.dp.PinPath(), "why", why,
+			"fix", "run in the host's mount namespace: under systemd, with nsenter --net=/run/netns/NAME rather than ip netns exec, or with the host's /sys/fs/bpf mounted into the container")
+	}
+	d.ifaces = map[string]bool{}
+	d.vmacs = map[string]bool{}
+	defer d.removeVMACs()
+	// Left last, after the priority-0 advert and the handover wait.
+	d.groups = vrrp.NewMembership()
+	defer d.groups.Close()
+	if err := d.attach(d.cfg); err != nil {
+		return err
+	}
+
+	// Pinned to this namespace, the Manager keeps one rtnetlink socket open
+	// instead of opening one per request (VIP adds are on the failover path).
+	selfNS, err := netns.Get()
+	if err != nil {
+		return fmt.Errorf("network namespace: %w", err)
+	}
+	defer selfNS.Close()
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d.addrs = newAddressAdapter(d.newVIPManager(selfNS), d.dp, d.log)
+	go d.addrs.refreshLeases(runCtx)
+	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
+	defer d.ann.Close()
+	sender := newSenderAdapter()
+	defer sender.Close()
+	setup, err := d.startRunner(runCtx, sender)
+	defer func() {
+		if d.advClock != nil {
+			d.advClock.Close()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	readerDone, err := d.readEvents(runCtx)
+	if err != nil {
+		return err
+	}
+
+	srvs, err := d.serve()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range srvs {
+			s.Close()
+		}
+	}()
+	go d.probeLoop(runCtx)
+	stopHangup := d.reloadOnHangup()
+	defer stopHangup()
+
+	d.log.Info("ebpfvrrp running", "version", d.opts.Version, "config", d.opts.ConfigPath,
+		"instances", len(setup.Instances), "pin_path", d.dp.PinPath(), "metrics", d.opts.MetricsListen,
+		"control_socket", d.opts.ControlSocket)
+	select {
+	case <-ctx.Done():
+		d.stop()
+		return nil
+	case <-readerDone:
+		// Without kernel events the controller would be blind; better to stop
+		// (handing over with priority 0) and let the service manager restart.
+		return errors.New("the kernel event reader stopped")
+	}
+}
+
+// newVIPManager returns the address manager for selfNS, after removing the VIPs a
+// crashed run left behind.
+func (d *Daemon) newVIPManager(selfNS netns.NsHandle) *vip.Manager {
+	mgr := vip.NewManager(vipOwner, vip.WithNetns(selfNS))
+	if stale, err := mgr.CleanupStale(); err != nil {
+		d.log.Warn("removing VIPs left by a previous run", "err", err)
+	} else if len(stale) > 0 {
+		d.log.Info("removed VIPs left by a previous run", "count", len(stale))
+	}
+	return mgr
+}
+
+// startRunner builds the Runner over the adapters from the config and starts it.
+func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (control.Setup, error) {
+	links, err := newLinkWatcher(ctx, d.log)
+	if err != nil {
+		return control.Setup{}, fmt.Errorf("watch links: %w", err)
+	}
+	d.notifier = hooks.NewExecNotifier(d.log)
+	if err := initTrackFiles(d.cfg); err != nil {
+		return control.Setup{}, err
+	}
+	setup, err := buildSetup(d.cfg, d.vmac)
+	if err != nil {
+		return setup, err
+	}
+	// Joined before the first advert is awaited: on a NIC that filters
+	// multicast the peers' adverts reach the receive path only once we are
+	// members.
+	if err := d.joinGroups(setup); err != nil {
+		return setup, err
+	}
+	d.setAnnounceSettings(d.cfg, setup)
+	deps := control.Deps{
+		Dataplane: dataplaneAdapter{d.dp},
+		Prober:    dataplaneAdapter{d.dp},
+		Addresses: d.addrs,
+		Announcer: d.ann,
+		Sender:    sender,
+		Notifier:  d.notifier,
+		Links:     links,
+		Logger:    d.log,
+	}
+	// Adverts leave from a timerfd thread; without one, from the Go timers.
+	if d.advClock, err = timerfd.New(); err == nil {
+		deps.AdvertClock = d.advClock
+	} else {
+		d.log.Debug("advert clock: using Go timers", "err", err)
+	}
+	if d.runner, err = control.NewRunner(deps, setup); err != nil {
+		return setup, err
+	}
+	return setup, d.runner.Start()
+}
+
+// stop hands over, once: priority-0 adverts, VIPs removed, trackers stopped; then
+// the notify hooks those transitions started get to finish. Called first thing on
+// a signal (the backups' Skew_Time runs from the priority-0 advert), and deferred
+// for the error paths.
+func (d *Daemon) stop() {
+	d.stopOnce.Do(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := d.runner.Shutdown(sctx); err != nil {
+			d.log.Warn("shutdown", "err", err)
+		}
+		handover := time.After(d.runner.HandoverWait())
+		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer wcancel()
+		_ = d.notifier.Wait(wctx)
+		// The dataplane (XDP/TC, VMACs) goes only after the backup had time to
+		// take over; see Runner.HandoverWait.
+		<-handover
+		d.log.Info("ebpfvrrp stopped")
+	})
+}
+
+// readEvents starts the ring-buffer reader. Kernel events go straight from it into
+// the state machine: a MASTER_DOWN is a takeover, and every goroutine hop delays
+// it. Events written since Load wait in the ring until the reader starts.
+func (d *Daemon) readEvents(ctx context.Context) (<-chan struct{}, error) {
+	return d.dp.HandleEvents(ctx, func(ev loader.Event) {
+		if ce, ok := translateEvent(ev); ok {
+			d.runner.HandleKernelEvent(ce)
+		}
+		// Logged after the event is handled: a takeover must not wait for it.
+		d.log.Debug("kernel event", "type", ev.Type, "ifindex", ev.Key.Ifindex, "vrid", ev.Key.VRID, "family", ev.Key.Family,
+			"addr", ev.Addr, "priority", ev.Priority, "interval", ev.Interval)
+	})
+}
+
+// reloadOnHangup reloads the config on every SIGHUP until the returned func is called.
+func (d *Daemon) reloadOnHangup() func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			d.reload()
+		}
+	}()
+	return func() { signal.Stop(hup) }
+}
+
+// attach hooks the receive path on every interface the config uses.
+func (d *Daemon) attach(cfg *config.Config) error {
+	mode, err := loader.ParseAttachMode(cfg.Dataplane.AttachMode)
+	if err != nil {
+		return fmt.Errorf("dataplane.attach_mode: %w", err)
+	}
+	want := map[string]bool{}
+	for _, in := range cfg.Instances {
+		want[in.Interface] = true
+		for _, p := range in.SecondaryPaths {
+			if p.Interface != "" {
+				want[p.Interface] = true
+			}
+		}
+	}
+	for name := range want {
+		if d.ifaces[name] {
+			continue
+		}
+		if err := d.dp.Attach(name, mode); err != nil {
+			return fmt.Errorf("attach to %s: %w", name, err)
+		}
+		got, _ := d.dp.Mode(name)
+		d.log.Info("receive path attached", "interface", name, "mode", got.String())
+		d.mu.Lock() // status reads ifaces
+		d.ifaces[name] = true
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+// reload re-reads the config file. A file that fails to load or validate is
+// rejected with a log line and the running config stays.
+func (d *Daemon) reload() {
+	d.log.Info("SIGHUP: reloading config", "config", d.opts.ConfigPath)
+	cfg, err := config.Load(d.opts.ConfigPath)
+	if err != nil {
+		d.log.Error("reload rejected, keeping the running config", "err", err)
+		return
+	}
+	setup, err := buildSetup(cfg, d.vmac)
+	if err != nil {
+		d.log.Error("reload rejected, keeping the running config", "err", err)
+		return
+	}
+	if err := d.attach(cfg); err != nil {
+		d.log.Error("reload rejected, keeping the running config", "err", err)
+		return
+	}
+	d.setAnnounceSettings(cfg, setup)
+	if err := d.runner.Reload(setup); err != nil {
+		d.log.Error("reload failed", "err", err)
+		return
+	}
+	if err := d.joinGroups(setup); err != nil {
+		d.log.Error("reload: multicast groups", "err", err)
+	}
+	d.mu.Lock()
+	d.cfg = cfg
+	d.mu.Unlock()
+	d.log.Info("config reloaded", "instances", len(setup.Instances))
+}
+
+// joinGroups makes the host a member of the VRRP group of every multicast
+// instance, on the interface adverts arrive on and on its VMAC if it has one, and
+// of nothing else: a group whose last instance went is left.
+func (d *Daemon) joinGroups(s control.Setup) error {
+	err := d.groups.Set(multicastGroups(s))
+	for _, g := range d.groups.Groups() {
+		d.log.Debug("multicast group joined", "interface", ifName(g.Ifindex), "group", g.Addr)
+	}
+	if err != nil {
+		return fmt.Errorf("join VRRP multicast groups: %w", err)
+	}
+	return nil
+}
+
+func ifName(ifindex int) string {
+	if ifi, err := net.InterfaceByIndex(ifindex); err == nil {
+		return ifi.Name
+	}
+	return fmt.Sprintf("if%d", ifindex)
+}

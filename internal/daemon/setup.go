@@ -1,0 +1,274 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+
+	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+)
+
+// vmacFunc creates (or finds) the VMAC interface of an instance and returns its name.
+type vmacFunc func(parent string, vrid uint8, family int) (string, error)
+
+// buildSetup turns a validated config into the Runner's desired state. It resolves
+// interface names to indexes in the current network namespace and picks each
+// instance's primary address, so it fails when the host does not match the config.
+// Instances with use_vmac get their VMAC from vmac.
+func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
+	s := control.Setup{}
+	var err error
+	if s.Trackers, err = buildTrackers(cfg); err != nil {
+		return s, err
+	}
+	for i, in := range cfg.Instances {
+		ic, err := buildInstance(cfg, i, in, vmac)
+		if err != nil {
+			return s, err
+		}
+		s.Instances = append(s.Instances, ic)
+	}
+	for _, g := range cfg.SyncGroups {
+		s.SyncGroups = append(s.SyncGroups, control.SyncGroupConfig{
+			Name: g.Name, Instances: g.Instances,
+			Notify: notifyConfig(g.Notify),
+		})
+	}
+	return s, nil
+}
+
+// initTrackFiles does keepalived's init_file, at start only: the file a tracker
+// reads is created with its init value when missing, and written over when the
+// tracker says overwrite. Something else at that path (a directory, a FIFO) is an
+// error rather than a file the check would never read.
+func initTrackFiles(cfg *config.Config) error {
+	for name, t := range cfg.Trackers {
+		if t.File == "" || t.FileInit == nil {
+			continue
+		}
+		st, err := os.Lstat(t.File)
+		switch {
+		case err == nil && !st.Mode().IsRegular():
+			return fmt.Errorf("trackers.%s.file_init: %s exists and is not a regular file", name, t.File)
+		case err == nil && !t.FileInit.Overwrite:
+			continue
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("trackers.%s.file_init: %w", name, err)
+		}
+		if err := os.WriteFile(t.File, []byte(strconv.Itoa(t.FileInit.Value)+"\n"), 0o644); err != nil {
+			return fmt.Errorf("trackers.%s.file_init: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// buildTrackers turns the config's trackers into the Runner's, sorted by name.
+func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
+	var out []control.TrackerConfig
+	for name, t := range cfg.Trackers {
+		tc := control.TrackerConfig{
+			Name: name, Interval: t.Interval, Timeout: t.Timeout, Rise: t.Rise, Fall: t.Fall,
+			InitFail: t.InitFail,
+		}
+		switch {
+		case len(t.Command) > 0:
+			user := t.User
+			if user == "" {
+				user = cfg.ScriptUser
+			}
+			tc.Check = hooks.ExecCheck{Argv: t.Command, Shell: t.Shell, User: user,
+				Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+		case t.HTTP != nil:
+			tc.Check = hooks.HTTPCheck{URL: t.HTTP.URL, ExpectStatus: t.HTTP.ExpectStatus}
+		case t.TCP != nil:
+			tc.Check = hooks.TCPCheck{Address: t.TCP.Address}
+		case t.File != "":
+			tc.Check = hooks.FileCheck{Path: t.File}
+		default:
+			return nil, fmt.Errorf("trackers.%s: no check configured", name)
+		}
+		out = append(out, tc)
+	}
+	// Map iteration order must not leak into the Runner (reload compares setups).
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// buildInstance turns instance i of cfg into the Runner's InstanceConfig.
+func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc) (control.InstanceConfig, error) {
+	ifi, err := net.InterfaceByName(in.Interface)
+	if err != nil {
+		return control.InstanceConfig{}, fmt.Errorf("instances[%d] (%s).interface: %q: %w", i, in.Name, in.Interface, err)
+	}
+	ipv6 := len(in.VIPs) > 0 && in.VIPs[0].Address.Addr().Is6()
+	ic := control.InstanceConfig{
+		Name:                  in.Name,
+		Interface:             in.Interface,
+		Key:                   control.InstanceKey{Ifindex: ifi.Index, VRID: uint8(in.VRID), IPv6: ipv6},
+		Version:               in.Version,
+		Priority:              uint8(in.Priority),
+		AdvertInterval:        in.AdvertInterval,
+		StartMaster:           in.State == "master",
+		Preempt:               in.Preempt,
+		PreemptDelay:          in.PreemptDelay,
+		Peers:                 in.UnicastPeers,
+		AllowedPeers:          in.AllowedPeers,
+		DontTrackPrimary:      in.DontTrackPrimary,
+		SplitBrain:            splitBrainAction(cfg.SplitBrain.Action),
+		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
+		// The loader's program always runs the master-down bpf_timer.
+		KernelTimer: true,
+		Notify:      notifyConfig(in.Notify),
+	}
+	ic.Notify.SplitBrain = cfg.SplitBrain.Script
+	if len(ic.AllowedPeers) == 0 {
+		ic.AllowedPeers = in.UnicastPeers
+	}
+	if ipv6 {
+		ic.Group = cfg.McastGroup6
+	} else {
+		ic.Group = cfg.McastGroup4
+	}
+	if in.UnicastSource.IsValid() {
+		ic.PrimaryAddr = in.UnicastSource
+	} else if ic.PrimaryAddr, err = vrrp.SourceAddress(ifi, ipFamily(ipv6)); err != nil {
+		return ic, fmt.Errorf("instances[%d] (%s).interface: %w", i, in.Name, err)
+	}
+	if in.Auth.Type == "pass" {
+		ic.AuthType = uint8(vrrp.AuthPass)
+		if ic.AuthData, err = vrrp.Password(in.Auth.Password); err != nil {
+			return ic, fmt.Errorf("instances[%d] (%s).auth.password: %w", i, in.Name, err)
+		}
+	}
+	vipDev := in.Interface
+	if in.UseVMAC {
+		// The VMAC carries 00:00:5e:00:01:VRID: adverts, GARP and the VIPs use
+		// it, while adverts are still received (and the key named) on the parent.
+		if ipv6 {
+			return ic, fmt.Errorf("instances[%d] (%s).use_vmac: VMAC is supported for IPv4 instances only", i, in.Name)
+		}
+		name, err := vmac(in.Interface, uint8(in.VRID), 4)
+		if err != nil {
+			return ic, fmt.Errorf("instances[%d] (%s).use_vmac: %w", i, in.Name, err)
+		}
+		ic.Interface, vipDev = name, name
+	}
+	ic.VIPs = controlVIPs(in.VIPs, vipDev)
+	if err := fitsMTU(ifi, in.Version, ipv6, len(ic.VIPs)); err != nil {
+		return ic, fmt.Errorf("instances[%d] (%s).vips: %w", i, in.Name, err)
+	}
+	ic.ExcludedVIPs = controlVIPs(in.ExcludedVIPs, vipDev)
+	for _, t := range in.Track {
+		w := cfg.Trackers[t.Name].Weight
+		if t.Weight != nil {
+			w = *t.Weight
+		}
+		ic.Track = append(ic.Track, control.TrackRef{Name: t.Name, Weight: w})
+	}
+	for _, t := range in.TrackInterfaces {
+		ic.TrackInterfaces = append(ic.TrackInterfaces, control.TrackRef{Name: t.Name, Weight: t.Weight})
+	}
+	for j, p := range in.SecondaryPaths {
+		path := control.Path{Key: ic.Key, Peer: p.Peer}
+		if p.Interface != "" {
+			pi, err := net.InterfaceByName(p.Interface)
+			if err != nil {
+				return ic, fmt.Errorf("instances[%d] (%s).secondary_paths[%d].interface: %q: %w", i, in.Name, j, p.Interface, err)
+			}
+			path.Key.Ifindex = pi.Index
+		}
+		ic.SecondaryPaths = append(ic.SecondaryPaths, path)
+	}
+	return ic, nil
+}
+
+// splitBrainAction maps split_brain.action to the Runner's; alert is the default.
+// fitsMTU refuses an instance whose advert (every VIP is listed in it) would not
+// fit the interface's MTU: VRRP adverts are never fragmented (the receive path
+// drops fragments), so peers would never hear it. It only matters for IPv6,
+// where 1500 bytes hold 90 addresses.
+func fitsMTU(ifi *net.Interface, version int, ipv6 bool, n int) error {
+	hdr, per, auth := 20, 4, 0
+	if ipv6 {
+		hdr, per = 40, 16
+	}
+	if version == 2 {
+		auth = 8
+	}
+	size := hdr + 8 + n*per + auth
+	if ifi.MTU <= 0 || size <= ifi.MTU {
+		return nil
+	}
+	return fmt.Errorf("%d addresses make a %d-byte advert, more than %s's MTU of %d: at most %d fit in one advert",
+		n, size, ifi.Name, ifi.MTU, (ifi.MTU-hdr-8-auth)/per)
+}
+
+// multicastGroups is what the host must be a member of for s: each multicast
+// instance's group on the interface its adverts arrive on (the key's) and on its
+// VMAC, which it sends from and where keepalived joins too. Unicast instances
+// need none.
+func multicastGroups(s control.Setup) []vrrp.Group {
+	var out []vrrp.Group
+	for _, in := range s.Instances {
+		if len(in.Peers) > 0 {
+			continue
+		}
+		g := in.Group
+		if !g.IsValid() {
+			g = vrrp.IPv4Multicast
+			if in.Key.IPv6 {
+				g = vrrp.IPv6Multicast
+			}
+		}
+		out = append(out, vrrp.Group{Ifindex: in.Key.Ifindex, Addr: g})
+		if ifx, err := ifIndex(in.Interface); err == nil && ifx != in.Key.Ifindex {
+			out = append(out, vrrp.Group{Ifindex: ifx, Addr: g})
+		}
+	}
+	return out
+}
+
+func splitBrainAction(action string) control.SplitBrainAction {
+	switch action {
+	case "demote":
+		return control.SplitBrainDemote
+	case "script":
+		return control.SplitBrainScript
+	}
+	return control.SplitBrainAlert
+}
+
+// controlVIPs converts VIPs; one without a device goes on the instance's interface,
+// as keepalived does.
+func controlVIPs(vips []config.VIP, iface string) []control.VIP {
+	out := make([]control.VIP, 0, len(vips))
+	for _, v := range vips {
+		dev := v.Device
+		if dev == "" {
+			dev = iface
+		}
+		out = append(out, control.VIP{Prefix: v.Address, Device: dev, Label: v.Label})
+	}
+	return out
+}
+
+// notifyConfig converts the notify hooks of an instance or a sync group.
+func notifyConfig(n config.Notify) control.NotifyConfig {
+	return control.NotifyConfig{Master: n.Master, Backup: n.Backup, Fault: n.Fault,
+		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, Timeout: n.Timeout}
+}
+
+// ipFamily is 4 or 6, as vrrp and the loader number address families.
+func ipFamily(ipv6 bool) int {
+	if ipv6 {
+		return 6
+	}
+	return 4
+}

@@ -1,0 +1,103 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/control"
+)
+
+// ExecCheck runs a command; exit status 0 is success. Argv is executed directly
+// (no shell) unless Shell is set, when it is joined by spaces and passed to
+// /bin/sh -c — the only way keepalived-style one-liners with pipes work. The command
+// runs in its own process group, and the whole group is killed when the check times
+// out, so a script's children cannot outlive it.
+//
+// The tutorial's check_web.sh ("restart nginx, else give up the VIP") is a tracker
+// with weight 0 whose script restarts nginx and exits non-zero when it cannot: the
+// instance goes to FAULT and releases its VIPs.
+type ExecCheck struct {
+	Argv  []string
+	Shell bool
+	// User runs the command as this user (name or uid) when set.
+	User string
+	// Env is the complete environment; nil means a minimal PATH only.
+	Env []string
+}
+
+// ErrEmptyCommand is returned for an ExecCheck or hook without argv.
+var ErrEmptyCommand = errors.New("empty command")
+
+// Check runs the command once.
+func (c ExecCheck) Check(ctx context.Context) control.CheckResult {
+	err := runCommand(ctx, c.Argv, c.Shell, c.User, c.Env, nil)
+	return control.CheckResult{OK: err == nil, Err: err}
+}
+
+// commandWaitDelay bounds how long Wait waits for I/O after the process is killed.
+const commandWaitDelay = time.Second
+
+// runCommand runs argv (+extra args) in its own process group and kills the group
+// when ctx ends. It returns nil only for exit status 0.
+func runCommand(ctx context.Context, argv []string, shell bool, username string, env, extra []string) error {
+	if len(argv) == 0 {
+		return fmt.Errorf("hooks: run command: %w", ErrEmptyCommand)
+	}
+	var cmd *exec.Cmd
+	if shell {
+		line := strings.Join(append(append([]string(nil), argv...), extra...), " ")
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", line)
+	} else {
+		cmd = exec.CommandContext(ctx, argv[0], append(append([]string(nil), argv[1:]...), extra...)...)
+	}
+	if env == nil {
+		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	}
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if username != "" {
+		cred, err := lookupCredential(username)
+		if err != nil {
+			return fmt.Errorf("hooks: run %s: %w", argv[0], err)
+		}
+		cmd.SysProcAttr.Credential = cred
+	}
+	cmd.Cancel = func() error {
+		// Negative pid: the whole process group the command leads.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	cmd.WaitDelay = commandWaitDelay
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("hooks: run %s: %w", argv[0], ctx.Err())
+		}
+		return fmt.Errorf("hooks: run %s: %w", argv[0], err)
+	}
+	return nil
+}
+
+func lookupCredential(name string) (*syscall.Credential, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		u, err = user.LookupId(name)
+		if err != nil {
+			return nil, fmt.Errorf("look up user %q: %w", name, err)
+		}
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("user %q uid %q: %w", name, u.Uid, err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("user %q gid %q: %w", name, u.Gid, err)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}

@@ -1,0 +1,143 @@
+package hooks
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
+)
+
+// recorder writes a script that appends "<tag> <args>" to out.
+func recorder(t *testing.T, dir, tag string) []string {
+	t.Helper()
+	p := filepath.Join(dir, tag+".sh")
+	body := "#!/bin/sh\necho \"" + tag + " $*\" >> " + filepath.Join(dir, "out") + "\n"
+	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{p}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func TestExecNotifierArguments(t *testing.T) {
+	dir := t.TempDir()
+	hooks := control.NotifyConfig{
+		Master: recorder(t, dir, "master"), Backup: recorder(t, dir, "backup"),
+		Fault: recorder(t, dir, "fault"), Stop: recorder(t, dir, "stop"),
+		Generic: recorder(t, dir, "generic"), SplitBrain: recorder(t, dir, "sb"),
+	}
+	n := NewExecNotifier(slog.New(slog.DiscardHandler))
+	peer := netip.MustParseAddr("198.18.0.6")
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 100, Hooks: hooks})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookBackup, Priority: 90, Hooks: hooks})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookSplitBrain, Priority: 90, Peer: peer, PeerPriority: 200, Hooks: hooks})
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookStop, Priority: 90, Hooks: hooks})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := n.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.Notify(control.Notification{Type: "GROUP", Name: "G", State: control.HookFault, Hooks: hooks})
+	if err := n.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"master ", "generic INSTANCE VI_1 MASTER 100",
+		"backup ", "generic INSTANCE VI_1 BACKUP 90",
+		"generic INSTANCE VI_1 SPLIT_BRAIN 90", "sb INSTANCE VI_1 SPLIT_BRAIN 90 198.18.0.6 200",
+		"stop ", "generic INSTANCE VI_1 STOP 90",
+		"fault ", "generic GROUP G FAULT",
+	}
+	got := readLines(t, filepath.Join(dir, "out"))
+	for i := range got {
+		got[i] = strings.TrimSpace(got[i])
+	}
+	for i := range want {
+		want[i] = strings.TrimSpace(want[i])
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("hook calls (-want +got):\n-%q\n+%q", want, got)
+	}
+}
+
+func TestExecNotifierTimeoutKillsHook(t *testing.T) {
+	logs := &testutil.SyncBuffer{}
+	n := NewExecNotifier(slog.New(slog.NewTextHandler(logs, nil)))
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster,
+		Hooks: control.NotifyConfig{Master: []string{"sleep", "300"}, Timeout: 50 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := n.Wait(ctx); err != nil {
+		t.Fatalf("hook not killed at its timeout: %v", err)
+	}
+	if len(logs.Lines("notify hook failed")) != 1 {
+		t.Errorf("no log line for the killed hook")
+	}
+}
+
+// TestSlowHookNeverDelaysTransitions: while a master hook blocks until released,
+// Notify still returns at once (the Runner calls it mid-transition), and later
+// hooks of the instance wait their turn.
+func TestSlowHookNeverDelaysTransitions(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "release")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	started := filepath.Join(dir, "started")
+	slow := []string{"sh", "-c", "touch " + started + "; cat " + fifo + " >/dev/null"}
+	hooks := control.NotifyConfig{Master: slow, Backup: recorder(t, dir, "backup"), Timeout: time.Minute}
+	notifier := NewExecNotifier(slog.New(slog.DiscardHandler))
+	t.Cleanup(func() {
+		// Release the hook if the test failed before doing so, then wait for it.
+		f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			f.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = notifier.Wait(ctx)
+	})
+	notifier.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 255, Hooks: hooks})
+	testutil.Eventually(t, 10*time.Second, "the master hook to start", func() bool { _, err := os.Stat(started); return err == nil })
+	// While it blocks, the instance steps down: that notification must not wait.
+	done := make(chan struct{})
+	go func() {
+		notifier.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookBackup, Priority: 255, Hooks: hooks})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Notify blocked behind a running hook")
+	}
+	if got := readLines(t, filepath.Join(dir, "out")); len(got) != 0 {
+		t.Errorf("backup hook ran before the master hook finished: %v", got)
+	}
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	testutil.Eventually(t, 10*time.Second, "the backup hook", func() bool { return len(readLines(t, filepath.Join(dir, "out"))) == 1 })
+}

@@ -1,0 +1,65 @@
+package timerfd
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestThreadTimer(t *testing.T) {
+	tt, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tt.Close()
+	fired := make(chan string, 4)
+
+	start := time.Now()
+	tt.AfterFunc(20*time.Millisecond, func() { fired <- "a" })
+	select {
+	case got := <-fired:
+		if got != "a" {
+			t.Fatalf("fired %q, want a", got)
+		}
+		if el := time.Since(start); el < 20*time.Millisecond {
+			t.Errorf("fired after %v, before its 20 ms", el)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("never fired")
+	}
+
+	// Re-arming replaces: only the newest function runs, and a stale handle
+	// cannot stop it.
+	old := tt.AfterFunc(time.Hour, func() { fired <- "stale" })
+	tt.AfterFunc(5*time.Millisecond, func() { fired <- "b" })
+	if old.Stop() {
+		t.Error("Stop of a replaced arm reported success")
+	}
+	select {
+	case got := <-fired:
+		if got != "b" {
+			t.Fatalf("fired %q, want b", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("re-armed timer never fired")
+	}
+
+	// Stop disarms.
+	var n atomic.Int32
+	h := tt.AfterFunc(5*time.Millisecond, func() { n.Add(1) })
+	if !h.Stop() {
+		t.Error("Stop of a pending arm reported failure")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n.Load() != 0 {
+		t.Error("stopped timer fired")
+	}
+
+	// After Close nothing fires and arming is harmless.
+	tt.Close()
+	tt.AfterFunc(time.Millisecond, func() { n.Add(1) })
+	time.Sleep(50 * time.Millisecond)
+	if n.Load() != 0 {
+		t.Error("closed timer fired")
+	}
+}
