@@ -17,7 +17,6 @@ const (
 	DefaultState          = "backup"
 	DefaultPreempt        = true
 	DefaultAuthType       = "none"
-	DefaultNotifyTimeout  = 5 * time.Second
 
 	DefaultGARPMasterDelay   = 5 * time.Second
 	DefaultGARPMasterRepeat  = 5
@@ -79,7 +78,6 @@ func DefaultInstance() Instance {
 		State:          DefaultState,
 		Preempt:        DefaultPreempt,
 		Auth:           Auth{Type: DefaultAuthType},
-		Notify:         Notify{Timeout: DefaultNotifyTimeout},
 	}
 }
 
@@ -131,7 +129,6 @@ func (c *Config) Normalize() {
 				in.Auth.Type = "pass"
 			}
 		}
-		normalizeNotify(&in.Notify)
 		in.GARP = inheritGARP(in.GARP, c.GARP)
 		if len(in.AllowedPeers) == 0 && len(in.UnicastPeers) > 0 {
 			in.AllowedPeers = slices.Clone(in.UnicastPeers)
@@ -156,15 +153,6 @@ func (c *Config) Normalize() {
 			t.HTTP = &h
 		}
 		c.Trackers[name] = t
-	}
-	for i := range c.SyncGroups {
-		normalizeNotify(&c.SyncGroups[i].Notify)
-	}
-}
-
-func normalizeNotify(n *Notify) {
-	if n.Timeout == 0 {
-		n.Timeout = DefaultNotifyTimeout
 	}
 }
 

@@ -122,7 +122,7 @@ const (
 
 	// What a notify hook does differently today (control's ExecNotifier, run by
 	// cmd/ebpfvrrp): as root, under a timeout, one hook at a time per instance.
-	kaMsgNotify = "runs as root, not as script_user; it is killed when the notify timeout ends (5 s; in YAML notify.timeout), while keepalived never kills notify scripts; one instance's or group's hooks run one after another"
+	kaMsgNotify = "runs as root, not as script_user (started at once and run to completion, concurrently with other hooks, as keepalived does; YAML notify.timeout can bound it)"
 	// The user a check runs as: the shipped unit's CapabilityBoundingSet holds no
 	// CAP_SETUID/CAP_SETGID, so switching users fails there.
 	kaMsgScriptUser = "vrrp_script checks without a user of their own run as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so such a check counts as failed; notify scripts run as root"

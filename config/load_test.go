@@ -148,9 +148,8 @@ func TestDefaults(t *testing.T) {
 	v4 := Instance{
 		Name: "VI_1", Interface: "eth0", VRID: 50,
 		Priority: 100, Version: 2, AdvertInterval: time.Second, State: "backup", Preempt: true,
-		Auth:   Auth{Type: "none"},
-		Notify: Notify{Timeout: 5 * time.Second},
-		GARP:   garp,
+		Auth: Auth{Type: "none"},
+		GARP: garp,
 		VIPs: []VIP{
 			{Address: netip.MustParsePrefix("198.18.0.3/32")},
 			{Address: netip.MustParsePrefix("198.18.0.4/24")},

@@ -180,12 +180,15 @@ type TCPCheck struct {
 // Notify hooks, each argv. Generic is called as keepalived calls its notify script:
 // argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP).
 type Notify struct {
-	Master  []string      `mapstructure:"master" yaml:"master,omitempty"`
-	Backup  []string      `mapstructure:"backup" yaml:"backup,omitempty"`
-	Fault   []string      `mapstructure:"fault" yaml:"fault,omitempty"`
-	Stop    []string      `mapstructure:"stop" yaml:"stop,omitempty"`
-	Generic []string      `mapstructure:"generic" yaml:"generic,omitempty"`
-	Shell   bool          `mapstructure:"shell" yaml:"shell,omitempty"`
+	Master  []string `mapstructure:"master" yaml:"master,omitempty"`
+	Backup  []string `mapstructure:"backup" yaml:"backup,omitempty"`
+	Fault   []string `mapstructure:"fault" yaml:"fault,omitempty"`
+	Stop    []string `mapstructure:"stop" yaml:"stop,omitempty"`
+	Generic []string `mapstructure:"generic" yaml:"generic,omitempty"`
+	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	// Timeout, when set, kills a hook still running after it (its whole process
+	// group). Unset or 0: hooks run to completion, as keepalived never kills
+	// notify scripts.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
 }
 

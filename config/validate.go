@@ -402,18 +402,17 @@ func (v *validator) notify(path string, n Notify) {
 		key  string
 		argv []string
 	}{{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop}, {"generic", n.Generic}}
-	hasHook := false
 	for _, h := range hooks {
 		if h.argv == nil {
 			continue
 		}
-		hasHook = true
 		if len(h.argv) == 0 || h.argv[0] == "" {
 			v.add(path+"."+h.key, h.argv, "is an empty command")
 		}
 	}
-	if n.Timeout < 0 || (hasHook && n.Timeout == 0) {
-		v.add(path+".timeout", n.Timeout, "%v must be positive", n.Timeout)
+	// 0 (unset): hooks run to completion, as keepalived's do.
+	if n.Timeout < 0 {
+		v.add(path+".timeout", n.Timeout, "%v must not be negative (0 or unset: no limit)", n.Timeout)
 	}
 }
 

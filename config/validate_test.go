@@ -570,7 +570,7 @@ instances:
 `,
 			want: []string{
 				"t.yaml:8: instances[0].notify.master: is an empty command",
-				"t.yaml:9: instances[0].notify.timeout: -1s must be positive",
+				"t.yaml:9: instances[0].notify.timeout: -1s must not be negative (0 or unset: no limit)",
 			},
 		},
 		{

@@ -141,7 +141,8 @@ type NotifyConfig struct {
 	Master, Backup, Fault, Stop, Generic, SplitBrain []string
 	// Shell passes each hook joined by spaces to /bin/sh -c instead of exec'ing argv.
 	Shell bool
-	// Timeout kills a hook's process group; 0 means DefaultHookTimeout.
+	// Timeout, when positive, kills a hook's process group still running after
+	// it; 0: the hook runs to completion, as keepalived's do.
 	Timeout time.Duration
 }
 

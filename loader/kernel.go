@@ -25,7 +25,8 @@ var ErrKernelTooOld = errors.New("kernel lacks what ebpfvrrp needs")
 // kernelFeature is one thing the dataplane cannot run without.
 type kernelFeature struct {
 	name  string // as an operator would search for it
-	since string // first Linux release that has it
+	since string // first Linux release that has it, "major.minor"
+	// probe asks the kernel itself; nil: only the release tells.
 	probe func() error
 }
 
@@ -36,19 +37,38 @@ var requiredFeatures = []kernelFeature{
 	{"BPF ring buffer maps", "5.8", func() error { return features.HaveMapType(ebpf.RingBuf) }},
 	{"bpf_timer in XDP programs (the kernel's master-down timer)", "5.15",
 		func() error { return features.HaveProgramHelper(ebpf.XDP, asm.FnTimerInit) }},
-	{"IFA_PROTO on addresses (recognising our VIPs after a crash)", "6.1", func() error { return atLeast(6, 1) }},
+	{"IFA_PROTO on addresses (recognising our VIPs after a crash)", "6.1", nil},
 }
 
 // CheckKernel reports, in one error naming each, every feature the running
 // kernel lacks; nil when all are there. Load calls it before loading, so an old
 // kernel gets this message instead of a verifier log.
 func CheckKernel() error {
-	return checkFeatures(requiredFeatures)
+	major, minor, err := kernelVersion()
+	if err != nil {
+		return nil // cannot tell: let the load say what it says
+	}
+	return checkFeatures(requiredFeatures, major, minor)
 }
 
-func checkFeatures(fs []kernelFeature) error {
+// checkFeatures trusts the release where it is new enough: the probes load
+// programs, and what they may load depends on the caller's capabilities (without
+// CAP_PERFMON the bounded-loop probe fails on any kernel), so a probe that fails
+// on a kernel that has the feature would blame the kernel for a missing
+// capability, which Load then reports truthfully. Older releases are probed,
+// since distributions backport.
+func checkFeatures(fs []kernelFeature, major, minor uint32) error {
 	var missing []string
 	for _, f := range fs {
+		var fmaj, fmin uint32
+		fmt.Sscanf(f.since, "%d.%d", &fmaj, &fmin)
+		if major > fmaj || (major == fmaj && minor >= fmin) {
+			continue
+		}
+		if f.probe == nil {
+			missing = append(missing, fmt.Sprintf("%s (Linux %s+)", f.name, f.since))
+			continue
+		}
 		err := f.probe()
 		switch {
 		case err == nil:
@@ -67,15 +87,12 @@ func checkFeatures(fs []kernelFeature) error {
 		ErrKernelTooOld, strings.Join(missing, "; "), MinKernel, kernelRelease())
 }
 
-func atLeast(major, minor uint32) error {
+func kernelVersion() (major, minor uint32, err error) {
 	code, err := features.LinuxVersionCode()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	if code>>16 < major || (code>>16 == major && (code>>8)&0xff < minor) {
-		return ebpf.ErrNotSupported
-	}
-	return nil
+	return code >> 16, (code >> 8) & 0xff, nil
 }
 
 func kernelRelease() string {

@@ -15,24 +15,34 @@ func TestCheckFeaturesNamesWhatIsMissing(t *testing.T) {
 	have := func() error { return nil }
 	lacks := func() error { return ebpf.ErrNotSupported }
 	broken := func() error { return errors.New("operation not permitted") }
-	err := checkFeatures([]kernelFeature{
-		{"ring buffers", "5.8", have},
+	fs := []kernelFeature{
+		{"ring buffers", "5.8", lacks},
 		{"bpf_timer in XDP programs", "5.15", lacks},
-		{"IFA_PROTO", "6.1", broken},
-	})
+		{"backported helper", "5.15", have},
+		{"a probe that cannot run", "5.15", broken},
+		{"IFA_PROTO", "6.1", nil},
+	}
+	// 5.10: what it has is trusted (ring buffers), what it should not have is
+	// probed (a backport passes) and named when missing.
+	err := checkFeatures(fs, 5, 10)
 	if !errors.Is(err, ErrKernelTooOld) {
 		t.Fatalf("err = %v, want ErrKernelTooOld", err)
 	}
-	for _, want := range []string{"bpf_timer in XDP programs (Linux 5.15+)", "IFA_PROTO: cannot tell: operation not permitted", "needs Linux " + MinKernel + " or later"} {
+	for _, want := range []string{"bpf_timer in XDP programs (Linux 5.15+)", "a probe that cannot run: cannot tell: operation not permitted",
+		"IFA_PROTO (Linux 6.1+)", "needs Linux " + MinKernel + " or later"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
 	}
-	if strings.Contains(err.Error(), "ring buffers") {
-		t.Errorf("error %q names a feature that is there", err)
+	for _, not := range []string{"ring buffers", "backported"} {
+		if strings.Contains(err.Error(), not) {
+			t.Errorf("error %q names %q, which is there", err, not)
+		}
 	}
-	if err := checkFeatures([]kernelFeature{{"x", "1.0", have}}); err != nil {
-		t.Errorf("all present: %v", err)
+	// A release that has everything is not probed at all: a probe that fails
+	// for want of a capability must not be blamed on the kernel.
+	if err := checkFeatures(fs, 6, 18); err != nil {
+		t.Errorf("6.18: %v", err)
 	}
 }
 

@@ -5,22 +5,17 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/control"
 )
 
-// DefaultHookTimeout bounds a notify hook when its config sets no timeout.
-const DefaultHookTimeout = 30 * time.Second
-
-// ExecNotifier runs notify hooks as processes. Notifications of one instance (or
-// group) run one after another in order, each hook with its timeout; different
-// instances run concurrently. Notify only queues, so a slow hook never delays a
-// transition.
+// ExecNotifier runs notify hooks as processes, as keepalived does: every hook
+// starts at once, concurrently with the others (a notify_master that calls a
+// cloud API does not hold back the notify_backup after it), and runs to
+// completion unless the config sets a timeout. Notify never waits, so a slow hook
+// never delays a transition.
 type ExecNotifier struct {
 	logger *slog.Logger
-	mu     sync.Mutex
-	queues map[string][]control.Notification // by Type+Name; present while a worker runs
 	wg     sync.WaitGroup
 }
 
@@ -29,37 +24,18 @@ func NewExecNotifier(logger *slog.Logger) *ExecNotifier {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &ExecNotifier{logger: logger, queues: make(map[string][]control.Notification)}
+	return &ExecNotifier{logger: logger}
 }
 
-// Notify queues n and returns at once.
+// Notify starts n's hooks and returns at once.
 func (e *ExecNotifier) Notify(n control.Notification) {
-	key := n.Type + "\x00" + n.Name
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	q, running := e.queues[key]
-	e.queues[key] = append(q, n)
-	if running {
-		return
-	}
-	e.wg.Add(1)
-	go e.worker(key)
-}
-
-func (e *ExecNotifier) worker(key string) {
-	defer e.wg.Done()
-	for {
-		e.mu.Lock()
-		q := e.queues[key]
-		if len(q) == 0 {
-			delete(e.queues, key)
-			e.mu.Unlock()
-			return
-		}
-		n := q[0]
-		e.queues[key] = q[1:]
-		e.mu.Unlock()
-		e.run(n)
+	cmds, extras := hookArgs(n)
+	for i, argv := range cmds {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.run(n, argv, extras[i])
+		}()
 	}
 }
 
@@ -111,18 +87,14 @@ func hookArgs(n control.Notification) (cmds [][]string, extras [][]string) {
 	return cmds, extras
 }
 
-func (e *ExecNotifier) run(n control.Notification) {
-	timeout := n.Hooks.Timeout
-	if timeout <= 0 {
-		timeout = DefaultHookTimeout
+func (e *ExecNotifier) run(n control.Notification, argv, extra []string) {
+	ctx := context.Background()
+	if n.Hooks.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.Hooks.Timeout)
+		defer cancel()
 	}
-	cmds, extras := hookArgs(n)
-	for i, argv := range cmds {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		err := runCommand(ctx, argv, n.Hooks.Shell, "", nil, extras[i])
-		cancel()
-		if err != nil {
-			e.logger.Warn("notify hook failed", "type", n.Type, "name", n.Name, "state", n.State.String(), "hook", argv[0], "err", err)
-		}
+	if err := runCommand(ctx, argv, n.Hooks.Shell, "", nil, extra); err != nil {
+		e.logger.Warn("notify hook failed", "type", n.Type, "name", n.Name, "state", n.State.String(), "hook", argv[0], "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,6 +69,7 @@ func TestExecNotifierArguments(t *testing.T) {
 		"stop ", "generic INSTANCE VI_1 STOP 90",
 		"fault ", "generic GROUP G FAULT",
 	}
+	// Hooks run concurrently, as keepalived forks them: the set is what counts.
 	got := readLines(t, filepath.Join(dir, "out"))
 	for i := range got {
 		got[i] = strings.TrimSpace(got[i])
@@ -75,6 +77,8 @@ func TestExecNotifierArguments(t *testing.T) {
 	for i := range want {
 		want[i] = strings.TrimSpace(want[i])
 	}
+	slices.Sort(got)
+	slices.Sort(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("hook calls (-want +got):\n-%q\n+%q", want, got)
 	}
@@ -96,8 +100,10 @@ func TestExecNotifierTimeoutKillsHook(t *testing.T) {
 }
 
 // TestSlowHookNeverDelaysTransitions: while a master hook blocks until released,
-// Notify still returns at once (the Runner calls it mid-transition), and later
-// hooks of the instance wait their turn.
+// Notify still returns at once (the Runner calls it mid-transition), the backup
+// hook after it runs at once too (keepalived forks every hook without waiting),
+// and with no timeout configured the blocked hook is never killed: it runs to its
+// end once released, as keepalived's notify scripts do.
 func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "release")
@@ -105,8 +111,8 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := filepath.Join(dir, "started")
-	slow := []string{"sh", "-c", "touch " + started + "; cat " + fifo + " >/dev/null"}
-	hooks := control.NotifyConfig{Master: slow, Backup: recorder(t, dir, "backup"), Timeout: time.Minute}
+	slow := []string{"sh", "-c", "touch " + started + "; cat " + fifo + " >/dev/null; echo master-done >> " + filepath.Join(dir, "out")}
+	hooks := control.NotifyConfig{Master: slow, Backup: recorder(t, dir, "backup")}
 	notifier := NewExecNotifier(slog.New(slog.DiscardHandler))
 	t.Cleanup(func() {
 		// Release the hook if the test failed before doing so, then wait for it.
@@ -131,13 +137,21 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Notify blocked behind a running hook")
 	}
-	if got := readLines(t, filepath.Join(dir, "out")); len(got) != 0 {
-		t.Errorf("backup hook ran before the master hook finished: %v", got)
+	testutil.Eventually(t, 10*time.Second, "the backup hook, while the master hook still runs", func() bool {
+		return slices.Equal(readLines(t, filepath.Join(dir, "out")), []string{"backup"})
+	})
+	// Still running, not killed: Wait does not return.
+	short, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := notifier.Wait(short); err == nil {
+		t.Fatal("the master hook ended before it was released")
 	}
 	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
-	testutil.Eventually(t, 10*time.Second, "the backup hook", func() bool { return len(readLines(t, filepath.Join(dir, "out"))) == 1 })
+	testutil.Eventually(t, 10*time.Second, "the master hook to run to its end", func() bool {
+		return slices.Contains(readLines(t, filepath.Join(dir, "out")), "master-done")
+	})
 }
