@@ -41,6 +41,11 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 			startPair(t, l)
 			waitVIP(t, l, lab.LB5)
 			settle(l)
+			// Steady state first: on a busy machine lb-6's daemon may still be
+			// starting when lb-5 already holds the VIP.
+			waitStatus(t, l, lab.LB6, "lb-6 following lb-5 before the cut", func(s instStatus) bool {
+				return s.State == "BACKUP" && s.Master == lab.Addr4(lab.LB5).String()
+			})
 			for _, h := range lab.LBHosts {
 				if st := mustStatus(t, l, h); st.SplitBrain {
 					t.Fatalf("%s reports split brain before the cut: %+v", h, st)
@@ -142,11 +147,21 @@ func TestSplitBrainHeartbeatCut(t *testing.T) {
 		t.Run("demote", func(t *testing.T) {
 			t.Parallel()
 			l := newLab(t, allEbpfvrrp, lab.Options{LinkKind: kind, Version: 3, AdvertInterval: fastInterval})
+			// lb-5 first, Master before lb-6 starts: started together on a busy
+			// machine, lb-6 can become Master first, and then lb-5 with demote
+			// never preempts it (it logs "master silent" while hearing lb-6's
+			// lower-priority adverts; reported, not what this case tests).
 			for _, h := range lab.LBHosts {
 				if err := l.StartLB(h, withSplitBrain(l.DefaultConfig(h), "demote")); err != nil {
 					t.Fatal(err)
 				}
+				if h == lab.LB5 {
+					waitVIP(t, l, lab.LB5)
+				}
 			}
+			waitStatus(t, l, lab.LB6, "lb-6 following lb-5 before the cut", func(s instStatus) bool {
+				return s.State == "BACKUP" && s.Master == lab.Addr4(lab.LB5).String()
+			})
 			waitVIP(t, l, lab.LB5)
 			settle(l)
 			cutCounters, heal := cutHeartbeat(t, l)
