@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
-APT_PKGS := clang llvm libbpf-dev bpftool iproute2 nftables keepalived nginx tcpdump iputils-ping prometheus frr man-db
+APT_PKGS := clang llvm libbpf-dev bpftool iproute2 nftables keepalived nginx tcpdump tshark iputils-ping prometheus frr man-db
 # Privileged tests (BPF, netns, the lab) run when we are root.
 PRIV := $(shell [ "$$(id -u)" = 0 ] && echo EBPFVRRP_PRIVILEGED_TESTS=1)
 TEST_TIMEOUT ?= 60m
@@ -25,6 +25,7 @@ deps: ## install missing system packages with apt-get (idempotent, quick when al
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$(echo $$missing | sed 's/^/ /')"; \
 		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install: $$missing" >&2; exit 1; fi; \
+		echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@mountpoint -q /sys/fs/bpf || { [ "$$(id -u)" = 0 ] && mount -t bpf bpf /sys/fs/bpf || true; }

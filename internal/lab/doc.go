@@ -11,6 +11,11 @@
 // its own namespace "sw", so cutting a host's bridge port is "the host dies" for
 // everyone else.
 //
+// Options.LinkKind picks how eth0 reaches the switch: a veth on a bridge port
+// (default; the bridge floods every frame to every port) or a macvlan port of one
+// trunk in "sw", which, like a real NIC, drops multicast for groups the host did not
+// join, and where XDP attaches in generic mode.
+//
 // Processes are started from Go on an OS thread that has entered the host's network
 // namespace (setns, then fork/exec), not with `ip netns exec`: they share the root
 // mount namespace, so /sys/fs/bpf is the machine's bpffs and each ebpfvrrp pins under

@@ -116,7 +116,41 @@ type Options struct {
 	BuiltinWeb bool
 	// Logf receives progress lines (nil: silent).
 	Logf func(format string, args ...any)
+	// LinkKind is how each host's eth0 reaches the switch. Default Veth.
+	LinkKind LinkKind
 }
+
+// LinkKind is how a host's eth0 is wired to the switch namespace.
+type LinkKind string
+
+// The link kinds of the lab.
+const (
+	// Veth: eth0 is a veth whose peer is a port of the switch's bridge, named after
+	// the host. The bridge floods every frame to every port (no snooping), so a host
+	// gets multicast for groups it never joined, as no real NIC does.
+	Veth LinkKind = "veth"
+	// Macvlan: eth0 is a macvlan port (mode bridge) of one veth, Trunk, in the switch
+	// namespace; the trunk's peer, Uplink, is the bridge's only port. A macvlan port
+	// passes multicast only for groups its host joined (its filter is the host's
+	// multicast list), as a NIC's filter, an SR-IOV VF or a snooping switch does.
+	// Hosts reach each other inside the macvlan, never through the bridge; multicast
+	// and broadcast they send also leave through the trunk, so a capture on Trunk
+	// sees every IGMP/MLD report and every advert. XDP attaches in generic mode.
+	Macvlan LinkKind = "macvlan"
+)
+
+// LinkKinds lists every LinkKind.
+var LinkKinds = []LinkKind{Veth, Macvlan}
+
+// Links of the switch namespace with the Macvlan kind.
+const (
+	Trunk  = "trunk"
+	Uplink = "uplink"
+)
+
+// ErrNoSwitchPort is returned for a switch-side port of a host where the link kind
+// has none (Macvlan: the hosts share the trunk).
+var ErrNoSwitchPort = errors.New("vm: no switch port per host with this link kind")
 
 // Lab is one running instance of the tutorial network. All methods are safe for
 // concurrent use.
@@ -160,6 +194,9 @@ func (o *Options) setDefaults() {
 	if o.AdvertInterval == 0 {
 		o.AdvertInterval = time.Second
 	}
+	if o.LinkKind == "" {
+		o.LinkKind = Veth
+	}
 }
 
 // New builds the lab: six namespaces (five hosts and the switch), the bridge, veths,
@@ -170,6 +207,9 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 	opts.setDefaults()
 	if opts.IPv6 && opts.Version != 3 {
 		return nil, errors.New("vm: an IPv6 VIP needs VRRP version 3")
+	}
+	if opts.LinkKind != Veth && opts.LinkKind != Macvlan {
+		return nil, fmt.Errorf("vm: unknown link kind %q", opts.LinkKind)
 	}
 	var b [3]byte
 	_, _ = rand.Read(b[:])
@@ -316,6 +356,12 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := sw.nl.LinkSetUp(br); err != nil {
 		return fmt.Errorf("vm: bridge up: %w", err)
 	}
+	var trunk netlink.Link
+	if l.opts.LinkKind == Macvlan {
+		if trunk, err = addTrunk(sw, br); err != nil {
+			return err
+		}
+	}
 	for _, name := range allHosts {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -333,40 +379,87 @@ func (l *Lab) build(ctx context.Context) error {
 		if err := os.MkdirAll(h.dir, 0o755); err != nil {
 			return fmt.Errorf("vm: %w", err)
 		}
-		if err := l.plug(sw, br, h); err != nil {
+		if err := l.plug(sw, br, trunk, h); err != nil {
 			return err
 		}
 	}
 	return l.startWebTier(ctx)
 }
 
-// plug connects h's eth0 to a bridge port named after h in the switch namespace.
-func (l *Lab) plug(sw *host, br *netlink.Bridge, h *host) error {
+// addTrunk makes the Macvlan kind's trunk: a veth whose Uplink end is a bridge port
+// and whose Trunk end is the lower device of every host's macvlan.
+func addTrunk(sw *host, br *netlink.Bridge) (netlink.Link, error) {
 	veth := &netlink.Veth{
-		LinkAttrs:     netlink.LinkAttrs{Name: h.name, MasterIndex: br.Index},
-		PeerName:      "eth0",
-		PeerNamespace: netlink.NsFd(int(h.ns)),
+		LinkAttrs: netlink.LinkAttrs{Name: Trunk},
+		PeerName:  Uplink,
 	}
 	if err := sw.nl.LinkAdd(veth); err != nil {
-		return fmt.Errorf("vm: add veth for %s: %w", h.name, err)
+		return nil, fmt.Errorf("vm: add trunk: %w", err)
 	}
-	port, err := sw.nl.LinkByName(h.name)
+	up, err := sw.nl.LinkByName(Uplink)
 	if err != nil {
-		return fmt.Errorf("vm: %w", err)
+		return nil, fmt.Errorf("vm: %w", err)
 	}
-	if err := sw.nl.LinkSetMaster(port, br); err != nil {
-		return fmt.Errorf("vm: enslave %s: %w", h.name, err)
+	if err := sw.nl.LinkSetMaster(up, br); err != nil {
+		return nil, fmt.Errorf("vm: enslave %s: %w", Uplink, err)
 	}
-	if err := sw.nl.LinkSetUp(port); err != nil {
-		return fmt.Errorf("vm: port %s up: %w", h.name, err)
+	trunk, err := sw.nl.LinkByName(Trunk)
+	if err != nil {
+		return nil, fmt.Errorf("vm: %w", err)
+	}
+	for _, lk := range []netlink.Link{up, trunk} {
+		if err := sw.nl.LinkSetUp(lk); err != nil {
+			return nil, fmt.Errorf("vm: %s up: %w", lk.Attrs().Name, err)
+		}
+	}
+	return trunk, nil
+}
+
+// plug connects h's eth0 to the switch: with Veth to a bridge port named after h,
+// with Macvlan as a macvlan port of trunk.
+func (l *Lab) plug(sw *host, br *netlink.Bridge, trunk netlink.Link, h *host) error {
+	if l.opts.LinkKind == Macvlan {
+		// Made in the switch namespace, where its lower device is, and born in
+		// h's (IFLA_NET_NS_FD): the name eth0 is only ever taken there.
+		mv := &netlink.Macvlan{
+			LinkAttrs: netlink.LinkAttrs{Name: "eth0", ParentIndex: trunk.Attrs().Index, Namespace: netlink.NsFd(int(h.ns))},
+			Mode:      netlink.MACVLAN_MODE_BRIDGE,
+		}
+		if err := sw.nl.LinkAdd(mv); err != nil {
+			return fmt.Errorf("vm: add macvlan for %s: %w", h.name, err)
+		}
+	} else {
+		veth := &netlink.Veth{
+			LinkAttrs:     netlink.LinkAttrs{Name: h.name, MasterIndex: br.Index},
+			PeerName:      "eth0",
+			PeerNamespace: netlink.NsFd(int(h.ns)),
+		}
+		if err := sw.nl.LinkAdd(veth); err != nil {
+			return fmt.Errorf("vm: add veth for %s: %w", h.name, err)
+		}
+		port, err := sw.nl.LinkByName(h.name)
+		if err != nil {
+			return fmt.Errorf("vm: %w", err)
+		}
+		if err := sw.nl.LinkSetMaster(port, br); err != nil {
+			return fmt.Errorf("vm: enslave %s: %w", h.name, err)
+		}
+		if err := sw.nl.LinkSetUp(port); err != nil {
+			return fmt.Errorf("vm: port %s up: %w", h.name, err)
+		}
 	}
 	// DAD off before any address exists, so v6 addresses (and v6 VIPs) are usable at
 	// once; /proc/sys/net resolves to the opener's netns, hence inNetns.
-	err = inNetns(h.ns, func() error {
+	err := inNetns(h.ns, func() error {
 		for _, p := range []string{"all", "default", "eth0"} {
 			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+p+"/accept_dad", []byte("0"), 0o644); err != nil {
 				return err
 			}
+		}
+		if l.opts.LinkKind == Macvlan {
+			// CutLink sets a macvlan host's eth0 down (see setPort); a cable cut
+			// leaves the addresses in place, so admin down must keep them too.
+			return os.WriteFile("/proc/sys/net/ipv6/conf/eth0/keep_addr_on_down", []byte("1"), 0o644)
 		}
 		return nil
 	})
@@ -515,15 +608,19 @@ func (l *Lab) WaitVIP(ctx context.Context, want ...string) ([]string, error) {
 }
 
 // CutLink sets host's bridge port down: to everyone else the host is gone (its eth0
-// loses carrier too).
+// loses carrier too). With Macvlan it sets host's eth0 down instead (see setPort).
 func (l *Lab) CutLink(h string) error { return l.setPort(h, false) }
 
-// RestoreLink sets host's bridge port up again.
+// RestoreLink sets host's bridge port (Macvlan: its eth0) up again.
 func (l *Lab) RestoreLink(h string) error { return l.setPort(h, true) }
 
 func (l *Lab) setPort(h string, up bool) error {
-	if _, err := l.host(h); err != nil {
+	hh, err := l.host(h)
+	if err != nil {
 		return err
+	}
+	if l.opts.LinkKind == Macvlan {
+		return l.setMacvlan(hh, up)
 	}
 	l.mu.Lock()
 	sw := l.sw
@@ -541,6 +638,30 @@ func (l *Lab) setPort(h string, up bool) error {
 		return fmt.Errorf("vm: set port %s up=%v: %w", h, up, err)
 	}
 	l.logf("lab %s: bridge port %s up=%v", l.Name, h, up)
+	return nil
+}
+
+// setMacvlan cuts or restores a Macvlan host's link. The lower device is shared by
+// every host, so taking it (or its bridge port) down would cut them all; a macvlan
+// port has no carrier of its own (it follows the lower device, and IFLA_CARRIER is
+// refused). Admin down of the host's eth0 is the one per-host cut: nothing leaves or
+// reaches the host, and the host's kernel and daemon see the link go down, as on a
+// pulled cable. Unlike a carrier loss it clears IFF_UP as well, and IPv6 would flush
+// the addresses, which keep_addr_on_down (set in plug) prevents.
+func (l *Lab) setMacvlan(h *host, up bool) error {
+	eth, err := h.nl.LinkByName("eth0")
+	if err != nil {
+		return fmt.Errorf("vm: %s eth0: %w", h.name, err)
+	}
+	if up {
+		err = h.nl.LinkSetUp(eth)
+	} else {
+		err = h.nl.LinkSetDown(eth)
+	}
+	if err != nil {
+		return fmt.Errorf("vm: set %s eth0 up=%v: %w", h.name, up, err)
+	}
+	l.logf("lab %s: %s macvlan eth0 up=%v", l.Name, h.name, up)
 	return nil
 }
 
@@ -651,9 +772,13 @@ func (l *Lab) Close() error {
 }
 
 // LinkStats returns the counters of a link in host's namespace (Switch: the bridge
-// ports, named after the hosts).
+// ports, named after the hosts with Veth; Trunk and Uplink with Macvlan, where a
+// host's name gives ErrNoSwitchPort).
 func (l *Lab) LinkStats(hostName, link string) (*netlink.LinkStatistics, error) {
 	var h *host
+	if hostName == Switch && l.opts.LinkKind == Macvlan && hostNum[link] != 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNoSwitchPort, link)
+	}
 	if hostName == Switch {
 		l.mu.Lock()
 		h = l.sw

@@ -31,6 +31,25 @@ var (
 
 func (p pair) uses(d lab.Daemon) bool { return p.lb5 == d || p.lb6 == d }
 
+// forEachLinkKind runs fn as a parallel subtest per link kind (named after it): every
+// scenario must hold on veth, which floods every frame, and on macvlan, which filters
+// multicast for groups the host did not join, as real NICs do.
+func forEachLinkKind(t *testing.T, fn func(t *testing.T, kind lab.LinkKind)) {
+	t.Helper()
+	for _, kind := range lab.LinkKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			fn(t, kind)
+		})
+	}
+}
+
+// withLinkKind returns o on link kind k.
+func withLinkKind(o lab.Options, k lab.LinkKind) lab.Options {
+	o.LinkKind = k
+	return o
+}
+
 // newLab builds a fresh lab for p, removed at cleanup; on failure the daemons' and
 // nginx's logs are printed first.
 func newLab(t *testing.T, p pair, opts lab.Options) *lab.Lab {

@@ -13,16 +13,21 @@ import (
 )
 
 // The lab leaves nothing behind, twice in a row, and Close is idempotent; also the
-// demo's path without nginx (built-in Go servers).
+// demo's path without nginx (built-in Go servers), on both link kinds.
 func TestLabLifecycle(t *testing.T) {
 	testutil.Privileged(t)
 	testutil.Require(t, "keepalived")
-	for i, builtin := range []bool{true, false} {
+	runs := []struct {
+		builtin bool
+		kind    lab.LinkKind
+	}{{true, lab.Veth}, {false, lab.Veth}, {false, lab.Macvlan}}
+	for i, run := range runs {
+		builtin := run.builtin
 		if !builtin {
 			testutil.Require(t, "nginx")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		l, err := lab.New(ctx, lab.Options{Prefix: "evc", BuiltinWeb: builtin, Version: 3, AdvertInterval: 50 * time.Millisecond, Logf: t.Logf})
+		l, err := lab.New(ctx, lab.Options{Prefix: "evc", LinkKind: run.kind, BuiltinWeb: builtin, Version: 3, AdvertInterval: 50 * time.Millisecond, Logf: t.Logf})
 		cancel()
 		if err != nil {
 			t.Fatalf("run %d: New: %v", i, err)
@@ -36,7 +41,7 @@ func TestLabLifecycle(t *testing.T) {
 		r := l.StartProbe(10 * time.Millisecond)
 		time.Sleep(300 * time.Millisecond)
 		res := r.Stop()
-		t.Logf("run %d (builtin web %v): %v", i, builtin, res)
+		t.Logf("run %d (builtin web %v, %s): %v", i, builtin, run.kind, res)
 		if res.Backends[lab.Web7] == 0 || res.Backends[lab.Web8] == 0 {
 			t.Errorf("run %d: want answers from both web hosts, got %v", i, res.Backends)
 		}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,52 @@ func nft(t *testing.T, l *lab.Lab, host, script string) {
 	if out, err := l.Exec(host, "nft", "-f", f.Name()); err != nil {
 		t.Fatalf("nft on %s: %v\n%s\nscript:\n%s", host, err, out, script)
 	}
+}
+
+// cutOnWire loads rules (lines of one filter chain, named table) where the frames
+// senders send cross the wire: with Veth in the bridge's forward chain, each line
+// prefixed with vethMatch; with Macvlan, where hosts reach each other inside the
+// macvlan and never through the bridge, in the egress hook of each sender's eth0
+// (nftables netdev family, the last hook before the wire: no receiver's XDP sees what
+// it drops). It returns the rules' packet counters by comment (summed over senders)
+// and a func that removes the rules.
+func cutOnWire(t *testing.T, l *lab.Lab, table string, senders []string, vethMatch, rules string) (counters func() map[string]uint64, heal func()) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(rules), "\n")
+	if l.Options().LinkKind != lab.Macvlan {
+		for i, r := range lines {
+			lines[i] = vethMatch + strings.TrimSpace(r)
+		}
+		nft(t, l, lab.Switch, fmt.Sprintf("table bridge %s {\n\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\t%s\n\t}\n}\n",
+			table, strings.Join(lines, "\n\t\t")))
+		return func() map[string]uint64 { return nftCounters(t, l, lab.Switch, "bridge", table) },
+			func() {
+				t.Helper()
+				if out, err := l.Exec(lab.Switch, "nft", "delete", "table", "bridge", table); err != nil {
+					t.Fatalf("nft delete: %v\n%s", err, out)
+				}
+			}
+	}
+	for _, h := range senders {
+		nft(t, l, h, fmt.Sprintf("table netdev %s {\n\tchain egress {\n\t\ttype filter hook egress device \"eth0\" priority 0; policy accept;\n\t\t%s\n\t}\n}\n",
+			table, strings.Join(lines, "\n\t\t")))
+	}
+	return func() map[string]uint64 {
+			sum := map[string]uint64{}
+			for _, h := range senders {
+				for k, v := range nftCounters(t, l, h, "netdev", table) {
+					sum[k] += v
+				}
+			}
+			return sum
+		}, func() {
+			t.Helper()
+			for _, h := range senders {
+				if out, err := l.Exec(h, "nft", "delete", "table", "netdev", table); err != nil {
+					t.Fatalf("nft delete on %s: %v\n%s", h, err, out)
+				}
+			}
+		}
 }
 
 var nftCounterRE = regexp.MustCompile(`counter packets (\d+) bytes \d+[^\n]*comment "([a-z_]+)"`)

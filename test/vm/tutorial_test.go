@@ -31,37 +31,39 @@ func tutorialConfig(t *testing.T, host string) string {
 // link is cut, the same failback with preempt.
 func TestTutorialKeepalivedConf(t *testing.T) {
 	t.Parallel()
-	outages := map[string]time.Duration{}
-	for _, p := range append([]pair{allKeepalived, allEbpfvrrp}, mixedPairs...) {
-		t.Run(p.name, func(t *testing.T) {
-			l := newLab(t, p, lab.Options{})
-			for _, h := range lab.LBHosts {
-				if err := l.StartLB(h, tutorialConfig(t, h)); err != nil {
-					t.Fatalf("StartLB(%s) with the tutorial's %s.conf: %v", h, h, err)
+	forEachLinkKind(t, func(t *testing.T, kind lab.LinkKind) {
+		outages := map[string]time.Duration{}
+		for _, p := range append([]pair{allKeepalived, allEbpfvrrp}, mixedPairs...) {
+			t.Run(p.name, func(t *testing.T) {
+				l := newLab(t, p, lab.Options{LinkKind: kind})
+				for _, h := range lab.LBHosts {
+					if err := l.StartLB(h, tutorialConfig(t, h)); err != nil {
+						t.Fatalf("StartLB(%s) with the tutorial's %s.conf: %v", h, h, err)
+					}
 				}
-			}
-			waitVIP(t, l, lab.LB5)
-			settle(l)
-			probe := l.StartProbe(10 * time.Millisecond)
-			time.Sleep(200 * time.Millisecond)
-			failover(t, l, probe)
-			back := time.Since(probe.Started())
-			if err := l.RestoreLink(lab.LB5); err != nil {
-				t.Fatal(err)
-			}
-			waitVIP(t, l, lab.LB5)
-			waitServed(t, probe, back)
-			r := probe.Stop()
-			outages[p.name] = r.LongestOutage
-			t.Logf("tutorial pair under %s: %v; outages %+v", p.name, r, r.Outages)
-			if len(r.Outages) == 0 {
-				t.Error("cutting the master caused no outage: lb-5 was not the master")
-			}
-			// Master_Down_Interval for lb-6 is 3 s + 156/256 s; a generous bound.
-			if r.LongestOutage > 8*time.Second {
-				t.Errorf("outage %v, want about Master_Down_Interval (3.6 s)", r.LongestOutage)
-			}
-		})
-	}
-	t.Logf("longest outage by pair: %v", outages)
+				waitVIP(t, l, lab.LB5)
+				settle(l)
+				probe := l.StartProbe(10 * time.Millisecond)
+				time.Sleep(200 * time.Millisecond)
+				failover(t, l, probe)
+				back := time.Since(probe.Started())
+				if err := l.RestoreLink(lab.LB5); err != nil {
+					t.Fatal(err)
+				}
+				waitVIP(t, l, lab.LB5)
+				waitServed(t, probe, back)
+				r := probe.Stop()
+				outages[p.name] = r.LongestOutage
+				t.Logf("tutorial pair under %s: %v; outages %+v", p.name, r, r.Outages)
+				if len(r.Outages) == 0 {
+					t.Error("cutting the master caused no outage: lb-5 was not the master")
+				}
+				// Master_Down_Interval for lb-6 is 3 s + 156/256 s; a generous bound.
+				if r.LongestOutage > 8*time.Second {
+					t.Errorf("outage %v, want about Master_Down_Interval (3.6 s)", r.LongestOutage)
+				}
+			})
+		}
+		t.Logf("longest outage by pair: %v", outages)
+	})
 }
