@@ -597,6 +597,14 @@ func (m *Machine) primarySilent(secondaryAlive bool) []Action {
 	if m.probing {
 		return nil // the takeover probe's result decides
 	}
+	// A master we outrank and would preempt is no reason to stay: with preempt
+	// its adverts do not hold the kernel's timer (RFC 5798 6.4.2), so this may
+	// well be a live master that answers for the VIPs; taking that for a cut
+	// heartbeat kept a higher-priority Backup with demote from ever preempting
+	// a Master that came up first.
+	if m.preemptable() {
+		return m.enterMaster(ReasonMasterDownExpired)
+	}
 	if secondaryAlive && !m.cfg.TakeoverOnPathFailure {
 		return m.stayOnPathFailure(false)
 	}

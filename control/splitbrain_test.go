@@ -69,6 +69,23 @@ func TestMachineVIPProbe(t *testing.T) {
 			wantState: Master,
 		},
 		{
+			// lb-6 (50) became Master before lb-5 (100) started: its adverts do
+			// not hold the timer, and it answers for the VIPs because it is
+			// alive. That is a preemption, not a path failure.
+			name:      "demote: a master we outrank is preempted without a probe",
+			cfg:       demote,
+			steps:     followLow,
+			want:      masterActs(Backup, ReasonMasterDownExpired, 100),
+			wantState: Master,
+		},
+		{
+			name:      "demote: a master we outrank, heard on a secondary path, is preempted too",
+			cfg:       demote,
+			steps:     []step{{0, Startup{}}, {sec, KernelNewMaster{lowAddr, 50, sec}}, {5 * sec, KernelMasterDown{SecondaryAlive: true}}},
+			want:      masterActs(Backup, ReasonMasterDownExpired, 100),
+			wantState: Master,
+		},
+		{
 			name:            "demote: VIPs still answered, stay backup with path failure",
 			cfg:             demote,
 			steps:           append(slices.Clone(followHigh), step{5 * sec, TakeoverProbed{Seq: 1, Answered: true}}),
