@@ -62,6 +62,14 @@ type Announcer interface {
 	Start(inst string, vips []netip.Addr) (stop func())
 }
 
+// Refresher is an Announcer that can also start the schedule of an adopted
+// Master (action Refresh): one announcement now, then only the periodic
+// refresh, without the bursts of a new Master. An Announcer without it gets
+// Start.
+type Refresher interface {
+	StartRefresh(inst string, vips []netip.Addr) (stop func())
+}
+
 // VIPConflict is another host answering for one of our VIPs.
 type VIPConflict struct {
 	VIP netip.Addr
@@ -140,6 +148,11 @@ type Setup struct {
 	Instances  []InstanceConfig
 	Trackers   []TrackerConfig
 	SyncGroups []SyncGroupConfig
+	// Adopt names the instances (by name) that resume the state an earlier run
+	// of the daemon left in the kernel (event Adopt) instead of starting from
+	// Init; the daemon decides which may (see internal/daemon). Only read when
+	// an instance is created.
+	Adopt map[string]State
 }
 
 // Deps are the Runner's collaborators. Dataplane, Addresses and Sender are required.
@@ -488,7 +501,12 @@ func (r *Runner) apply(s Setup) error {
 		r.recompute(now, inst)
 	}
 	for _, inst := range fresh {
-		if !inst.removed {
+		if inst.removed {
+			continue
+		}
+		if st, ok := s.Adopt[inst.cfg.Name]; ok {
+			r.dispatch(now, inst, Adopt{State: st})
+		} else {
 			r.dispatch(now, inst, Startup{})
 		}
 	}
@@ -555,7 +573,14 @@ func (r *Runner) applyInstances(now time.Time, s Setup) (fresh, subscribe []*ins
 		for _, k := range ownPathKeys(c) {
 			r.bySecond[k] = inst
 		}
-		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, Init, c.Priority, false)); err != nil {
+		// An adopted instance is written in the state it resumes: the kernel
+		// must not see it leave Master (or forget the master it follows)
+		// for the moment between this write and the Adopt event.
+		kst := Init
+		if st, ok := s.Adopt[c.Name]; ok && (st == Master || st == Backup) {
+			kst = st
+		}
+		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, kst, c.Priority, false)); err != nil {
 			errs = append(errs, fmt.Errorf("control: instance %s: set kernel instance: %w", c.Name, err))
 		}
 		for _, k := range ownPathKeys(c) {

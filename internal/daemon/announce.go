@@ -24,6 +24,16 @@ type announcerAdapter struct {
 }
 
 func (a *announcerAdapter) Start(inst string, vips []netip.Addr) func() {
+	return a.start(inst, vips, false)
+}
+
+// StartRefresh is Start for an adopted Master (control.Refresher): one
+// announcement, then only the periodic refresh, if configured.
+func (a *announcerAdapter) StartRefresh(inst string, vips []netip.Addr) func() {
+	return a.start(inst, vips, true)
+}
+
+func (a *announcerAdapter) start(inst string, vips []netip.Addr, refresh bool) func() {
 	a.mu.Lock()
 	ifx := a.ifindex[inst]
 	an, ok := a.ann[ifx]
@@ -39,6 +49,9 @@ func (a *announcerAdapter) Start(inst string, vips []netip.Addr) func() {
 	s, ok := a.settings[inst]
 	if !ok {
 		s = vip.DefaultGARPSettings()
+	}
+	if refresh {
+		s.Repeat, s.Delay = 1, 0
 	}
 	a.mu.Unlock()
 	ctx, cancel := context.WithCancel(a.ctx)

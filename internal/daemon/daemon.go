@@ -72,6 +72,7 @@ type Daemon struct {
 	groups   *vrrp.Membership
 	vmacs    map[string]bool // VMAC interfaces we created, removed on exit
 	stopOnce sync.Once
+	ctlLn    *net.UnixListener // the control socket's
 }
 
 // New returns a Daemon for opts, with the defaults filled in. Run starts it.
@@ -108,6 +109,9 @@ func (d *Daemon) vmac(parent string, vrid uint8, family int) (string, error) {
 }
 
 func (d *Daemon) removeVMACs() {
+	if !d.dp.Owned() {
+		return // a successor's now
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for name := range d.vmacs {
@@ -127,7 +131,11 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
 	defer func() {
-		if uerr := d.dp.Unpin(); uerr != nil {
+		// A clean stop releases the hooks and pins, unless a successor (an
+		// upgrade, a new daemon started while this one stopped) owns them now.
+		if uerr := d.dp.Unpin(); errors.Is(uerr, loader.ErrSuccessor) {
+			d.log.Info("leaving pins and hooks to the daemon that took them over", "pin_path", d.dp.PinPath())
+		} else if uerr != nil {
 			d.log.Error("unpinning dataplane", "err", uerr)
 		}
 		d.dp.Close()
@@ -146,6 +154,13 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err := d.attach(d.cfg); err != nil {
 		return err
 	}
+	setup, err := buildSetup(d.cfg, d.vmac)
+	if err != nil {
+		return err
+	}
+	// Decided before anything writes the instances: the kernel's view of
+	// them is what the earlier run left.
+	setup.Adopt = d.adopt(setup)
 
 	// Pinned to this namespace, the Manager keeps one rtnetlink socket open
 	// instead of opening one per request (VIP adds are on the failover path).
@@ -156,13 +171,13 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	defer selfNS.Close()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d.addrs = newAddressAdapter(d.newVIPManager(selfNS), d.dp, d.log)
+	d.addrs = newAddressAdapter(d.newVIPManager(selfNS, keepVIPs(setup, setup.Adopt)), d.dp, d.log)
 	go d.addrs.refreshLeases(runCtx)
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
 	defer d.ann.Close()
 	sender := newSenderAdapter()
 	defer sender.Close()
-	setup, err := d.startRunner(runCtx, sender)
+	err = d.startRunner(runCtx, sender, setup)
 	defer func() {
 		if d.advClock != nil {
 			d.advClock.Close()
@@ -171,6 +186,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	d.storeConfigHashes(setup)
 	defer d.stop()
 	readerDone, err := d.readEvents(runCtx)
 	if err != nil {
@@ -182,6 +198,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() {
+		if d.ctlLn != nil && !d.dp.Owned() {
+			// The socket file is the successor's now.
+			d.ctlLn.SetUnlinkOnClose(false)
+		}
 		for _, s := range srvs {
 			s.Close()
 		}
@@ -205,9 +225,15 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 }
 
 // newVIPManager returns the address manager for selfNS, after removing the VIPs a
-// crashed run left behind.
-func (d *Daemon) newVIPManager(selfNS netns.NsHandle) *vip.Manager {
+// crashed run left behind, except keep (the adopted Masters'), which it takes
+// over.
+func (d *Daemon) newVIPManager(selfNS netns.NsHandle, keep []vip.Address) *vip.Manager {
 	mgr := vip.NewManager(vipOwner, vip.WithNetns(selfNS))
+	for _, a := range keep {
+		if err := mgr.Add(a); err != nil {
+			d.log.Warn("taking over an adopted VIP", "vip", a.String(), "err", err)
+		}
+	}
 	if stale, err := mgr.CleanupStale(); err != nil {
 		d.log.Warn("removing VIPs left by a previous run", "err", err)
 	} else if len(stale) > 0 {
@@ -216,22 +242,18 @@ func (d *Daemon) newVIPManager(selfNS netns.NsHandle) *vip.Manager {
 	return mgr
 }
 
-// startRunner builds the Runner over the adapters from the config and starts it.
-func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (control.Setup, error) {
+// startRunner builds the Runner over the adapters for setup and starts it.
+func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup control.Setup) error {
 	links, err := newLinkWatcher(ctx, d.log)
 	if err != nil {
-		return control.Setup{}, fmt.Errorf("watch links: %w", err)
+		return fmt.Errorf("watch links: %w", err)
 	}
 	d.notifier = hooks.NewExecNotifier(d.log)
-	setup, err := buildSetup(d.cfg, d.vmac)
-	if err != nil {
-		return setup, err
-	}
 	// Joined before the first advert is awaited: on a NIC that filters
 	// multicast the peers' adverts reach the receive path only once we are
 	// members.
 	if err := d.joinGroups(setup); err != nil {
-		return setup, err
+		return err
 	}
 	d.setAnnounceSettings(d.cfg, setup)
 	deps := control.Deps{
@@ -251,9 +273,9 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (contro
 		d.log.Debug("advert clock: using Go timers", "err", err)
 	}
 	if d.runner, err = control.NewRunner(deps, setup); err != nil {
-		return setup, err
+		return err
 	}
-	return setup, d.runner.Start()
+	return d.runner.Start()
 }
 
 // stop hands over, once: priority-0 adverts, VIPs removed, trackers stopped; then
@@ -361,6 +383,7 @@ func (d *Daemon) reload() {
 	if err := d.joinGroups(setup); err != nil {
 		d.log.Error("reload: multicast groups", "err", err)
 	}
+	d.storeConfigHashes(setup)
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()

@@ -61,6 +61,12 @@ type node struct {
 	logs *testutil.SyncBuffer
 	done chan struct{} // closed when the process has exited; then err is set
 	err  error
+	// hostBPFFS starts the daemon with nsenter --net rather than ip netns
+	// exec: it keeps the host's bpffs, so its pins outlive it, as under
+	// systemd.
+	hostBPFFS bool
+	// env is added to the daemon's environment.
+	env []string
 }
 
 func startNode(t *testing.T, n *node) {
@@ -71,7 +77,10 @@ func startNode(t *testing.T, n *node) {
 	}
 	n.logs = &testutil.SyncBuffer{}
 	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, self, "-test.run=^TestDaemonProcess$")
-	n.cmd.Env = append(os.Environ(), envConfig+"="+n.cfg, envPin+"="+n.pin)
+	if n.hostBPFFS {
+		n.cmd = exec.Command("nsenter", "--net=/run/netns/"+n.ns.Name, self, "-test.run=^TestDaemonProcess$")
+	}
+	n.cmd.Env = append(append(os.Environ(), envConfig+"="+n.cfg, envPin+"="+n.pin), n.env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	// `ip netns exec` forks the daemon as its child: signals go to the whole
 	// process group, and the group dies with the test.

@@ -54,6 +54,7 @@ func (d *Daemon) serve() ([]*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
+	d.ctlLn = ln.(*net.UnixListener)
 	os.Chmod(sock, 0o660)
 	s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go s.Serve(ln)
