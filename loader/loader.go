@@ -35,6 +35,9 @@ type Options struct {
 	// upgrade, which must leave the running daemon as it is). Without it such
 	// pins are replaced: a clean start.
 	RequireCompatible bool
+	// LoadPrograms loads and verifies the programs even when the pinned
+	// links run the same object (which Load otherwise keeps).
+	LoadPrograms bool
 	// LayoutVersion overrides LayoutVersion: tests pretend to be a binary
 	// with another layout. 0 means LayoutVersion.
 	LayoutVersion uint32
@@ -81,6 +84,10 @@ type Dataplane struct {
 	// adoptable: the pins were there, of our layout (see Adoptable).
 	adoptable bool
 	adoptWhy  string
+	// progsLoaded: objs holds the programs. Not so after a Load that kept
+	// the pinned links' programs (same object); loadPrograms loads them.
+	progsLoaded bool
+	spec        *ebpf.CollectionSpec
 }
 
 // Load loads and verifies the programs and pins their maps under the pin path,
@@ -120,7 +127,7 @@ func Load(opts Options) (*Dataplane, error) {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
 	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}, done: make(chan struct{}),
-		noTCX: opts.NoTCX, mountedBPFFS: mounted}
+		noTCX: opts.NoTCX, mountedBPFFS: mounted, spec: spec}
 
 	layout := opts.LayoutVersion
 	if layout == 0 {
@@ -131,15 +138,17 @@ func Load(opts Options) (*Dataplane, error) {
 		if err != nil {
 			return nil, err
 		}
+		sameObject := false
 		switch {
-		case ok && got == layout:
+		case ok && got.Layout == layout:
 			d.adoptable = true
+			sameObject = got.Object == objectID && !opts.LoadPrograms
 		case opts.RequireCompatible && ok:
-			return nil, fmt.Errorf("loader: %w: pins %d, this binary %d", ErrIncompatibleLayout, got, layout)
+			return nil, fmt.Errorf("loader: %w: pins %d, this binary %d", ErrIncompatibleLayout, got.Layout, layout)
 		case opts.RequireCompatible:
 			return nil, fmt.Errorf("loader: %w: pins without a version, this binary %d", ErrIncompatibleLayout, layout)
 		default:
-			d.adoptWhy = fmt.Sprintf("pinned maps have layout version %d, this binary %d", got, layout)
+			d.adoptWhy = fmt.Sprintf("pinned maps have layout version %d, this binary %d", got.Layout, layout)
 			if !ok {
 				d.adoptWhy = fmt.Sprintf("pinned maps have no layout version, this binary %d", layout)
 			}
@@ -151,8 +160,18 @@ func Load(opts Options) (*Dataplane, error) {
 		if err := dropIncompatiblePins(spec, pin, log); err != nil {
 			return nil, err
 		}
-		if err := loadObjects(spec, &d.objs, pin); err != nil {
-			return nil, err
+		if sameObject {
+			// The links run this very object: open the maps only, and
+			// leave the verifier (most of a start) to loadPrograms,
+			// should a new interface need the programs.
+			if err := loadObjects(spec, &d.objs.vrrpMaps, pin); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := loadObjects(spec, &d.objs, pin); err != nil {
+				return nil, err
+			}
+			d.progsLoaded = true
 		}
 	} else if errors.Is(err, fs.ErrNotExist) {
 		d.adoptWhy = "no pinned maps: a first start"
@@ -164,6 +183,7 @@ func Load(opts Options) (*Dataplane, error) {
 			_ = os.RemoveAll(tmp)
 			return nil, err
 		}
+		d.progsLoaded = true
 		if err := os.Rename(tmp, pin); err != nil {
 			d.objs.Close()
 			_ = os.RemoveAll(tmp)
@@ -211,7 +231,7 @@ func removeStaleTemps(parent, base string, log *slog.Logger) {
 // digits); bpffs refuses names with a dot.
 const tmpSuffix = "-tmp"
 
-func loadObjects(spec *ebpf.CollectionSpec, objs *vrrpObjects, pin string) error {
+func loadObjects(spec *ebpf.CollectionSpec, objs any, pin string) error {
 	err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: pin}})
 	if err == nil {
 		return nil

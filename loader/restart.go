@@ -2,6 +2,7 @@ package loader
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -40,7 +41,17 @@ type metaValue struct {
 	// Dataplane holds it owns the pins; one that finds another number there
 	// on its way out has a successor and leaves the pins to it.
 	Owner uint64
+	// Object identifies the BPF object (a hash of the ELF) whose programs
+	// the pinned links run: a successor with the same object keeps them and
+	// skips the verifier, the slow part of a start.
+	Object uint64
 }
+
+// objectID is Object for this binary's programs.
+var objectID = func() uint64 {
+	sum := sha256.Sum256(_VrrpBytes)
+	return binary.LittleEndian.Uint64(sum[:8]) | 1
+}()
 
 // ErrIncompatibleLayout: the pin path holds pins of another LayoutVersion
 // (Options.RequireCompatible).
@@ -125,25 +136,26 @@ func (d *Dataplane) Owned() bool {
 	return v.Owner == d.owner
 }
 
-// pinnedLayout reads the layout version of the pins under pin; ok is false
-// when there is no meta map (pins of a binary from before layout versions).
-func pinnedLayout(pin string) (v uint32, ok bool, err error) {
+// pinnedLayout reads the meta value of the pins under pin; ok is false when
+// there is no meta map (pins of a binary from before layout versions) or it
+// has another size.
+func pinnedLayout(pin string) (v metaValue, ok bool, err error) {
 	m, err := ebpf.LoadPinnedMap(filepath.Join(pin, metaMap), nil)
+	var mv metaValue
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, nil
+		return mv, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("loader: open pinned %s: %w", metaMap, err)
+		return mv, false, fmt.Errorf("loader: open pinned %s: %w", metaMap, err)
 	}
 	defer m.Close()
-	var mv metaValue
 	if m.ValueSize() != uint32(binary.Size(mv)) {
-		return 0, false, nil
+		return mv, false, nil
 	}
 	if err := m.Lookup(uint32(0), &mv); err != nil {
-		return 0, false, fmt.Errorf("loader: read pinned %s: %w", metaMap, err)
+		return mv, false, fmt.Errorf("loader: read pinned %s: %w", metaMap, err)
 	}
-	return mv.Layout, true, nil
+	return mv, true, nil
 }
 
 // dropAllMapPins removes every map pin under pin (links stay: Attach swaps
@@ -186,7 +198,7 @@ func (d *Dataplane) openBookkeeping(pin string, layout uint32) error {
 		return fmt.Errorf("loader: owner: %w", err)
 	}
 	d.owner = binary.LittleEndian.Uint64(b[:]) | 1
-	if err := d.meta.Update(uint32(0), metaValue{Layout: layout, Owner: d.owner}, ebpf.UpdateAny); err != nil {
+	if err := d.meta.Update(uint32(0), metaValue{Layout: layout, Owner: d.owner, Object: objectID}, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("loader: write %s: %w", metaMap, err)
 	}
 	return nil
@@ -214,4 +226,20 @@ func openOrCreate(pin string, spec *ebpf.MapSpec) (*ebpf.Map, error) {
 		return nil, fmt.Errorf("loader: pin %s: %w", p, err)
 	}
 	return m, nil
+}
+
+// loadPrograms loads and verifies the programs when Load kept the pinned
+// links' programs instead (the same object): a new interface to attach, or a
+// test running them, needs them. d.mu is held or the Dataplane not yet shared.
+func (d *Dataplane) loadPrograms() error {
+	if d.progsLoaded {
+		return nil
+	}
+	var progs vrrpPrograms
+	if err := loadObjects(d.spec, &progs, d.pinPath); err != nil {
+		return err
+	}
+	d.objs.vrrpPrograms = progs
+	d.progsLoaded = true
+	return nil
 }

@@ -58,6 +58,13 @@ func TestRestartAdoption(t *testing.T) {
 	if !second.Owned() {
 		t.Error("second.Owned() = false right after its Load")
 	}
+	// The same object: the verifier is skipped until a program is needed.
+	if second.ProgramsLoaded() {
+		t.Error("a Load over pins of the same object verified the programs again")
+	}
+	if v, _, err := second.RunXDP(make([]byte, 64), 1); err != nil || v != XDPPass {
+		t.Errorf("RunXDP after a maps-only Load = %d, %v; want XDP_PASS", v, err)
+	}
 
 	// A binary of another layout, as an upgrade: refused, nothing touched.
 	if d, err := Load(Options{PinPath: pin, LayoutVersion: LayoutVersion + 1, RequireCompatible: true}); !errors.Is(err, ErrIncompatibleLayout) {

@@ -134,7 +134,7 @@ func (d *Daemon) adopt(s control.Setup) map[string]control.State {
 		if v.ok {
 			out[c.Name] = v.state
 			d.log.Info("instance adopted", "instance", c.Name, "state", v.state.String(),
-				"last_advert_ago", p.sinceTx.Round(time.Millisecond))
+				"last_advert_ago", p.sinceTx.Round(time.Millisecond).String())
 		} else {
 			d.log.Info("instance starts clean", "instance", c.Name, "reason", v.why)
 		}
