@@ -52,6 +52,10 @@ type Options struct {
 	Logger        *slog.Logger
 	// Version is reported in logs, /status and the build-info metric.
 	Version string
+
+	// layoutVersion makes the dataplane pretend another pinned-map layout
+	// (loader.Options.LayoutVersion): tests of an upgrade across layouts.
+	layoutVersion uint32
 }
 
 // Daemon is one running ebpfvrrp: a dataplane, a Runner and their adapters.
@@ -125,7 +129,7 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
-	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log})
+	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log, LayoutVersion: d.opts.layoutVersion})
 	if err != nil {
 		return err
 	}

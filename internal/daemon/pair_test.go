@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,6 +31,8 @@ import (
 const (
 	envConfig = "EBPFVRRP_TEST_DAEMON_CONFIG"
 	envPin    = "EBPFVRRP_TEST_DAEMON_PIN"
+	// envLayout makes the daemon a build of another map layout version.
+	envLayout = "EBPFVRRP_TEST_DAEMON_LAYOUT"
 )
 
 // TestDaemonProcess is the daemon of one node when the pair test starts this
@@ -46,8 +49,12 @@ func TestDaemonProcess(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err = New(Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: "off",
-		Logger: log, Version: "test"}).Run(ctx)
+	opts := Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: "off",
+		Logger: log, Version: "test"}
+	if v, err := strconv.ParseUint(os.Getenv(envLayout), 10, 32); err == nil {
+		opts.layoutVersion = uint32(v)
+	}
+	err = New(opts).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

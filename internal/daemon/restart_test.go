@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
+	"github.com/ebpfvrrp/ebpfvrrp/loader"
 )
 
 const restartConfig = `router_id: %s
@@ -151,5 +152,56 @@ func TestDaemonCrashRestart(t *testing.T) {
 	waitRoles("lb-5 preempts back", late)
 	if l := late.logs.String(); !strings.Contains(l, `"msg":"instance starts clean"`) || !strings.Contains(l, "Master_Down_Interval") {
 		t.Errorf("a restart after Master_Down_Interval did not start clean with the reason:\n%s", l)
+	}
+}
+
+// TestDaemonLayoutChange: a build of another map layout started over the
+// pins of a crashed Master cannot read them: it replaces them and starts
+// clean (saying why), the backup takes over, and the pair converges as after
+// any fresh start. The same build adopts (TestDaemonCrashRestart).
+func TestDaemonLayoutChange(t *testing.T) {
+	testutil.Privileged(t)
+	testutil.Require(t, "ip", "nsenter")
+	a, b := testutil.NewNetns(t, "dmla"), testutil.NewNetns(t, "dmlb")
+	pairLinks(t, "veth", a, b, netip.MustParsePrefix("198.18.12.5/24"), netip.MustParsePrefix("198.18.12.6/24"))
+	dir := t.TempDir()
+	mk := func(ns *testutil.Netns, name string, prio int) *node {
+		cfg := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(restartConfig, name, prio)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmlt"), hostBPFFS: true}
+	}
+	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
+	startNode(t, master)
+	startNode(t, backup)
+	roles := func(m, bk *node, mState, bState string) func() (bool, string) {
+		return func() (bool, string) {
+			sm, err1 := nodeStatus(t, m)
+			sb, err2 := nodeStatus(t, bk)
+			if err1 != nil || err2 != nil {
+				return false, fmt.Sprint(err1, err2)
+			}
+			return len(sm.Instances) == 1 && sm.Instances[0].State == mState &&
+				len(sb.Instances) == 1 && sb.Instances[0].State == bState, fmt.Sprintf("%+v / %+v", sm.Instances, sb.Instances)
+		}
+	}
+	testutil.WaitFor(t, 20*time.Second, "lb-5 MASTER, lb-6 BACKUP", roles(master, backup, "MASTER", "BACKUP"))
+	backupTrans := len(transitions(backup))
+
+	killNode(t, master)
+	other := &node{ns: master.ns, cfg: master.cfg, pin: master.pin, hostBPFFS: true,
+		env: []string{fmt.Sprintf("%s=%d", envLayout, loader.LayoutVersion+1)}}
+	startNode(t, other)
+	testutil.WaitFor(t, 20*time.Second, "the other build starts clean", func() (bool, string) {
+		l := other.logs.String()
+		return strings.Contains(l, `"msg":"instance starts clean"`) && strings.Contains(l, "layout version"), l
+	})
+	if strings.Contains(other.logs.String(), `"msg":"instance adopted"`) {
+		t.Fatalf("a build of another layout adopted the pins:\n%s", other.logs.String())
+	}
+	testutil.WaitFor(t, 20*time.Second, "lb-5 MASTER again", roles(other, backup, "MASTER", "BACKUP"))
+	if got := transitions(backup); len(got) <= backupTrans {
+		t.Errorf("lb-6 made no transition although lb-5 started clean (the VIP must have moved): %v", got)
 	}
 }
