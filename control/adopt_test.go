@@ -126,3 +126,28 @@ func TestRunnerAdopt(t *testing.T) {
 		t.Errorf("last reason = %v; want adopted", st.LastReason)
 	}
 }
+
+// TestRunnerAbandon: a daemon handing over to its successor leaves
+// everything as it is: no priority 0, the VIPs and the kernel state stay,
+// no hook, and its timers stop sending.
+func TestRunnerAbandon(t *testing.T) {
+	h := newHarness(t, Setup{Instances: []InstanceConfig{inst("VI_1", 50, 100, "198.18.1.100/32")},
+		Adopt: map[string]State{"VI_1": Master}})
+	h.wantState(t, "VI_1", Master)
+	h.send.take()
+	notes := len(h.notif.summary())
+	h.r.Abandon()
+	h.clock.Advance(5 * sec)
+	if b := h.send.take(); len(b) != 0 {
+		t.Errorf("adverts after Abandon: %v", priorities(b))
+	}
+	if d := diffPrefixes(prefixes("198.18.1.100/32"), h.addrs.get("VI_1")); d != "" {
+		t.Errorf("VIPs after Abandon (-want +got):\n%s", d)
+	}
+	if st, _ := h.dp.state(InstanceKey{Ifindex: 2, VRID: 50}); st != Master {
+		t.Errorf("kernel state after Abandon = %v; want MASTER left as it was", st)
+	}
+	if got := h.notif.summary(); len(got) != notes {
+		t.Errorf("hooks ran on Abandon: %v", got[notes:])
+	}
+}

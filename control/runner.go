@@ -884,6 +884,52 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 }
 
+// Abandon stops the Runner without touching what it manages: no advert (no
+// priority 0), VIPs and kernel state left as they are, no hook; timers,
+// trackers and link watches stop. It is the way out of a daemon that handed
+// its instances to a successor (an upgrade), which goes on from the same
+// kernel state. The Runner cannot be restarted.
+func (r *Runner) Abandon() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	for _, inst := range r.insts {
+		for k := range inst.timers {
+			r.stopTimer(inst, TimerKind(k))
+		}
+		inst.advertArmed = false
+		if inst.announceStop != nil {
+			// The GARP schedule only: the successor refreshes on adoption.
+			inst.announceStop()
+			inst.announceStop = nil
+		}
+		if inst.ifaceCancel != nil {
+			r.deferred = append(r.deferred, inst.ifaceCancel)
+			inst.ifaceCancel = nil
+		}
+	}
+	if r.advTimer != nil {
+		r.advTimer.Stop()
+		r.advGen++
+	}
+	r.pending = nil
+	r.closed = true
+	r.probeCancel()
+	trs := slices.Collect(maps.Values(r.trackers))
+	r.trackers = make(map[string]*trackerRun)
+	deferred := r.deferred
+	r.deferred = nil
+	r.mu.Unlock()
+	for _, f := range deferred {
+		f()
+	}
+	for _, tr := range trs {
+		tr.stop()
+	}
+}
+
 // maxHandoverWait caps the interval HandoverWait counts (v2 intervals go up to
 // 255 s, but their Skew_Time stays below a second).
 const maxHandoverWait = time.Second

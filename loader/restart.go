@@ -243,3 +243,30 @@ func (d *Dataplane) loadPrograms() error {
 	d.progsLoaded = true
 	return nil
 }
+
+// Reclaim makes this Dataplane the pins' owner again (a successor's Load took
+// them, then the successor failed before it took over), so that this
+// process's clean stop removes them as usual.
+func (d *Dataplane) Reclaim() error {
+	unlock, err := lockDir(filepath.Dir(d.pinPath))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := ebpf.LoadPinnedMap(filepath.Join(d.pinPath, metaMap), nil)
+	if err != nil {
+		return fmt.Errorf("loader: reclaim: %w", err)
+	}
+	defer m.Close()
+	layout := uint32(LayoutVersion)
+	var v metaValue
+	if err := m.Lookup(uint32(0), &v); err == nil {
+		layout = v.Layout
+	}
+	// Object unknown: the successor may have swapped its programs in behind
+	// the links, so the next Load verifies and swaps in its own.
+	if err := m.Update(uint32(0), metaValue{Layout: layout, Owner: d.owner}, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("loader: reclaim: %w", err)
+	}
+	return nil
+}

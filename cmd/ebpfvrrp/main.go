@@ -58,6 +58,7 @@ Usage:
   ebpfvrrp validate --config FILE      check a config without touching the system (like keepalived -t)
   ebpfvrrp convert FILE                print a keepalived.conf (or any config) as ebpfvrrp YAML
   ebpfvrrp status [--json]             state, priorities, master, heartbeat loss and drops of a running daemon
+  ebpfvrrp upgrade                     replace the running daemon by the binary now at its path, VIPs kept (as SIGUSR2)
   ebpfvrrp demo                        the two-LB lab in network namespaces, with a live failover
   ebpfvrrp version                     print the version
 
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return cmdConvert(rest, env)
 	case "status":
 		return cmdStatus(ctx, rest, env)
+	case "upgrade":
+		return cmdUpgrade(ctx, rest, env)
 	case "demo":
 		return cmdDemo(ctx, rest, env)
 	case "version":

@@ -103,8 +103,10 @@ func decideAdoption(c control.InstanceConfig, adoptable bool, notAdoptable strin
 }
 
 // adopt decides, for each instance of s, whether it resumes the earlier run's
-// state, logs one line per instance, and returns the Setup.Adopt map.
-func (d *Daemon) adopt(s control.Setup) map[string]control.State {
+// state, logs one line per instance, and returns the Setup.Adopt map and, for
+// the instances the kernel has as Master that do not resume, why (an upgrade
+// refuses to go on with any).
+func (d *Daemon) adopt(s control.Setup) (map[string]control.State, []string) {
 	adoptable, why := d.dp.Adoptable()
 	var peers []loader.PeerStats
 	if adoptable {
@@ -114,6 +116,7 @@ func (d *Daemon) adopt(s control.Setup) map[string]control.State {
 		}
 	}
 	out := map[string]control.State{}
+	var unadopted []string
 	for _, c := range s.Instances {
 		var p previousState
 		if adoptable {
@@ -137,9 +140,12 @@ func (d *Daemon) adopt(s control.Setup) map[string]control.State {
 				"last_advert_ago", p.sinceTx.Round(time.Millisecond).String())
 		} else {
 			d.log.Info("instance starts clean", "instance", c.Name, "reason", v.why)
+			if p.found && p.state == loader.StateMaster {
+				unadopted = append(unadopted, c.Name+": "+v.why)
+			}
 		}
 	}
-	return out
+	return out, unadopted
 }
 
 // keepVIPs are the addresses of the adopted Masters, which the VIP manager

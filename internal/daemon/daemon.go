@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -77,6 +78,19 @@ type Daemon struct {
 	vmacs    map[string]bool // VMAC interfaces we created, removed on exit
 	stopOnce sync.Once
 	ctlLn    *net.UnixListener // the control socket's
+	// metricsLn is the metrics listener (nil when off).
+	metricsLn net.Listener
+
+	// Upgrade (upgrade.go). exe and args are what an upgrade executes: this
+	// process's path (as it was at start) and arguments.
+	exe          string
+	args         []string
+	inh          *inherited // set when an upgrade started this process
+	tookOver     bool       // inh's predecessor was told we are ready
+	handedOver   bool       // a successor took over from us
+	handover     chan struct{}
+	handoverOnce sync.Once
+	upgrading    sync.Mutex
 }
 
 // New returns a Daemon for opts, with the defaults filled in. Run starts it.
@@ -93,7 +107,13 @@ func New(opts Options) *Daemon {
 	if opts.ControlSocket == "" {
 		opts.ControlSocket = DefaultControlSocket(opts.PinPath)
 	}
-	return &Daemon{opts: opts, log: opts.Logger, cfg: opts.Config}
+	d := &Daemon{opts: opts, log: opts.Logger, cfg: opts.Config, handover: make(chan struct{}), args: os.Args[1:]}
+	// Resolved now: after a package upgrade replaced the file, the path
+	// names the new binary, which is the one to run.
+	if exe, err := os.Executable(); err == nil {
+		d.exe = exe
+	}
+	return d
 }
 
 // vmac creates (or finds) an instance's VMAC and remembers it for removal on exit.
@@ -113,7 +133,7 @@ func (d *Daemon) vmac(parent string, vrid uint8, family int) (string, error) {
 }
 
 func (d *Daemon) removeVMACs() {
-	if !d.dp.Owned() {
+	if d.successorPending() || !d.dp.Owned() {
 		return // a successor's now
 	}
 	d.mu.Lock()
@@ -129,12 +149,30 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
-	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log, LayoutVersion: d.opts.layoutVersion})
+	if d.inh, err = takeInherited(); err != nil {
+		return err
+	}
+	// Started by an upgrade: the predecessor waits for our word.
+	defer func() {
+		if d.successorPending() {
+			if err == nil {
+				err = errors.New("stopped before taking over")
+			}
+			d.inh.report(err)
+		}
+	}()
+	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log, LayoutVersion: d.opts.layoutVersion,
+		RequireCompatible: d.inh != nil})
 	if err != nil {
 		return err
 	}
 	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
 	defer func() {
+		if d.successorPending() {
+			// The predecessor still runs on all of it.
+			d.dp.Close()
+			return
+		}
 		// A clean stop releases the hooks and pins, unless a successor (an
 		// upgrade, a new daemon started while this one stopped) owns them now.
 		if uerr := d.dp.Unpin(); errors.Is(uerr, loader.ErrSuccessor) {
@@ -164,7 +202,11 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	// Decided before anything writes the instances: the kernel's view of
 	// them is what the earlier run left.
-	setup.Adopt = d.adopt(setup)
+	var unadopted []string
+	setup.Adopt, unadopted = d.adopt(setup)
+	if d.inh != nil && len(unadopted) > 0 {
+		return fmt.Errorf("cannot adopt every Master: %s", strings.Join(unadopted, "; "))
+	}
 
 	// Pinned to this namespace, the Manager keeps one rtnetlink socket open
 	// instead of opening one per request (VIP adds are on the failover path).
@@ -202,9 +244,11 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() {
-		if d.ctlLn != nil && !d.dp.Owned() {
-			// The socket file is the successor's now.
-			d.ctlLn.SetUnlinkOnClose(false)
+		if d.ctlLn != nil {
+			// The socket file goes with a clean stop, also when it was
+			// inherited (those are not unlinked by default), unless it is
+			// a successor's now.
+			d.ctlLn.SetUnlinkOnClose(d.dp.Owned() && !d.successorPending())
 		}
 		for _, s := range srvs {
 			s.Close()
@@ -213,12 +257,25 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	go d.probeLoop(runCtx)
 	stopHangup := d.reloadOnHangup()
 	defer stopHangup()
+	stopUpgrade := d.upgradeOnSignal()
+	defer stopUpgrade()
+	if d.inh != nil {
+		// Adopted, advertising, serving: the predecessor may go.
+		d.inh.report(nil)
+		d.mu.Lock()
+		d.tookOver = true
+		d.mu.Unlock()
+		d.log.Info("upgrade: took over from the previous process")
+	}
 
 	d.log.Info("ebpfvrrp running", "version", d.opts.Version, "config", d.opts.ConfigPath,
 		"instances", len(setup.Instances), "pin_path", d.dp.PinPath(), "metrics", d.opts.MetricsListen,
 		"control_socket", d.opts.ControlSocket)
 	select {
 	case <-ctx.Done():
+		d.stop()
+		return nil
+	case <-d.handover:
 		d.stop()
 		return nil
 	case <-readerDone:
@@ -288,6 +345,13 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 // for the error paths.
 func (d *Daemon) stop() {
 	d.stopOnce.Do(func() {
+		if d.handedOverNow() || d.successorPending() {
+			// Everything is (or stays) another process's: no priority 0, no
+			// VIP removed, no hook.
+			d.runner.Abandon()
+			d.log.Info("ebpfvrrp stopped, leaving the instances to the other process")
+			return
+		}
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
 		if err := d.runner.Shutdown(sctx); err != nil {

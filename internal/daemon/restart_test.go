@@ -74,7 +74,15 @@ func killNode(t *testing.T, n *node) {
 }
 
 // transitions counts the logged transitions of a node's current process.
-func transitions(n *node) []string { return n.logs.Lines(`"msg":"transition"`) }
+func transitions(n *node) []string {
+	var out []string
+	for _, l := range strings.Split(n.log(), "\n") {
+		if strings.Contains(l, `"msg":"transition"`) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // TestDaemonCrashRestart: the Master's daemon is killed (-9) and started
 // again over the pins it left. Back within the backup's Master_Down_Interval

@@ -49,6 +49,9 @@ func (m *addrEvents) deleted(l *lab.Lab) []string {
 	return out
 }
 
+// lbLog is lb-5's daemon log; an upgraded process writes to the same file.
+func lbLog(l *lab.Lab) string { return l.Log(lab.LB5, "lb") }
+
 // stateChanges counts the state changes a daemon logged on host so far.
 func stateChanges(l *lab.Lab, host string) int {
 	log := l.Log(host, "lb")
@@ -78,14 +81,48 @@ func restartLB5(sig syscall.Signal) func(t *testing.T, l *lab.Lab) {
 	}
 }
 
+// upgradeLB5 replaces lb-5's ebpfvrrp by re-executing it (SIGUSR2, or
+// `ebpfvrrp upgrade` when viaCommand) and waits for the old process to exit.
+// The new one is not the lab's child: it is stopped at cleanup through the
+// process group it inherited.
+func upgradeLB5(viaCommand bool) func(t *testing.T, l *lab.Lab) {
+	return func(t *testing.T, l *lab.Lab) {
+		t.Helper()
+		pid := l.LBPid(lab.LB5)
+		t.Cleanup(func() {
+			_ = syscall.Kill(-pid, syscall.SIGTERM)
+			for i := 0; i < 100 && syscall.Kill(-pid, 0) == nil; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+		if viaCommand {
+			out, err := exec.Command(l.Options().EbpfvrrpBinary, "upgrade", "--pin-path", l.PinPath(lab.LB5)).CombinedOutput()
+			t.Logf("ebpfvrrp upgrade: %s", strings.TrimSpace(string(out)))
+			if err != nil {
+				t.Fatalf("ebpfvrrp upgrade: %v", err)
+			}
+		} else if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); l.LBRunning(lab.LB5); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the old daemon did not exit after the upgrade")
+			}
+		}
+	}
+}
+
 var restartOps = []restartOp{
 	{"ebpfvrrp/kill-9+start", lab.Ebpfvrrp, restartLB5(syscall.SIGKILL)},
+	{"ebpfvrrp/SIGUSR2", lab.Ebpfvrrp, upgradeLB5(false)},
+	{"ebpfvrrp/upgrade-command", lab.Ebpfvrrp, upgradeLB5(true)},
 	// For comparison: what the same operator action does with keepalived.
 	{"keepalived/stop+start", lab.Keepalived, restartLB5(syscall.SIGTERM)},
 	{"keepalived/kill-9+start", lab.Keepalived, restartLB5(syscall.SIGKILL)},
 }
 
-// TestRestartKeepsVIP replaces the Master's daemon while a client requests the
+// TestRestartKeepsVIP replaces the Master's daemon (kill -9 and a new start,
+// SIGUSR2, ebpfvrrp upgrade) while a client requests the
 // VIP every 10 ms, on the tutorial's v2/1 s config and on v3/100 ms. ebpfvrrp,
 // back within the backup's Master_Down_Interval, adopts the kernel state: no
 // state change on either host, the VIP never deleted from lb-5 (netlink
@@ -137,8 +174,8 @@ func TestRestartKeepsVIP(t *testing.T) {
 				if op.daemon != lab.Ebpfvrrp {
 					return // the comparison: numbers only
 				}
-				if !strings.Contains(l.Log(lab.LB5, "lb"), `"msg":"instance adopted"`) {
-					t.Errorf("the restarted lb-5 did not adopt:\n%s", tail(l.Log(lab.LB5, "lb"), 30))
+				if !strings.Contains(lbLog(l), `"msg":"instance adopted"`) {
+					t.Errorf("the restarted lb-5 did not adopt:\n%s", tail(lbLog(l), 30))
 				}
 				if len(moved) > 0 {
 					t.Errorf("the VIP holders changed: %v", moved)
