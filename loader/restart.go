@@ -270,3 +270,25 @@ func (d *Dataplane) Reclaim() error {
 	}
 	return nil
 }
+
+// CompatiblePins reports whether the pins under pin (default DefaultPinPath)
+// are of this binary's layout, so that a daemon of this binary started over
+// them adopts their state; if not, why. No pins at all is not compatible.
+func CompatiblePins(pin string) (bool, string, error) {
+	if pin == "" {
+		pin = DefaultPinPath
+	}
+	if _, err := os.Stat(pin); errors.Is(err, fs.ErrNotExist) {
+		return false, "no pinned maps", nil
+	}
+	mv, ok, err := pinnedLayout(filepath.Clean(pin))
+	switch {
+	case err != nil:
+		return false, "", err
+	case !ok:
+		return false, fmt.Sprintf("pinned maps have no layout version, this binary %d", LayoutVersion), nil
+	case mv.Layout != LayoutVersion:
+		return false, fmt.Sprintf("pinned maps have layout version %d, this binary %d", mv.Layout, LayoutVersion), nil
+	}
+	return true, "", nil
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,10 @@ func TestRestartAdoption(t *testing.T) {
 		t.Errorf("RunXDP after a maps-only Load = %d, %v; want XDP_PASS", v, err)
 	}
 
+	if ok, why, err := CompatiblePins(pin); !ok || err != nil {
+		t.Errorf("CompatiblePins after a Load of this layout = false, %q, %v", why, err)
+	}
+
 	// A binary of another layout, as an upgrade: refused, nothing touched.
 	if d, err := Load(Options{PinPath: pin, LayoutVersion: LayoutVersion + 1, RequireCompatible: true}); !errors.Is(err, ErrIncompatibleLayout) {
 		if d != nil {
@@ -84,6 +89,9 @@ func TestRestartAdoption(t *testing.T) {
 	}
 	if _, ok, _ := third.Previous(k); ok {
 		t.Error("other layout: Previous found the old entry")
+	}
+	if ok, why, _ := CompatiblePins(pin); ok || !strings.Contains(why, "layout version") {
+		t.Errorf("CompatiblePins over another layout's pins = %v, %q; want false, saying why", ok, why)
 	}
 
 	// second's way out: the pins are third's now.

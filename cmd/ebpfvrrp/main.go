@@ -59,6 +59,7 @@ Usage:
   ebpfvrrp convert FILE                print a keepalived.conf (or any config) as ebpfvrrp YAML
   ebpfvrrp status [--json]             state, priorities, master, heartbeat loss and drops of a running daemon
   ebpfvrrp upgrade                     replace the running daemon by the binary now at its path, VIPs kept (as SIGUSR2)
+  ebpfvrrp hold                        the next stop is a restart: leave the VIPs for the next start (systemd's ExecStop)
   ebpfvrrp demo                        the two-LB lab in network namespaces, with a live failover
   ebpfvrrp version                     print the version
 
@@ -91,6 +92,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return cmdStatus(ctx, rest, env)
 	case "upgrade":
 		return cmdUpgrade(ctx, rest, env)
+	case "hold":
+		return cmdHold(ctx, rest, env)
 	case "demo":
 		return cmdDemo(ctx, rest, env)
 	case "version":

@@ -89,6 +89,8 @@ type Daemon struct {
 	tookOver     bool       // inh's predecessor was told we are ready
 	handedOver   bool       // a successor took over from us
 	handover     chan struct{}
+	holdUntil    time.Time // see hold.go
+	held         bool      // stopping within the hold: leave everything
 	handoverOnce sync.Once
 	upgrading    sync.Mutex
 }
@@ -133,7 +135,7 @@ func (d *Daemon) vmac(parent string, vrid uint8, family int) (string, error) {
 }
 
 func (d *Daemon) removeVMACs() {
-	if d.successorPending() || !d.dp.Owned() {
+	if d.successorPending() || d.leaving() || !d.dp.Owned() {
 		return // a successor's now
 	}
 	d.mu.Lock()
@@ -168,8 +170,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
 	defer func() {
-		if d.successorPending() {
-			// The predecessor still runs on all of it.
+		if d.successorPending() || d.leaving() {
+			// The predecessor still runs on all of it, or a successor (the
+			// next start, an upgraded process) goes on from it.
 			d.dp.Close()
 			return
 		}
@@ -273,6 +276,12 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		"control_socket", d.opts.ControlSocket)
 	select {
 	case <-ctx.Done():
+		if d.holding() {
+			d.mu.Lock()
+			d.held = true
+			d.mu.Unlock()
+			d.log.Info("stopping for a restart (hold): VIPs and kernel state stay for the next start")
+		}
 		d.stop()
 		return nil
 	case <-d.handover:
@@ -345,7 +354,7 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 // for the error paths.
 func (d *Daemon) stop() {
 	d.stopOnce.Do(func() {
-		if d.handedOverNow() || d.successorPending() {
+		if d.leaving() || d.successorPending() {
 			// Everything is (or stays) another process's: no priority 0, no
 			// VIP removed, no hook.
 			d.runner.Abandon()

@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -211,5 +214,88 @@ func TestDaemonLayoutChange(t *testing.T) {
 	testutil.WaitFor(t, 20*time.Second, "lb-5 MASTER again", roles(other, backup, "MASTER", "BACKUP"))
 	if got := transitions(backup); len(got) <= backupTrans {
 		t.Errorf("lb-6 made no transition although lb-5 started clean (the VIP must have moved): %v", got)
+	}
+}
+
+// postHold asks n's daemon to treat its next stop as a restart.
+func postHold(t *testing.T, n *node) {
+	t.Helper()
+	sock := DefaultControlSocket(n.pin)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	resp, err := c.Post("http://ebpfvrrp/hold", "", nil)
+	if err != nil {
+		t.Fatalf("POST /hold: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /hold: %s", resp.Status)
+	}
+}
+
+// TestDaemonHoldRestart is systemctl restart as the unit does it: ExecStop's
+// hold, SIGTERM, a new start. The stop sends no priority 0 and leaves the VIP
+// and the pins; the new daemon adopts; the backup makes no transition.
+func TestDaemonHoldRestart(t *testing.T) {
+	testutil.Privileged(t)
+	testutil.Require(t, "ip", "nsenter")
+	a, b := testutil.NewNetns(t, "dmha"), testutil.NewNetns(t, "dmhb")
+	pairLinks(t, "veth", a, b, netip.MustParsePrefix("198.18.12.5/24"), netip.MustParsePrefix("198.18.12.6/24"))
+	dir := t.TempDir()
+	mk := func(ns *testutil.Netns, name string, prio int) *node {
+		cfg := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(restartConfig, name, prio)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmht"), hostBPFFS: true}
+	}
+	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
+	mon := monitorAddresses(t, a)
+	startNode(t, master)
+	startNode(t, backup)
+	testutil.WaitFor(t, 20*time.Second, "lb-5 MASTER, lb-6 BACKUP", func() (bool, string) {
+		sm, err1 := nodeStatus(t, master)
+		sb, err2 := nodeStatus(t, backup)
+		if err1 != nil || err2 != nil {
+			return false, fmt.Sprint(err1, err2)
+		}
+		return len(sm.Instances) == 1 && sm.Instances[0].State == "MASTER" &&
+			len(sb.Instances) == 1 && sb.Instances[0].State == "BACKUP" && sb.Instances[0].Master == "198.18.12.5", ""
+	})
+	before6 := len(transitions(backup))
+
+	postHold(t, master)
+	master.signal(syscall.SIGTERM)
+	select {
+	case <-master.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("lb-5 did not stop")
+	}
+	if l := master.logs.String(); !strings.Contains(l, "stopping for a restart (hold)") || strings.Contains(l, `"reason":"shutdown"`) {
+		t.Errorf("the held stop shut the instance down:\n%s", l)
+	}
+	if !hasVIP(t, master, "198.18.12.3") {
+		t.Error("the held stop removed the VIP")
+	}
+	if _, err := os.Stat(master.pin); err != nil {
+		t.Errorf("the held stop removed the pins: %v", err)
+	}
+	again := &node{ns: master.ns, cfg: master.cfg, pin: master.pin, hostBPFFS: true}
+	startNode(t, again)
+	testutil.WaitFor(t, 20*time.Second, "the restarted lb-5 adopts as MASTER", func() (bool, string) {
+		st, err := nodeStatus(t, again)
+		return err == nil && len(st.Instances) == 1 && st.Instances[0].State == "MASTER" &&
+			strings.Contains(again.logs.String(), `"msg":"instance adopted"`), again.logs.String()
+	})
+	time.Sleep(2 * time.Second)
+	if got := transitions(backup); len(got) != before6 {
+		t.Errorf("lb-6 made transitions during the restart:\n%s", strings.Join(got[before6:], "\n"))
+	}
+	if d := mon.deleted("198.18.12.3"); len(d) > 0 {
+		t.Errorf("the VIP left lb-5 during the restart:\n%s", strings.Join(d, "\n"))
 	}
 }

@@ -52,6 +52,7 @@ func (d *Daemon) serve() ([]*http.Server, error) {
 	ctl := http.NewServeMux()
 	ctl.Handle("/", mux)
 	ctl.HandleFunc("/upgrade", d.privileged(d.handleUpgrade))
+	ctl.HandleFunc("/hold", d.privileged(d.handleHold))
 	ln, err := d.controlListener()
 	if err != nil {
 		return nil, err

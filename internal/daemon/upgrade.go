@@ -193,17 +193,14 @@ func (d *Daemon) upgrade() (int, error) {
 
 // handOver makes Run return, leaving everything to the new process.
 func (d *Daemon) handOver(pid int) {
+	if err := notifyMainPID(pid); err != nil {
+		d.log.Warn("upgrade: telling systemd the new main pid", "pid", pid, "err", err)
+	}
 	d.mu.Lock()
 	d.handedOver = true
 	d.mu.Unlock()
 	d.log.Info("upgrade: the new process took over; exiting without priority 0", "pid", pid)
 	d.handoverOnce.Do(func() { close(d.handover) })
-}
-
-func (d *Daemon) handedOverNow() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.handedOver
 }
 
 // upgradeOnSignal runs an upgrade on every SIGUSR2 until the returned func is
