@@ -49,7 +49,13 @@ func cmdHold(ctx context.Context, args []string, env Env) error {
 			return d.DialContext(ctx, "unix", *sock)
 		},
 	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ebpfvrrp/hold", nil)
+	// The daemon declines when this binary's programs differ from the
+	// running ones and their verification would outlast its peers' patience.
+	url := "http://ebpfvrrp/hold?programs=same"
+	if !loader.SameObject(*pin) {
+		url = "http://ebpfvrrp/hold?programs=new"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return err
 	}

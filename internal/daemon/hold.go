@@ -21,10 +21,30 @@ import (
 // HoldWindow bounds the time from POST /hold to the stop it applies to.
 const HoldWindow = 30 * time.Second
 
+// holdVerifyBudget is what a start that must verify the programs (a new
+// binary: ?programs=new) is given before its first advert: about a second on a
+// loaded 2-core machine (docs/benchmarks.md), with a margin. An instance whose
+// peers time out sooner would see the VIP move, and held on this host
+// meanwhile: the stop is then the clean handover instead.
+const holdVerifyBudget = 2 * time.Second
+
 func (d *Daemon) handleHold(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
+	}
+	if r.URL.Query().Get("programs") == "new" {
+		d.mu.Lock()
+		cfg := d.cfg
+		d.mu.Unlock()
+		for _, in := range cfg.Instances {
+			if mdi := 3 * in.AdvertInterval; mdi < holdVerifyBudget {
+				msg := fmt.Sprintf("instance %s: the new binary verifies its programs before its first advert (about 1 s), the peers time out after %v: use ebpfvrrp upgrade (no gap), or this stop hands over cleanly", in.Name, mdi)
+				d.log.Info("hold declined", "why", msg)
+				http.Error(w, msg, http.StatusConflict)
+				return
+			}
+		}
 	}
 	d.mu.Lock()
 	d.holdUntil = time.Now().Add(HoldWindow)

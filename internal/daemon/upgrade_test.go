@@ -194,6 +194,20 @@ func TestDaemonUpgrade(t *testing.T) {
 	}
 	roles("lb-5 still MASTER after the refused request")
 
+	// A restart onto a binary that must verify its programs first would
+	// outlast the peers' 361 ms: the daemon declines to hold.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	if resp, err := c.Post("http://ebpfvrrp/hold?programs=new", "", nil); err != nil || resp.StatusCode != http.StatusConflict {
+		t.Errorf("POST /hold?programs=new at 100 ms adverts = %v, %v; want 409", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	// A clean stop of the upgraded daemon removes the socket it inherited.
 	syscall.Kill(-pgid, syscall.SIGTERM)
 	testutil.Eventually(t, 15*time.Second, "the control socket removed by the clean stop", func() bool {
