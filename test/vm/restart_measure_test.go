@@ -42,7 +42,6 @@ func watchAdverts(t *testing.T, ns *testutil.Netns, ifname string) *advertWatch 
 	return w
 }
 
-
 // drain discards what arrived so far.
 func (w *advertWatch) drain() {
 	buf := make([]byte, 2048)
