@@ -115,9 +115,11 @@ func (d *Daemon) adopt(s control.Setup) (map[string]control.State, []string) {
 			d.log.Warn("adopt: reading peers", "err", err)
 		}
 	}
-	out := map[string]control.State{}
-	var unadopted []string
-	for _, c := range s.Instances {
+	verdicts := make([]adoption, len(s.Instances))
+	prevs := make([]previousState, len(s.Instances))
+	byName := map[string]int{}
+	for i, c := range s.Instances {
+		byName[c.Name] = i
 		var p previousState
 		if adoptable {
 			k := loaderKey(c.Key)
@@ -133,16 +135,46 @@ func (d *Daemon) adopt(s control.Setup) (map[string]control.State, []string) {
 				}
 			}
 		}
-		v := decideAdoption(c, adoptable, why, p)
+		prevs[i], verdicts[i] = p, decideAdoption(c, adoptable, why, p)
+	}
+	// A sync group resumes only as a whole, in one state: entering a state
+	// is the group's transition (hooks, GARP), which adoption skips.
+	for _, g := range s.SyncGroups {
+		var first *adoption
+		whole := true
+		for _, name := range g.Instances {
+			i, ok := byName[name]
+			if !ok {
+				continue
+			}
+			v := &verdicts[i]
+			if first == nil {
+				first = v
+			}
+			whole = whole && v.ok && v.state == first.state
+		}
+		if whole {
+			continue
+		}
+		for _, name := range g.Instances {
+			if i, ok := byName[name]; ok && verdicts[i].ok {
+				verdicts[i] = adoption{why: "sync group " + g.Name + " does not resume as a whole"}
+			}
+		}
+	}
+	out := map[string]control.State{}
+	var unadopted []string
+	for i, c := range s.Instances {
+		v, p := verdicts[i], prevs[i]
 		if v.ok {
 			out[c.Name] = v.state
 			d.log.Info("instance adopted", "instance", c.Name, "state", v.state.String(),
 				"last_advert_ago", p.sinceTx.Round(time.Millisecond).String())
-		} else {
-			d.log.Info("instance starts clean", "instance", c.Name, "reason", v.why)
-			if p.found && p.state == loader.StateMaster {
-				unadopted = append(unadopted, c.Name+": "+v.why)
-			}
+			continue
+		}
+		d.log.Info("instance starts clean", "instance", c.Name, "reason", v.why)
+		if p.found && p.state == loader.StateMaster {
+			unadopted = append(unadopted, c.Name+": "+v.why)
 		}
 	}
 	return out, unadopted

@@ -60,6 +60,8 @@ func takeInherited() (*inherited, error) {
 		if err != nil || fd < 3 {
 			return nil, fmt.Errorf("%s: bad entry %q", EnvUpgrade, kv)
 		}
+		// Inherited without close-on-exec: hooks must not get them.
+		syscall.CloseOnExec(fd)
 		f := os.NewFile(uintptr(fd), name)
 		switch name {
 		case "ready":
