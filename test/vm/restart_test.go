@@ -112,7 +112,20 @@ func upgradeLB5(viaCommand bool) func(t *testing.T, l *lab.Lab) {
 	}
 }
 
+// holdRestartLB5 is systemctl restart as configs/ebpfvrrp.service does it:
+// ExecStop's `ebpfvrrp hold`, SIGTERM, a new start.
+func holdRestartLB5(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	out, err := exec.Command(l.Options().EbpfvrrpBinary, "hold", "--pin-path", l.PinPath(lab.LB5)).CombinedOutput()
+	t.Logf("ebpfvrrp hold: %s", strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("ebpfvrrp hold: %v", err)
+	}
+	restartLB5(syscall.SIGTERM)(t, l)
+}
+
 var restartOps = []restartOp{
+	{"ebpfvrrp/hold+stop+start", lab.Ebpfvrrp, holdRestartLB5},
 	{"ebpfvrrp/kill-9+start", lab.Ebpfvrrp, restartLB5(syscall.SIGKILL)},
 	{"ebpfvrrp/SIGUSR2", lab.Ebpfvrrp, upgradeLB5(false)},
 	{"ebpfvrrp/upgrade-command", lab.Ebpfvrrp, upgradeLB5(true)},
@@ -121,8 +134,8 @@ var restartOps = []restartOp{
 	{"keepalived/kill-9+start", lab.Keepalived, restartLB5(syscall.SIGKILL)},
 }
 
-// TestRestartKeepsVIP replaces the Master's daemon (kill -9 and a new start,
-// SIGUSR2, ebpfvrrp upgrade) while a client requests the
+// TestRestartKeepsVIP replaces the Master's daemon (the unit's systemctl
+// restart, kill -9 and a new start, SIGUSR2, ebpfvrrp upgrade) while a client requests the
 // VIP every 10 ms, on the tutorial's v2/1 s config and on v3/100 ms. ebpfvrrp,
 // back within the backup's Master_Down_Interval, adopts the kernel state: no
 // state change on either host, the VIP never deleted from lb-5 (netlink
