@@ -22,11 +22,20 @@ import (
 // clean handover (priority 0) and the next start is a clean one. It never
 // fails a stop: every outcome exits 0.
 func cmdHold(ctx context.Context, args []string, env Env) error {
-	fs := newFlagSet("hold", "hold [--pin-path DIR | --control-socket PATH]", env)
-	pin := fs.String("pin-path", config.DefaultPinPath, "pin path of the daemon")
+	fs := newFlagSet("hold", "hold [--config FILE] [--pin-path DIR | --control-socket PATH]", env)
+	cfgPath := fs.String("config", "", "the daemon's config: its dataplane.pin_path is the default pin path")
+	pin := fs.String("pin-path", "", "pin path of the daemon (default: the config's, "+config.DefaultPinPath+")")
 	sock := fs.String("control-socket", "", "control socket of the daemon (default: derived from --pin-path)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *pin == "" && *cfgPath != "" {
+		if cfg, err := config.Load(*cfgPath); err == nil {
+			*pin = cfg.Dataplane.PinPath
+		}
+	}
+	if *pin == "" {
+		*pin = config.DefaultPinPath
 	}
 	if *sock == "" {
 		*sock = daemon.DefaultControlSocket(*pin)
