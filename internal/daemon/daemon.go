@@ -354,6 +354,10 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 // for the error paths.
 func (d *Daemon) stop() {
 	d.stopOnce.Do(func() {
+		// A stop during an upgrade waits for its outcome (at most
+		// UpgradeTimeout): the new process may be taking over right now.
+		// Held for good: no upgrade starts once the daemon is stopping.
+		d.upgrading.Lock()
 		if d.leaving() || d.successorPending() {
 			// Everything is (or stays) another process's: no priority 0, no
 			// VIP removed, no hook.

@@ -182,6 +182,11 @@ func (d *Daemon) upgrade() (int, error) {
 	select {
 	case s := <-line:
 		if s == "ready" {
+			// Marked before the lock goes: a stop waiting for it must
+			// find the instances handed over.
+			d.mu.Lock()
+			d.handedOver = true
+			d.mu.Unlock()
 			return cmd.Process.Pid, nil
 		}
 		if s == "" {
@@ -193,14 +198,12 @@ func (d *Daemon) upgrade() (int, error) {
 	}
 }
 
-// handOver makes Run return, leaving everything to the new process.
+// handOver makes Run return, leaving everything to the new process (upgrade
+// marked the instances handed over already).
 func (d *Daemon) handOver(pid int) {
 	if err := notifyMainPID(pid); err != nil {
 		d.log.Warn("upgrade: telling systemd the new main pid", "pid", pid, "err", err)
 	}
-	d.mu.Lock()
-	d.handedOver = true
-	d.mu.Unlock()
 	d.log.Info("upgrade: the new process took over; exiting without priority 0", "pid", pid)
 	d.handoverOnce.Do(func() { close(d.handover) })
 }
