@@ -96,7 +96,3 @@ func (d *Dataplane) ensurePrograms() error {
 	defer d.mu.Unlock()
 	return d.loadPrograms()
 }
-
-// ProgramsLoaded reports whether Load verified the programs (false: it kept
-// the pinned links' programs of the same object).
-func (d *Dataplane) ProgramsLoaded() bool { return d.progsLoaded }

@@ -228,6 +228,15 @@ func openOrCreate(pin string, spec *ebpf.MapSpec) (*ebpf.Map, error) {
 	return m, nil
 }
 
+// ProgramsLoaded reports whether the programs were loaded and verified
+// (false: Load kept the pinned links' programs of the same object, and no
+// attach needed them since).
+func (d *Dataplane) ProgramsLoaded() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.progsLoaded
+}
+
 // loadPrograms loads and verifies the programs when Load kept the pinned
 // links' programs instead (the same object): a new interface to attach, or a
 // test running them, needs them. d.mu is held or the Dataplane not yet shared.

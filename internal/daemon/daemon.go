@@ -163,11 +163,14 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			d.inh.report(err)
 		}
 	}()
+	loadStart := time.Now()
 	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log, LayoutVersion: d.opts.layoutVersion,
 		RequireCompatible: d.inh != nil})
 	if err != nil {
 		return err
 	}
+	d.log.Info("dataplane loaded", "pin_path", d.dp.PinPath(), "programs_verified", d.dp.ProgramsLoaded(),
+		"took", time.Since(loadStart).Round(time.Millisecond).String())
 	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
 	defer func() {
 		if d.successorPending() || d.leaving() {

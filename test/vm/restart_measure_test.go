@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,13 +115,25 @@ func TestExecToFirstAdvert(t *testing.T) {
 			syscall.Kill(-g, syscall.SIGKILL)
 		}
 	})
-	logf, err := os.Create(filepath.Join(dir, "daemon.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
+	var loads []string // per start: the daemon's "dataplane loaded" line, shortened
+	starts := 0
 	start := func() (*exec.Cmd, time.Duration) {
 		t.Helper()
+		starts++
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("daemon-%d.log", starts)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer logf.Close()
+		defer func() {
+			for _, l := range strings.Split(readFile(logf.Name()), "\n") {
+				if strings.Contains(l, `"msg":"dataplane loaded"`) {
+					_, rest, _ := strings.Cut(l, `"programs_verified":`)
+					loads = append(loads, rest)
+					break
+				}
+			}
+		}()
 		cmd := exec.Command(bin, "run", "--config", cfg, "--pin-path", pin, "--metrics-listen", "off", "--log-format", "json")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -151,7 +164,7 @@ func TestExecToFirstAdvert(t *testing.T) {
 		t0 := time.Now()
 		cmd.Process.Signal(syscall.SIGUSR2)
 		if err := cmd.Wait(); err != nil {
-			t.Fatalf("old process after SIGUSR2: %v; log:\n%s", err, readFile(logf.Name()))
+			t.Fatalf("old process after SIGUSR2: %v", err)
 		}
 		upgrade = append(upgrade, time.Since(t0))
 		// The upgraded process is in cmd's process group: stopped with it,
@@ -172,6 +185,8 @@ func TestExecToFirstAdvert(t *testing.T) {
 		t.Logf("%s: median %v, min %v, max %v (%d trials: %v)", m.what,
 			s[len(s)/2].Round(100*time.Microsecond), s[0].Round(100*time.Microsecond), s[len(s)-1].Round(100*time.Microsecond), len(s), m.ds)
 	}
+	// Per start, in order (first, adopted, ...): programs verified? load time.
+	t.Logf("dataplane loads (programs_verified, took): %v", loads)
 }
 
 func readFile(p string) string {
