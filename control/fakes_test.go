@@ -254,9 +254,19 @@ func (f *fakeSender) take() [][]OutAdvert {
 }
 
 type fakeAnnouncer struct {
-	mu      sync.Mutex
-	running map[string]bool
-	starts  int
+	mu        sync.Mutex
+	running   map[string]bool
+	starts    int
+	refreshes int
+}
+
+// StartRefresh makes fakeAnnouncer a Refresher; it counts apart from Start.
+func (f *fakeAnnouncer) StartRefresh(inst string, vips []netip.Addr) func() {
+	f.mu.Lock()
+	f.refreshes++
+	f.starts-- // Start counts it too
+	f.mu.Unlock()
+	return f.Start(inst, vips)
 }
 
 func (f *fakeAnnouncer) Start(inst string, vips []netip.Addr) func() {

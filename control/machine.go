@@ -14,6 +14,14 @@ type Event interface{ isEvent() }
 // Startup leaves Init: Master for the address owner, otherwise Backup (RFC 5798 §6.4.1).
 type Startup struct{}
 
+// Adopt leaves Init for State (Master or Backup) without the side effects of
+// entering it: the instance was in that state in an earlier run of the daemon
+// whose kernel state this one took over (a restart within the peers'
+// Master_Down_Interval), so the VIPs are on the interface, the neighbours know
+// their MAC and the hooks ran. A Master advertises at once and refreshes its
+// VIPs with one GARP/NA; no hook runs. Any other State is a Startup.
+type Adopt struct{ State State }
+
 // Shutdown returns to Init; a Master sends a priority-0 advert and releases its VIPs
 // (RFC 5798 §6.4.3). Reason defaults to ReasonShutdown (ReasonConfigReload when an
 // instance is removed by a reload).
@@ -110,6 +118,7 @@ type TakeoverProbed struct {
 
 func (Startup) isEvent()           {}
 func (Shutdown) isEvent()          {}
+func (Adopt) isEvent()             {}
 func (KernelMasterDown) isEvent()  {}
 func (KernelNewMaster) isEvent()   {}
 func (KernelPrioChange) isEvent()  {}
@@ -250,6 +259,10 @@ type PathFailureChanged struct {
 // Backup takes over; the Runner feeds back TakeoverProbed with the same Seq.
 type ProbeVIPs struct{ Seq uint64 }
 
+// Refresh sends one GARP / unsolicited NA per VIP, without the schedule that
+// Announce starts: an adopted Master's neighbours already know its MAC.
+type Refresh struct{}
+
 // Reannounce restarts the GARP / unsolicited NA schedule of a Master: a split brain
 // ended and neighbours may still point at the other node.
 type Reannounce struct{}
@@ -267,6 +280,7 @@ func (SplitBrainDetected) isAction() {}
 func (PathFailureChanged) isAction() {}
 func (ProbeVIPs) isAction()          {}
 func (Reannounce) isAction()         {}
+func (Refresh) isAction()            {}
 
 // Machine is the RFC 5798 (v3) / RFC 3768 (v2) state machine of one instance. It does
 // no I/O and reads no clock: Handle takes the time and returns what to do.
@@ -347,6 +361,8 @@ func (m *Machine) Handle(now time.Time, ev Event) []Action {
 	switch e := ev.(type) {
 	case Startup:
 		return m.startup(now)
+	case Adopt:
+		return m.adopt(now, e.State)
 	case Shutdown:
 		r := e.Reason
 		if r == ReasonNone {
@@ -471,6 +487,32 @@ func (m *Machine) startup(now time.Time) []Action {
 		first = m.masterAdverInterval() + SkewTime(m.cfg.Version, m.masterAdverInterval(), m.eff)
 	}
 	return m.enterBackup(ReasonStartup, first)
+}
+
+func (m *Machine) adopt(now time.Time, st State) []Action {
+	if m.state != Init {
+		return nil
+	}
+	// What the earlier run did not know yet still applies: a fault, or a
+	// priority-owner config, goes through Startup as usual.
+	if m.faulted() || (st != Master && st != Backup) || (st == Backup && m.cfg.Priority == 255) {
+		return m.startup(now)
+	}
+	if m.cfg.PreemptDelay > 0 {
+		m.preemptUntil = now.Add(m.cfg.PreemptDelay)
+	}
+	if st == Backup {
+		return []Action{m.transition(Backup, ReasonAdopted),
+			SetKernelState{Backup, m.eff},
+			ArmTimer{TimerMasterDown, m.mdi()}}
+	}
+	// AddVIPs takes over the addresses the earlier run added (they carry
+	// our marker) and adds any that went missing.
+	return []Action{m.transition(Master, ReasonAdopted),
+		SetKernelState{Master, m.eff},
+		SendAdvert{m.eff},
+		ArmTimer{TimerAdvert, m.cfg.AdvertInterval},
+		AddVIPs{}, Refresh{}}
 }
 
 func (m *Machine) shutdown(r Reason) []Action {

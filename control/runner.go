@@ -62,6 +62,14 @@ type Announcer interface {
 	Start(inst string, vips []netip.Addr) (stop func())
 }
 
+// Refresher is an Announcer that can also start the schedule of an adopted
+// Master (action Refresh): one announcement now, then only the periodic
+// refresh, without the bursts of a new Master. An Announcer without it gets
+// Start.
+type Refresher interface {
+	StartRefresh(inst string, vips []netip.Addr) (stop func())
+}
+
 // VIPConflict is another host answering for one of our VIPs.
 type VIPConflict struct {
 	VIP netip.Addr
@@ -140,6 +148,11 @@ type Setup struct {
 	Instances  []InstanceConfig
 	Trackers   []TrackerConfig
 	SyncGroups []SyncGroupConfig
+	// Adopt names the instances (by name) that resume the state an earlier run
+	// of the daemon left in the kernel (event Adopt) instead of starting from
+	// Init; the daemon decides which may (see internal/daemon). Only read when
+	// an instance is created.
+	Adopt map[string]State
 }
 
 // Deps are the Runner's collaborators. Dataplane, Addresses and Sender are required.
@@ -510,7 +523,12 @@ func (r *Runner) apply(s Setup) error {
 		r.recompute(now, inst)
 	}
 	for _, inst := range fresh {
-		if !inst.removed {
+		if inst.removed {
+			continue
+		}
+		if st, ok := s.Adopt[inst.cfg.Name]; ok {
+			r.dispatch(now, inst, Adopt{State: st})
+		} else {
 			r.dispatch(now, inst, Startup{})
 		}
 	}
@@ -577,7 +595,14 @@ func (r *Runner) applyInstances(now time.Time, s Setup) (fresh, subscribe []*ins
 		for _, k := range ownPathKeys(c) {
 			r.bySecond[k] = inst
 		}
-		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, Init, c.Priority, false)); err != nil {
+		// An adopted instance is written in the state it resumes: the kernel
+		// must not see it leave Master (or forget the master it follows)
+		// for the moment between this write and the Adopt event.
+		kst := Init
+		if st, ok := s.Adopt[c.Name]; ok && (st == Master || st == Backup) {
+			kst = st
+		}
+		if err := r.d.Dataplane.SetInstance(c.Key, kernelConfig(c, kst, c.Priority, false)); err != nil {
 			errs = append(errs, fmt.Errorf("control: instance %s: set kernel instance: %w", c.Name, err))
 		}
 		for _, k := range ownPathKeys(c) {
@@ -878,6 +903,52 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("control: shutdown: waiting for trackers: %w", ctx.Err())
+	}
+}
+
+// Abandon stops the Runner without touching what it manages: no advert (no
+// priority 0), VIPs and kernel state left as they are, no hook; timers,
+// trackers and link watches stop. It is the way out of a daemon that handed
+// its instances to a successor (an upgrade), which goes on from the same
+// kernel state. The Runner cannot be restarted.
+func (r *Runner) Abandon() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	for _, inst := range r.insts {
+		for k := range inst.timers {
+			r.stopTimer(inst, TimerKind(k))
+		}
+		inst.advertArmed = false
+		if inst.announceStop != nil {
+			// The GARP schedule only: the successor refreshes on adoption.
+			inst.announceStop()
+			inst.announceStop = nil
+		}
+		if inst.ifaceCancel != nil {
+			r.deferred = append(r.deferred, inst.ifaceCancel)
+			inst.ifaceCancel = nil
+		}
+	}
+	if r.advTimer != nil {
+		r.advTimer.Stop()
+		r.advGen++
+	}
+	r.pending = nil
+	r.closed = true
+	r.probeCancel()
+	trs := slices.Collect(maps.Values(r.trackers))
+	r.trackers = make(map[string]*trackerRun)
+	deferred := r.deferred
+	r.deferred = nil
+	r.mu.Unlock()
+	for _, f := range deferred {
+		f()
+	}
+	for _, tr := range trs {
+		tr.stop()
 	}
 }
 

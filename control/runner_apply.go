@@ -73,6 +73,8 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 			}
 		case ProbeVIPs:
 			probes = append(probes, a.Seq)
+		case Refresh:
+			r.startRefresh(inst)
 		case Reannounce:
 			r.log.Info("split brain over: VIPs no longer answered by another host", "instance", inst.cfg.Name)
 			r.stopAnnounce(inst)
@@ -114,6 +116,11 @@ func (r *Runner) logTransition(now time.Time, inst *instance, t Transition) {
 // do not propagate.
 func (r *Runner) propagate(now time.Time, inst *instance, t Transition) {
 	g := inst.group
+	if g != nil && t.Reason == ReasonAdopted {
+		// The group was in this state already: nobody follows, no hook.
+		g.state = t.To
+		return
+	}
 	if g == nil || t.Reason == ReasonSyncGroup || t.To == Init || (t.From == Init && t.To == Backup) {
 		return
 	}
@@ -182,6 +189,24 @@ func (r *Runner) startAnnounce(inst *instance) {
 		addrs = append(addrs, v.Prefix.Addr())
 	}
 	inst.announceStop = r.d.Announcer.Start(inst.cfg.Name, addrs)
+}
+
+// startRefresh is startAnnounce for an adopted Master (action Refresh).
+func (r *Runner) startRefresh(inst *instance) {
+	rf, ok := r.d.Announcer.(Refresher)
+	if !ok {
+		r.startAnnounce(inst)
+		return
+	}
+	if inst.announceStop != nil {
+		return
+	}
+	vips := inst.cfg.allVIPs()
+	addrs := make([]netip.Addr, 0, len(vips))
+	for _, v := range vips {
+		addrs = append(addrs, v.Prefix.Addr())
+	}
+	inst.announceStop = rf.StartRefresh(inst.cfg.Name, addrs)
 }
 
 func (r *Runner) stopAnnounce(inst *instance) {

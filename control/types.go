@@ -51,6 +51,9 @@ const (
 	ReasonSplitBrainDemote
 	ReasonConfigReload
 	ReasonPathFailure
+	// ReasonAdopted: the instance resumed the state an earlier run of the
+	// daemon left in the kernel (a restart, an upgrade).
+	ReasonAdopted
 )
 
 var reasonNames = [...]string{
@@ -71,6 +74,7 @@ var reasonNames = [...]string{
 	ReasonSplitBrainDemote:     "split_brain_demote",
 	ReasonConfigReload:         "config_reload",
 	ReasonPathFailure:          "path_failure",
+	ReasonAdopted:              "adopted",
 }
 
 func (r Reason) String() string {

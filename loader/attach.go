@@ -183,8 +183,8 @@ func (d *Dataplane) linkPin(ifname, kind string) string {
 }
 
 // reuse takes over a link pinned by an earlier process if it still hooks this
-// interface, swapping in our program. Stale pins (interface gone or
-// recreated) are removed.
+// interface, swapping in our program (prog nil: keeping its program, the same
+// object as ours). Stale pins (interface gone or recreated) are removed.
 func reuse(pin string, ifindex int, prog *ebpf.Program) (link.Link, error) {
 	l, err := link.LoadPinnedLink(pin, nil)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -206,6 +206,9 @@ func reuse(pin string, ifindex int, prog *ebpf.Program) (link.Link, error) {
 		_ = l.Unpin()
 		l.Close()
 		return nil, nil
+	}
+	if prog == nil {
+		return l, nil
 	}
 	if err := l.Update(prog); err != nil {
 		l.Close()
@@ -242,6 +245,9 @@ func (d *Dataplane) attachXDP(a *attachment, ifi *net.Interface, mode AttachMode
 		a.links = append(a.links, pinnedLink{l, pin})
 		a.mode = kindMode(k)
 		return nil
+	}
+	if err := d.loadPrograms(); err != nil {
+		return err
 	}
 	nl, err := netlink.LinkByIndex(ifi.Index)
 	if err != nil {
@@ -285,6 +291,14 @@ func (d *Dataplane) attachTC(a *attachment, ifi *net.Interface, kind string, pro
 	if l != nil {
 		a.links = append(a.links, pinnedLink{l, pin})
 		return nil
+	}
+	if err := d.loadPrograms(); err != nil {
+		return err
+	}
+	if kind == kindTCEgress {
+		prog = d.objs.VrrpTcEgress
+	} else {
+		prog = d.objs.VrrpTcIngress
 	}
 	attach := ebpf.AttachTCXIngress
 	if kind == kindTCEgress {

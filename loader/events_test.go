@@ -458,7 +458,8 @@ func TestRestartSkipsStaleEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = d2.Close() })
+	// The pins are d2's now: d1's Unpin leaves them (ErrSuccessor).
+	t.Cleanup(func() { _ = d2.Unpin() })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events, err := d2.Events(ctx)

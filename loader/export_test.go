@@ -19,12 +19,18 @@ import (
 // and the mean time per run. Maps and timers are the live ones: tests and
 // benchmarks see the same effects as real traffic.
 func (d *Dataplane) RunXDP(frame []byte, repeat int) (uint32, time.Duration, error) {
+	if err := d.ensurePrograms(); err != nil {
+		return 0, 0, err
+	}
 	return run(d.objs.VrrpXdp, frame, repeat)
 }
 
 // RunTC is RunXDP for the TC ingress program (TC_ACT_SHOT 2 drops,
 // TC_ACT_UNSPEC, as uint32 0xffffffff, passes).
 func (d *Dataplane) RunTC(frame []byte, repeat int) (uint32, time.Duration, error) {
+	if err := d.ensurePrograms(); err != nil {
+		return 0, 0, err
+	}
 	return run(d.objs.VrrpTcIngress, frame, repeat)
 }
 
@@ -83,4 +89,10 @@ func (d *Dataplane) VIPGuarded(ifindex uint32, addr netip.Addr) (uint64, error) 
 		return 0, fmt.Errorf("loader: read vip lease %v: %w", addr, err)
 	}
 	return l.Guarded, nil
+}
+
+func (d *Dataplane) ensurePrograms() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loadPrograms()
 }

@@ -30,6 +30,17 @@ type Options struct {
 	// NoTCX attaches TC programs through a clsact qdisc even where the kernel
 	// has TCX, as on a kernel without it (before 6.6).
 	NoTCX bool
+	// RequireCompatible makes Load fail with ErrIncompatibleLayout, touching
+	// nothing, when the pin path holds pins of another layout version (an
+	// upgrade, which must leave the running daemon as it is). Without it such
+	// pins are replaced: a clean start.
+	RequireCompatible bool
+	// LoadPrograms loads and verifies the programs even when the pinned
+	// links run the same object (which Load otherwise keeps).
+	LoadPrograms bool
+	// LayoutVersion overrides LayoutVersion: tests pretend to be a binary
+	// with another layout. 0 means LayoutVersion.
+	LayoutVersion uint32
 }
 
 // Errors callers can branch on.
@@ -66,6 +77,17 @@ type Dataplane struct {
 	noTCX    bool       // Options.NoTCX
 	// mountedBPFFS: Load found no bpffs and mounted one (see PrivateBPFFS).
 	mountedBPFFS bool
+
+	// meta and adopt are the user-space bookkeeping maps (restart.go).
+	meta, adopt *ebpf.Map
+	owner       uint64 // ours in meta while we own the pins
+	// adoptable: the pins were there, of our layout (see Adoptable).
+	adoptable bool
+	adoptWhy  string
+	// progsLoaded: objs holds the programs. Not so after a Load that kept
+	// the pinned links' programs (same object); loadPrograms loads them.
+	progsLoaded bool
+	spec        *ebpf.CollectionSpec
 }
 
 // Load loads and verifies the programs and pins their maps under the pin path,
@@ -105,16 +127,54 @@ func Load(opts Options) (*Dataplane, error) {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
 	d := &Dataplane{pinPath: pin, log: log, attached: map[string]*attachment{}, done: make(chan struct{}),
-		noTCX: opts.NoTCX, mountedBPFFS: mounted}
+		noTCX: opts.NoTCX, mountedBPFFS: mounted, spec: spec}
 
+	layout := opts.LayoutVersion
+	if layout == 0 {
+		layout = LayoutVersion
+	}
 	if _, err := os.Stat(pin); err == nil {
+		got, ok, err := pinnedLayout(pin)
+		if err != nil {
+			return nil, err
+		}
+		sameObject := false
+		switch {
+		case ok && got.Layout == layout:
+			d.adoptable = true
+			sameObject = got.Object == objectID && !opts.LoadPrograms
+		case opts.RequireCompatible && ok:
+			return nil, fmt.Errorf("loader: %w: pins %d, this binary %d", ErrIncompatibleLayout, got.Layout, layout)
+		case opts.RequireCompatible:
+			return nil, fmt.Errorf("loader: %w: pins without a version, this binary %d", ErrIncompatibleLayout, layout)
+		default:
+			d.adoptWhy = fmt.Sprintf("pinned maps have layout version %d, this binary %d", got.Layout, layout)
+			if !ok {
+				d.adoptWhy = fmt.Sprintf("pinned maps have no layout version, this binary %d", layout)
+			}
+			log.Warn("replacing pinned maps of another layout: a clean start", "pin_path", pin, "why", d.adoptWhy)
+			if err := dropAllMapPins(spec, pin); err != nil {
+				return nil, err
+			}
+		}
 		if err := dropIncompatiblePins(spec, pin, log); err != nil {
 			return nil, err
 		}
-		if err := loadObjects(spec, &d.objs, pin); err != nil {
-			return nil, err
+		if sameObject {
+			// The links run this very object: open the maps only, and
+			// leave the verifier (most of a start) to loadPrograms,
+			// should a new interface need the programs.
+			if err := loadObjects(spec, &d.objs.vrrpMaps, pin); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := loadObjects(spec, &d.objs, pin); err != nil {
+				return nil, err
+			}
+			d.progsLoaded = true
 		}
 	} else if errors.Is(err, fs.ErrNotExist) {
+		d.adoptWhy = "no pinned maps: a first start"
 		tmp, err := os.MkdirTemp(parent, filepath.Base(pin)+tmpSuffix)
 		if err != nil {
 			return nil, fmt.Errorf("loader: create pin directory: %w", err)
@@ -123,6 +183,7 @@ func Load(opts Options) (*Dataplane, error) {
 			_ = os.RemoveAll(tmp)
 			return nil, err
 		}
+		d.progsLoaded = true
 		if err := os.Rename(tmp, pin); err != nil {
 			d.objs.Close()
 			_ = os.RemoveAll(tmp)
@@ -134,6 +195,11 @@ func Load(opts Options) (*Dataplane, error) {
 	if err := os.MkdirAll(filepath.Join(pin, linkDir), 0o700); err != nil {
 		d.objs.Close()
 		return nil, fmt.Errorf("loader: create link pin directory: %w", err)
+	}
+	if err := d.openBookkeeping(pin, layout); err != nil {
+		d.closeBookkeeping()
+		d.objs.Close()
+		return nil, err
 	}
 	d.loadedNs = monotonic()
 	return d, nil
@@ -165,7 +231,7 @@ func removeStaleTemps(parent, base string, log *slog.Logger) {
 // digits); bpffs refuses names with a dot.
 const tmpSuffix = "-tmp"
 
-func loadObjects(spec *ebpf.CollectionSpec, objs *vrrpObjects, pin string) error {
+func loadObjects(spec *ebpf.CollectionSpec, objs any, pin string) error {
 	err := spec.LoadAndAssign(objs, &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: pin}})
 	if err == nil {
 		return nil
@@ -274,13 +340,38 @@ func (d *Dataplane) Close() error {
 	}
 	d.attached = map[string]*attachment{}
 	errs = append(errs, d.objs.Close())
+	d.closeBookkeeping()
 	return errors.Join(errs...)
 }
 
+func (d *Dataplane) closeBookkeeping() {
+	for _, m := range []*ebpf.Map{d.meta, d.adopt} {
+		if m != nil {
+			m.Close()
+		}
+	}
+}
+
+// ErrSuccessor: Unpin found that a later Load took the pins over; it left them
+// (and the hooks) to that process and only closed this Dataplane.
+var ErrSuccessor = errors.New("pins taken over by a successor")
+
 // Unpin is the clean shutdown: it detaches every interface this pin path has
 // links for (also ones attached by an earlier process), removes all pins and
-// closes the dataplane.
+// closes the dataplane. If a successor's Load has taken the pins over since,
+// it only closes, and returns ErrSuccessor.
 func (d *Dataplane) Unpin() error {
+	unlock, err := lockDir(filepath.Dir(d.pinPath))
+	if err != nil {
+		return errors.Join(err, d.Close())
+	}
+	if !d.Owned() {
+		unlock()
+		return errors.Join(ErrSuccessor, d.Close())
+	}
+	// Held to the end: a successor's Load waits until the pins are gone
+	// rather than taking over a half-removed directory.
+	defer unlock()
 	d.mu.Lock()
 	var errs []error
 	for name, a := range d.attached {
@@ -297,17 +388,10 @@ func (d *Dataplane) Unpin() error {
 		}
 	}
 	d.mu.Unlock()
-	// Under the parent's lock, like Load: a Load of the same pin path in
-	// another process must not see the directory half removed.
-	if unlock, err := lockDir(filepath.Dir(d.pinPath)); err != nil {
-		errs = append(errs, err)
-	} else {
-		// Removing a link pin releases the link: this also detaches
-		// hooks an earlier process pinned and this one never took over.
-		if err := os.RemoveAll(d.pinPath); err != nil {
-			errs = append(errs, fmt.Errorf("loader: remove pins: %w", err))
-		}
-		unlock()
+	// Removing a link pin releases the link: this also detaches hooks an
+	// earlier process pinned and this one never took over.
+	if err := os.RemoveAll(d.pinPath); err != nil {
+		errs = append(errs, fmt.Errorf("loader: remove pins: %w", err))
 	}
 	errs = append(errs, d.Close())
 	return errors.Join(errs...)

@@ -75,6 +75,10 @@ func init() {
 		{"convert", "FILE", "print a keepalived.conf (or any config) as ebpfvrrp YAML", newConvertFlagSet, cmdConvert},
 		{"status", "[--json | --watch]", "state, priorities, master, heartbeat loss and drops of a running daemon",
 			func(env Env) *flag.FlagSet { fs, _ := newStatusFlagSet(env); return fs }, cmdStatus},
+		{"upgrade", "[--pin-path DIR]", "replace the running daemon by the binary now at its path, VIPs kept (as SIGUSR2)",
+			func(env Env) *flag.FlagSet { fs, _ := newUpgradeFlagSet(env); return fs }, cmdUpgrade},
+		{"hold", "[--config FILE]", "the next stop is a restart: leave the VIPs for the next start (systemd's ExecStop)",
+			func(env Env) *flag.FlagSet { fs, _ := newHoldFlagSet(env); return fs }, cmdHold},
 		{"demo", "[--keepalived] [--v3]", "the two-LB lab in network namespaces, with a live failover",
 			func(env Env) *flag.FlagSet { fs, _ := newDemoFlagSet(env); return fs }, cmdDemo},
 		{"version", "", "print the version", nil, func(_ context.Context, _ []string, env Env) error {

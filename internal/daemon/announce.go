@@ -27,6 +27,16 @@ type announcerAdapter struct {
 }
 
 func (a *announcerAdapter) Start(inst string, vips []netip.Addr) func() {
+	return a.start(inst, vips, false)
+}
+
+// StartRefresh is Start for an adopted Master (control.Refresher): one
+// announcement, then only the periodic refresh, if configured.
+func (a *announcerAdapter) StartRefresh(inst string, vips []netip.Addr) func() {
+	return a.start(inst, vips, true)
+}
+
+func (a *announcerAdapter) start(inst string, vips []netip.Addr, refresh bool) func() {
 	a.mu.Lock()
 	// One schedule per interface the VIPs live on, in the order first seen.
 	var order []int
@@ -57,6 +67,9 @@ func (a *announcerAdapter) Start(inst string, vips []netip.Addr) func() {
 			a.ann[ifx] = an
 		}
 		anns[ifx] = an
+	}
+	if refresh {
+		s.Repeat, s.Delay = 1, 0
 	}
 	a.mu.Unlock()
 	ctx, cancel := context.WithCancel(a.ctx)

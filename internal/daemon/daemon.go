@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -55,6 +56,10 @@ type Options struct {
 	// PIDFiles are written with the daemon's pid when Run starts and removed when
 	// it returns (keepalived's -p and -r, for scripts that read them).
 	PIDFiles []string
+
+	// layoutVersion makes the dataplane pretend another pinned-map layout
+	// (loader.Options.LayoutVersion): tests of an upgrade across layouts.
+	layoutVersion uint32
 }
 
 // Daemon is one running ebpfvrrp: a dataplane, a Runner and their adapters.
@@ -76,6 +81,22 @@ type Daemon struct {
 	vmacs    map[string]bool // VMAC interfaces we created, removed on exit
 	sd       *systemdNotifier
 	stopOnce sync.Once
+	ctlLn    *net.UnixListener // the control socket's
+	// metricsLn is the metrics listener (nil when off).
+	metricsLn net.Listener
+
+	// Upgrade (upgrade.go). exe and args are what an upgrade executes: this
+	// process's path (as it was at start) and arguments.
+	exe          string
+	args         []string
+	inh          *inherited // set when an upgrade started this process
+	tookOver     bool       // inh's predecessor was told we are ready
+	handedOver   bool       // a successor took over from us
+	handover     chan struct{}
+	holdUntil    time.Time // see hold.go
+	held         bool      // stopping within the hold: leave everything
+	handoverOnce sync.Once
+	upgrading    sync.Mutex
 }
 
 // New returns a Daemon for opts, with the defaults filled in. Run starts it.
@@ -94,7 +115,14 @@ func New(opts Options) *Daemon {
 	}
 	// sd_notify is the process's: NOTIFY_SOCKET and WATCHDOG_USEC come from its
 	// environment, as systemd sets them.
-	return &Daemon{opts: opts, log: opts.Logger, cfg: opts.Config, sd: newSystemdNotifier(opts.Logger, os.Getenv)}
+	d := &Daemon{opts: opts, log: opts.Logger, cfg: opts.Config, sd: newSystemdNotifier(opts.Logger, os.Getenv),
+		handover: make(chan struct{}), args: os.Args[1:]}
+	// Resolved now: after a package upgrade replaced the file, the path
+	// names the new binary, which is the one to run.
+	if exe, err := os.Executable(); err == nil {
+		d.exe = exe
+	}
+	return d
 }
 
 // vmac creates (or finds) an instance's VMAC and remembers it for removal on exit.
@@ -114,6 +142,9 @@ func (d *Daemon) vmac(parent string, vrid uint8, family int) (string, error) {
 }
 
 func (d *Daemon) removeVMACs() {
+	if d.successorPending() || d.leaving() || !d.dp.Owned() {
+		return // a successor's now
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for name := range d.vmacs {
@@ -127,6 +158,18 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
+	if d.inh, err = takeInherited(); err != nil {
+		return err
+	}
+	// Started by an upgrade: the predecessor waits for our word.
+	defer func() {
+		if d.successorPending() {
+			if err == nil {
+				err = errors.New("stopped before taking over")
+			}
+			d.inh.report(err)
+		}
+	}()
 	removePIDs, err := writePIDFiles(d.opts.PIDFiles)
 	if err != nil {
 		return err
@@ -138,13 +181,27 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		close(sdStop)
 		<-d.sd.done
 	}()
-	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log})
+	loadStart := time.Now()
+	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log, LayoutVersion: d.opts.layoutVersion,
+		RequireCompatible: d.inh != nil})
 	if err != nil {
 		return err
 	}
+	d.log.Info("dataplane loaded", "pin_path", d.dp.PinPath(), "programs_verified", d.dp.ProgramsLoaded(),
+		"took", time.Since(loadStart).Round(time.Millisecond).String())
 	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
 	defer func() {
-		if uerr := d.dp.Unpin(); uerr != nil {
+		if d.successorPending() || d.leaving() {
+			// The predecessor still runs on all of it, or a successor (the
+			// next start, an upgraded process) goes on from it.
+			d.dp.Close()
+			return
+		}
+		// A clean stop releases the hooks and pins, unless a successor (an
+		// upgrade, a new daemon started while this one stopped) owns them now.
+		if uerr := d.dp.Unpin(); errors.Is(uerr, loader.ErrSuccessor) {
+			d.log.Info("leaving pins and hooks to the daemon that took them over", "pin_path", d.dp.PinPath())
+		} else if uerr != nil {
 			d.log.Error("unpinning dataplane", "err", uerr)
 		}
 		d.dp.Close()
@@ -163,6 +220,20 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err := d.attach(d.cfg); err != nil {
 		return err
 	}
+	if err := initTrackFiles(d.cfg); err != nil {
+		return err
+	}
+	setup, err := buildSetup(d.cfg, d.vmac)
+	if err != nil {
+		return err
+	}
+	// Decided before anything writes the instances: the kernel's view of
+	// them is what the earlier run left.
+	var unadopted []string
+	setup.Adopt, unadopted = d.adopt(setup)
+	if d.inh != nil && len(unadopted) > 0 {
+		return fmt.Errorf("cannot adopt every Master: %s", strings.Join(unadopted, "; "))
+	}
 
 	// Pinned to this namespace, the Manager keeps one rtnetlink socket open
 	// instead of opening one per request (VIP adds are on the failover path).
@@ -173,13 +244,13 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	defer selfNS.Close()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d.addrs = newAddressAdapter(d.newVIPManager(selfNS), d.dp, d.log)
+	d.addrs = newAddressAdapter(d.newVIPManager(selfNS, keepVIPs(setup, setup.Adopt)), d.dp, d.log)
 	go d.addrs.refreshLeases(runCtx)
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
 	defer d.ann.Close()
 	sender := newSenderAdapter()
 	defer sender.Close()
-	setup, err := d.startRunner(runCtx, sender)
+	err = d.startRunner(runCtx, sender, setup)
 	defer func() {
 		if d.advClock != nil {
 			d.advClock.Close()
@@ -188,6 +259,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	d.storeConfigHashes(setup)
 	defer d.stop()
 	readerDone, err := d.readEvents(runCtx)
 	if err != nil {
@@ -199,6 +271,12 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() {
+		if d.ctlLn != nil {
+			// The socket file goes with a clean stop, also when it was
+			// inherited (those are not unlinked by default), unless it is
+			// a successor's now.
+			d.ctlLn.SetUnlinkOnClose(d.dp.Owned() && !d.successorPending())
+		}
 		for _, s := range srvs {
 			s.Close()
 		}
@@ -206,6 +284,16 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	go d.probeLoop(runCtx)
 	stopHangup := d.reloadOnHangup()
 	defer stopHangup()
+	stopUpgrade := d.upgradeOnSignal()
+	defer stopUpgrade()
+	if d.inh != nil {
+		// Adopted, advertising, serving: the predecessor may go.
+		d.inh.report(nil)
+		d.mu.Lock()
+		d.tookOver = true
+		d.mu.Unlock()
+		d.log.Info("upgrade: took over from the previous process")
+	}
 
 	d.log.Info("ebpfvrrp running", "version", d.opts.Version, "config", d.opts.ConfigPath,
 		"instances", len(setup.Instances), "pin_path", d.dp.PinPath(), "metrics", d.opts.MetricsListen,
@@ -216,6 +304,15 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	select {
 	case <-ctx.Done():
 		d.sd.stopping()
+		if d.holding() {
+			d.mu.Lock()
+			d.held = true
+			d.mu.Unlock()
+			d.log.Info("stopping for a restart (hold): VIPs and kernel state stay for the next start")
+		}
+		d.stop()
+		return nil
+	case <-d.handover:
 		d.stop()
 		return nil
 	case <-readerDone:
@@ -227,9 +324,15 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 }
 
 // newVIPManager returns the address manager for selfNS, after removing the VIPs a
-// crashed run left behind.
-func (d *Daemon) newVIPManager(selfNS netns.NsHandle) *vip.Manager {
+// crashed run left behind, except keep (the adopted Masters'), which it takes
+// over.
+func (d *Daemon) newVIPManager(selfNS netns.NsHandle, keep []vip.Address) *vip.Manager {
 	mgr := vip.NewManager(vipOwner, vip.WithNetns(selfNS))
+	for _, a := range keep {
+		if err := mgr.Add(a); err != nil {
+			d.log.Warn("taking over an adopted VIP", "vip", a.String(), "err", err)
+		}
+	}
 	if stale, err := mgr.CleanupStale(); err != nil {
 		d.log.Warn("removing VIPs left by a previous run", "err", err)
 	} else if len(stale) > 0 {
@@ -238,25 +341,18 @@ func (d *Daemon) newVIPManager(selfNS netns.NsHandle) *vip.Manager {
 	return mgr
 }
 
-// startRunner builds the Runner over the adapters from the config and starts it.
-func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (control.Setup, error) {
+// startRunner builds the Runner over the adapters for setup and starts it.
+func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup control.Setup) error {
 	links, err := newLinkWatcher(ctx, d.log)
 	if err != nil {
-		return control.Setup{}, fmt.Errorf("watch links: %w", err)
+		return fmt.Errorf("watch links: %w", err)
 	}
 	d.notifier = hooks.NewExecNotifier(d.log)
-	if err := initTrackFiles(d.cfg); err != nil {
-		return control.Setup{}, err
-	}
-	setup, err := buildSetup(d.cfg, d.vmac)
-	if err != nil {
-		return setup, err
-	}
 	// Joined before the first advert is awaited: on a NIC that filters
 	// multicast the peers' adverts reach the receive path only once we are
 	// members.
 	if err := d.joinGroups(setup); err != nil {
-		return setup, err
+		return err
 	}
 	d.setAnnounceSettings(d.cfg, setup)
 	deps := control.Deps{
@@ -282,9 +378,9 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (contro
 		d.log.Debug("advert clock: using Go timers", "err", err)
 	}
 	if d.runner, err = control.NewRunner(deps, setup); err != nil {
-		return setup, err
+		return err
 	}
-	return setup, d.runner.Start()
+	return d.runner.Start()
 }
 
 // stop hands over, once: priority-0 adverts, VIPs removed, trackers stopped; then
@@ -293,6 +389,17 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender) (contro
 // for the error paths.
 func (d *Daemon) stop() {
 	d.stopOnce.Do(func() {
+		// A stop during an upgrade waits for its outcome (at most
+		// UpgradeTimeout): the new process may be taking over right now.
+		// Held for good: no upgrade starts once the daemon is stopping.
+		d.upgrading.Lock()
+		if d.leaving() || d.successorPending() {
+			// Everything is (or stays) another process's: no priority 0, no
+			// VIP removed, no hook.
+			d.runner.Abandon()
+			d.log.Info("ebpfvrrp stopped, leaving the instances to the other process")
+			return
+		}
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
 		if err := d.runner.Shutdown(sctx); err != nil {
@@ -413,6 +520,7 @@ func (d *Daemon) reloadConfig() error {
 	if err := d.joinGroups(setup); err != nil {
 		d.log.Error("reload: multicast groups", "err", err)
 	}
+	d.storeConfigHashes(setup)
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -191,5 +192,15 @@ func TestInitTrackFiles(t *testing.T) {
 	cfg.Trackers = map[string]config.Tracker{"e": {File: dir, FileInit: &config.FileInit{}}}
 	if err := initTrackFiles(cfg); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("init_file on a directory: %v, want not a regular file", err)
+	}
+}
+
+// The process an upgrade starts becomes the unit's main PID: it must see the
+// watchdog as its own, so WATCHDOG_PID (the old pid) is not passed on.
+func TestUpgradeEnvKeepsTheWatchdog(t *testing.T) {
+	got := upgradeEnv([]string{"PATH=/bin", "WATCHDOG_USEC=10000000", "WATCHDOG_PID=4242", "NOTIFY_SOCKET=/run/systemd/notify"})
+	want := []string{"PATH=/bin", "WATCHDOG_USEC=10000000", "NOTIFY_SOCKET=/run/systemd/notify"}
+	if !slices.Equal(got, want) {
+		t.Errorf("upgradeEnv (-want +got):\n-%q\n+%q", want, got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
+	"github.com/ebpfvrrp/ebpfvrrp/loader"
 )
 
 // The pair test runs each daemon in-process in a child of the test binary
@@ -31,6 +33,10 @@ const (
 	envConfig  = "EBPFVRRP_TEST_DAEMON_CONFIG"
 	envPin     = "EBPFVRRP_TEST_DAEMON_PIN"
 	envMetrics = "EBPFVRRP_TEST_DAEMON_METRICS" // --metrics-listen; default off
+	// envLayout makes the daemon a build of another map layout version.
+	envLayout = "EBPFVRRP_TEST_DAEMON_LAYOUT"
+	// envFailUpgrade: see TestDaemonProcess.
+	envFailUpgrade = "EBPFVRRP_TEST_DAEMON_FAIL_UPGRADE_IF"
 )
 
 // TestDaemonProcess is the daemon of one node when the pair test starts this
@@ -51,8 +57,19 @@ func TestDaemonProcess(t *testing.T) {
 	if metrics == "" {
 		metrics = "off"
 	}
-	err = New(Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: metrics,
-		Logger: log, Version: "test"}).Run(ctx)
+	opts := Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: metrics,
+		Logger: log, Version: "test"}
+	if v, err := strconv.ParseUint(os.Getenv(envLayout), 10, 32); err == nil {
+		opts.layoutVersion = uint32(v)
+	}
+	// A new process of an upgrade pretends another layout while the file
+	// envFailUpgrade names exists: a new binary the old one must refuse.
+	if f := os.Getenv(envFailUpgrade); f != "" && os.Getenv(EnvUpgrade) != "" {
+		if _, err := os.Stat(f); err == nil {
+			opts.layoutVersion = loader.LayoutVersion + 1
+		}
+	}
+	err = New(opts).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +84,23 @@ type node struct {
 	logs *testutil.SyncBuffer
 	done chan struct{} // closed when the process has exited; then err is set
 	err  error
+	// hostBPFFS starts the daemon with nsenter --net rather than ip netns
+	// exec: it keeps the host's bpffs, so its pins outlive it, as under
+	// systemd.
+	hostBPFFS bool
+	// logFile, when set, takes the daemon's output instead of logs (a
+	// file, not a pipe: a process the daemon execs in an upgrade keeps
+	// writing to it after the daemon exited).
+	logFile string
+}
+
+// log is what the node's daemons wrote so far.
+func (n *node) log() string {
+	if n.logFile != "" {
+		b, _ := os.ReadFile(n.logFile)
+		return string(b)
+	}
+	return n.logs.String()
 }
 
 func startNode(t *testing.T, n *node) {
@@ -77,8 +111,19 @@ func startNode(t *testing.T, n *node) {
 	}
 	n.logs = &testutil.SyncBuffer{}
 	n.cmd = exec.Command("ip", "netns", "exec", n.ns.Name, self, "-test.run=^TestDaemonProcess$")
+	if n.hostBPFFS {
+		n.cmd = exec.Command("nsenter", "--net=/run/netns/"+n.ns.Name, self, "-test.run=^TestDaemonProcess$")
+	}
 	n.cmd.Env = append(append(os.Environ(), envConfig+"="+n.cfg, envPin+"="+n.pin), n.env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	if n.logFile != "" {
+		f, err := os.OpenFile(n.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		n.cmd.Stdout, n.cmd.Stderr = f, f
+	}
 	// `ip netns exec` forks the daemon as its child: signals go to the whole
 	// process group, and the group dies with the test.
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -100,7 +145,7 @@ func startNode(t *testing.T, n *node) {
 			}
 		}
 		if t.Failed() {
-			t.Logf("log of %s:\n%s", n.ns.Name, n.logs.String())
+			t.Logf("log of %s:\n%s", n.ns.Name, n.log())
 		}
 		os.RemoveAll(n.pin)
 	})

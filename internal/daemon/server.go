@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,13 +33,43 @@ func (d *Daemon) serve() ([]*http.Server, error) {
 	mux.HandleFunc("/status", d.handleStatus)
 	var srvs []*http.Server
 	if l := d.opts.MetricsListen; l != "" && l != "off" {
-		ln, err := net.Listen("tcp", l)
-		if err != nil {
-			return nil, fmt.Errorf("--metrics-listen %s: %w", l, err)
+		ln := net.Listener(nil)
+		if d.inh != nil && d.inh.metrics != nil {
+			ln = d.inh.metrics // an upgrade: the predecessor's, never closed
+		} else {
+			var err error
+			if ln, err = net.Listen("tcp", l); err != nil {
+				return nil, fmt.Errorf("--metrics-listen %s: %w", l, err)
+			}
 		}
+		d.metricsLn = ln
 		s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go s.Serve(ln)
 		srvs = append(srvs, s)
+	}
+	// The control socket also takes commands that change the daemon; only
+	// root and the socket's group may send those (privileged).
+	ctl := http.NewServeMux()
+	ctl.Handle("/", mux)
+	ctl.HandleFunc("/upgrade", d.privileged(d.handleUpgrade))
+	ctl.HandleFunc("/hold", d.privileged(d.handleHold))
+	ln, err := d.controlListener()
+	if err != nil {
+		return nil, err
+	}
+	d.ctlLn = ln
+	s := &http.Server{Handler: ctl, ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeerCred}
+	go s.Serve(ln)
+	srvs = append(srvs, s)
+	return srvs, nil
+}
+
+// controlSocketMode: the owner (root) and the socket's group may connect.
+const controlSocketMode = 0o660
+
+func (d *Daemon) controlListener() (*net.UnixListener, error) {
+	if d.inh != nil && d.inh.control != nil {
+		return d.inh.control, nil
 	}
 	sock := d.opts.ControlSocket
 	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
@@ -50,15 +81,16 @@ func (d *Daemon) serve() ([]*http.Server, error) {
 		return nil, fmt.Errorf("control socket %s: another ebpfvrrp is running (use a different --pin-path or --control-socket)", sock)
 	}
 	os.Remove(sock)
+	// Created with its mode: a chmod after bind leaves a window in which
+	// anyone may connect. The umask is the process's; nothing else creates
+	// files while the daemon starts.
+	old := syscall.Umask(0o777 &^ controlSocketMode)
 	ln, err := net.Listen("unix", sock)
+	syscall.Umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	os.Chmod(sock, 0o660)
-	s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go s.Serve(ln)
-	srvs = append(srvs, s)
-	return srvs, nil
+	return ln.(*net.UnixListener), nil
 }
 
 func (d *Daemon) handleStatus(w http.ResponseWriter, r *http.Request) {

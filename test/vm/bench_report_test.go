@@ -282,6 +282,11 @@ const (
 	comparisonPlot = "bench-comparison.png"
 )
 
+// keptMarker starts the part of benchmarks.md that TestBenchmarks does not
+// write (measurements with their own command) and keeps when it rewrites the
+// rest.
+const keptMarker = "<!-- measured separately; kept by TestBenchmarks -->"
+
 func writeReport(dir string, r *benchResults) error {
 	var plotErrs []string
 	if len(r.Timelines) > 0 {
@@ -295,6 +300,12 @@ func writeReport(dir string, r *benchResults) error {
 	md := renderMarkdown(r)
 	if len(plotErrs) > 0 {
 		md += "\nPlot errors: " + strings.Join(plotErrs, "; ") + "\n"
+	}
+	// Sections measured by other commands follow keptMarker and are kept.
+	if old, err := os.ReadFile(filepath.Join(dir, "benchmarks.md")); err == nil {
+		if i := strings.Index(string(old), keptMarker); i >= 0 {
+			md += "\n" + string(old[i:])
+		}
 	}
 	return os.WriteFile(filepath.Join(dir, "benchmarks.md"), []byte(md), 0o644)
 }

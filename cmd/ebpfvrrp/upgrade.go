@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
+)
+
+type upgradeFlags struct{ pin, sock string }
+
+func newUpgradeFlagSet(env Env) (*flag.FlagSet, *upgradeFlags) {
+	fs := newFlagSet("upgrade", "upgrade [--pin-path DIR | --control-socket PATH]", env)
+	f := &upgradeFlags{}
+	fs.StringVar(&f.pin, "pin-path", config.DefaultPinPath, "pin path of the daemon to upgrade")
+	fs.StringVar(&f.sock, "control-socket", "", "control socket of the daemon (default: derived from --pin-path)")
+	return fs, f
+}
+
+func cmdUpgrade(ctx context.Context, args []string, env Env) error {
+	fs, f := newUpgradeFlagSet(env)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pin, sock := &f.pin, &f.sock
+	if *sock == "" {
+		*sock = daemon.DefaultControlSocket(*pin)
+	}
+	res, err := postUpgrade(ctx, *sock)
+	if err != nil {
+		if errors.Is(err, errNoDaemon) {
+			fmt.Fprintf(env.Stderr, "ebpfvrrp upgrade: no daemon is running (nothing answers on %s)\n", *sock)
+			return errQuiet
+		}
+		return err
+	}
+	if !res.OK {
+		fmt.Fprintf(env.Stderr, "ebpfvrrp upgrade: failed, the running daemon goes on: %s\n", res.Error)
+		return errQuiet
+	}
+	fmt.Fprintf(env.Stdout, "upgraded: the new daemon (pid %d) took over\n", res.PID)
+	return nil
+}
+
+func postUpgrade(ctx context.Context, sock string) (daemon.UpgradeResult, error) {
+	var res daemon.UpgradeResult
+	if _, err := os.Stat(sock); err != nil {
+		return res, errNoDaemon
+	}
+	client := &http.Client{Timeout: daemon.UpgradeTimeout + 10*time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ebpfvrrp/upgrade", nil)
+	if err != nil {
+		return res, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return res, fmt.Errorf("upgrade: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err := json.Unmarshal(b, &res); err != nil {
+		return res, fmt.Errorf("upgrade: daemon answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return res, nil
+}
