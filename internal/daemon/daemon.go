@@ -242,10 +242,14 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("network namespace: %w", err)
 	}
 	defer selfNS.Close()
+	// The background loops use the dataplane: they end (cancel) and are waited
+	// for (bg, deferred first so it runs after cancel) before it is closed.
+	var bg sync.WaitGroup
+	defer bg.Wait()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d.addrs = newAddressAdapter(d.newVIPManager(selfNS, keepVIPs(setup, setup.Adopt)), d.dp, d.log)
-	go d.addrs.refreshLeases(runCtx)
+	bg.Go(func() { d.addrs.refreshLeases(runCtx) })
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
 	defer d.ann.Close()
 	sender := newSenderAdapter()
@@ -281,7 +285,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			s.Close()
 		}
 	}()
-	go d.probeLoop(runCtx)
+	bg.Go(func() { d.probeLoop(runCtx) })
 	stopHangup := d.reloadOnHangup()
 	defer stopHangup()
 	stopUpgrade := d.upgradeOnSignal()

@@ -41,6 +41,15 @@ type benchResults struct {
 	Loader    []loaderRow
 
 	Starve []starveRow
+
+	Restart []restartRow
+}
+
+// restartRow is one replacement of the Master's daemon (restart section).
+type restartRow struct {
+	Config, Op string
+	Daemon     lab.Daemon
+	Outcome    restartOutcome
 }
 
 type machineInfo struct {
@@ -491,6 +500,21 @@ func renderMarkdown(r *benchResults) string {
 		w("| daemon | false transitions | per minute | master's longest advert gap | adverts seen | scheduling |\n|---|---|---|---|---|---|\n")
 		for _, s := range r.Starve {
 			w("| %s | %d | %.2f | %s | %d | %s |\n", s.Daemon, s.Transitions, s.PerMinute, fmtDur(s.MaxGap), s.Adverts, s.Sched)
+		}
+	}
+	if len(r.Restart) > 0 {
+		w("\n## 6. Restarting the Master's daemon\n\n")
+		w("lb-5's daemon is replaced while the client requests the VIP every 10 ms (`measureRestart`, the same code as " +
+			"`TestRestartKeepsVIP`): for ebpfvrrp systemd's restart as the unit does it (`ebpfvrrp hold`, SIGTERM, start), " +
+			"kill -9 and a new start, SIGUSR2 and `ebpfvrrp upgrade`; for keepalived a stop and start and kill -9 and a start. " +
+			"VIP moves are the changes of holder seen by polling both LBs; the state changes are those both daemons logged; " +
+			"the advert gap is the longest silence of lb-5's adverts at the client's kernel, i.e. from the old process's " +
+			"last advert to the new one's first.\n\n")
+		w("| protocol | operation | VIP moves | state changes lb-5 / lb-6 | VIP deleted on lb-5 | failed requests | longest outage | lb-5's advert gap |\n|---|---|---|---|---|---|---|---|\n")
+		for _, x := range r.Restart {
+			o := x.Outcome
+			w("| %s | %s | %d | %d / %d | %d | %d of %d | %s | %s |\n", x.Config, x.Op, len(o.Moved), o.Changes5, o.Changes6,
+				len(o.VIPDeleted), o.Probe.Failures, o.Probe.Requests, fmtDur(o.Probe.LongestOutage), fmtDur(o.AdvertGap))
 		}
 	}
 	if len(r.Failover)+len(r.Floods)+len(r.Scale)+len(r.Starve) > 0 {

@@ -29,7 +29,7 @@ import (
 //
 //	EBPFVRRP_PRIVILEGED_TESTS=1 EBPFVRRP_BENCH=1 go test -count=1 -timeout 60m -run TestBenchmarks -v ./test/vm/
 //
-// EBPFVRRP_BENCH_ONLY=loader,failover,flood,scale,starvation runs a subset and
+// EBPFVRRP_BENCH_ONLY=loader,failover,flood,scale,starvation,restart runs a subset and
 // EBPFVRRP_BENCH_QUICK=1 shortens every section; either writes the report to
 // EBPFVRRP_BENCH_OUT (default a temp dir) instead of docs/, so a partial run never
 // replaces the published numbers.
@@ -64,6 +64,16 @@ func TestBenchmarks(t *testing.T) {
 	}
 	if b.want("starvation") {
 		t.Run("starvation", func(t *testing.T) { benchStarvation(t, res, b.dur(60*time.Second)) })
+	}
+	if b.want("restart") {
+		for _, cfg := range restartConfigs {
+			for _, op := range restartOps {
+				t.Run("restart/"+cfg.name+"/"+op.name, func(t *testing.T) {
+					o := measureRestart(t, cfg, op)
+					res.Restart = append(res.Restart, restartRow{Config: cfg.name, Op: op.name, Daemon: op.daemon, Outcome: o})
+				})
+			}
+		}
 	}
 	res.End = time.Now()
 	res.Machine.LoadEnd = loadavg()

@@ -3,6 +3,7 @@ package vm
 import (
 	"bufio"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -142,71 +143,120 @@ var restartOps = []restartOp{
 // monitor), no failed request. keepalived's numbers for the same operation
 // are logged for comparison.
 func TestRestartKeepsVIP(t *testing.T) {
-	for _, cfg := range []struct {
-		name     string
-		version  int
-		interval time.Duration
-	}{{"v2-1s", 2, time.Second}, {"v3-100ms", 3, 100 * time.Millisecond}} {
+	for _, cfg := range restartConfigs {
 		for _, op := range restartOps {
 			t.Run(cfg.name+"/"+op.name, func(t *testing.T) {
-				p := pair{string(op.daemon), op.daemon, op.daemon}
-				l := newLab(t, p, lab.Options{Version: cfg.version, AdvertInterval: cfg.interval})
-				startPair(t, l)
-				waitVIP(t, l, lab.LB5)
-				if op.daemon == lab.Ebpfvrrp {
-					// Up and following lb-5 (its start may take longer than lb-5's election).
-					waitStatus(t, l, lab.LB6, "BACKUP following lb-5", func(st instStatus) bool {
-						return st.State == "BACKUP" && st.Master == lab.Addr4(lab.LB5).String()
-					})
-				}
-				settle(l)
-				mon := monitorAddresses(t, l, lab.LB5)
-				before5, before6 := stateChanges(l, lab.LB5), stateChanges(l, lab.LB6)
-				probe := l.StartProbe(10 * time.Millisecond)
-				time.Sleep(300 * time.Millisecond)
-				start := time.Now()
-				op.run(t, l)
-				// Long enough for the backup to have taken over (several
-				// Master_Down_Intervals), and for a restarted keepalived
-				// to preempt back.
-				deadline := start.Add(max(8*cfg.interval, 3*time.Second))
-				var moved []string
-				last := []string{lab.LB5}
-				for time.Now().Before(deadline) {
-					if got := l.VIPHolder(); strings.Join(got, ",") != strings.Join(last, ",") {
-						moved = append(moved, fmt.Sprintf("%v: %v", time.Since(start).Round(time.Millisecond), got))
-						last = got
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
-				r := probe.Stop()
-				changes5, changes6 := stateChanges(l, lab.LB5)-before5, stateChanges(l, lab.LB6)-before6
-				vipGone := mon.deleted(l)
-				t.Logf("%s %s: VIP holder changes %v; state changes lb-5 %d, lb-6 %d; VIP deleted on lb-5 %d times; client: %v",
-					cfg.name, op.name, moved, changes5, changes6, len(vipGone), r)
+				o := measureRestart(t, cfg, op)
 				if op.daemon != lab.Ebpfvrrp {
 					return // the comparison: numbers only
 				}
-				if !strings.Contains(lbLog(l), `"msg":"instance adopted"`) {
-					t.Errorf("the restarted lb-5 did not adopt:\n%s", tail(lbLog(l), 30))
+				if !o.Adopted {
+					t.Errorf("the restarted lb-5 did not adopt:\n%s", tail(o.log, 30))
 				}
-				if len(moved) > 0 {
-					t.Errorf("the VIP holders changed: %v", moved)
+				if len(o.Moved) > 0 {
+					t.Errorf("the VIP holders changed: %v", o.Moved)
 				}
-				if len(vipGone) > 0 {
-					t.Errorf("the VIP was deleted from lb-5:\n%s", strings.Join(vipGone, "\n"))
+				if len(o.VIPDeleted) > 0 {
+					t.Errorf("the VIP was deleted from lb-5:\n%s", strings.Join(o.VIPDeleted, "\n"))
 				}
 				// lb-5's one line is its adoption (INIT→MASTER, reason adopted).
-				if changes6 != 0 || changes5 > 1 {
-					t.Errorf("state changes: lb-5 %d (want at most its adoption), lb-6 %d (want 0)", changes5, changes6)
+				if o.Changes6 != 0 || o.Changes5 > 1 {
+					t.Errorf("state changes: lb-5 %d (want at most its adoption), lb-6 %d (want 0)", o.Changes5, o.Changes6)
 				}
-				if r.Failures != 0 {
-					t.Errorf("%d of %d client requests failed; outages %+v", r.Failures, r.Requests, r.Outages)
+				if o.Probe.Failures != 0 {
+					t.Errorf("%d of %d client requests failed; outages %+v", o.Probe.Failures, o.Probe.Requests, o.Probe.Outages)
 				}
-				if st := mustStatus(t, l, lab.LB6); st.State != "BACKUP" {
-					t.Errorf("lb-6 is %s, want BACKUP", st.State)
+				if o.Backup6 != "BACKUP" {
+					t.Errorf("lb-6 is %s, want BACKUP", o.Backup6)
 				}
 			})
 		}
 	}
+}
+
+// restartConfig is the protocol a restart is measured on.
+type restartConfig struct {
+	name     string
+	version  int
+	interval time.Duration
+}
+
+var restartConfigs = []restartConfig{{"v2-1s", 2, time.Second}, {"v3-100ms", 3, 100 * time.Millisecond}}
+
+// restartOutcome is what one replacement of lb-5's daemon did, as the client,
+// lb-5's netlink, both daemons' logs and the client's view of lb-5's adverts saw it.
+type restartOutcome struct {
+	Moved              []string // VIP holder changes, with the time after the operation began
+	Changes5, Changes6 int      // state changes each daemon logged
+	VIPDeleted         []string // RTM_DELADDR of the VIP on lb-5
+	Probe              lab.ProbeResult
+	// AdvertGap is the longest silence of lb-5's adverts at the client during
+	// the operation: from the old process's last advert to the new one's first.
+	AdvertGap time.Duration
+	Adopted   bool   // ebpfvrrp: the new lb-5 logged "instance adopted"
+	Backup6   string // lb-6's state afterwards (ebpfvrrp only)
+	log       string
+}
+
+// measureRestart builds a pair of op's daemon on cfg, replaces lb-5's daemon by
+// op while the client requests the VIP every 10 ms, and reports what happened.
+func measureRestart(t *testing.T, cfg restartConfig, op restartOp) restartOutcome {
+	t.Helper()
+	p := pair{string(op.daemon), op.daemon, op.daemon}
+	l := newLab(t, p, lab.Options{Version: cfg.version, AdvertInterval: cfg.interval})
+	startPair(t, l)
+	waitVIP(t, l, lab.LB5)
+	if op.daemon == lab.Ebpfvrrp {
+		// Up and following lb-5 (its start may take longer than lb-5's election).
+		waitStatus(t, l, lab.LB6, "BACKUP following lb-5", func(st instStatus) bool {
+			return st.State == "BACKUP" && st.Master == lab.Addr4(lab.LB5).String()
+		})
+	}
+	settle(l)
+	mon := monitorAddresses(t, l, lab.LB5)
+	sniff := startSniffer(t, l, lab.Client)
+	sniffing := time.Now()
+	before5, before6 := stateChanges(l, lab.LB5), stateChanges(l, lab.LB6)
+	probe := l.StartProbe(10 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	op.run(t, l)
+	// Long enough for the backup to have taken over (several
+	// Master_Down_Intervals), and for a restarted keepalived to preempt back.
+	deadline := start.Add(max(8*cfg.interval, 3*time.Second))
+	var o restartOutcome
+	last := []string{lab.LB5}
+	for time.Now().Before(deadline) {
+		if got := l.VIPHolder(); strings.Join(got, ",") != strings.Join(last, ",") {
+			o.Moved = append(o.Moved, fmt.Sprintf("%v: %v", time.Since(start).Round(time.Millisecond), got))
+			last = got
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	o.Probe = probe.Stop()
+	o.Changes5, o.Changes6 = stateChanges(l, lab.LB5)-before5, stateChanges(l, lab.LB6)-before6
+	o.VIPDeleted = mon.deleted(l)
+	o.AdvertGap = advertSilence(sniff, lab.Addr4(lab.LB5), sniffing, deadline)
+	o.log = lbLog(l)
+	o.Adopted = strings.Contains(o.log, `"msg":"instance adopted"`)
+	if op.daemon == lab.Ebpfvrrp {
+		o.Backup6 = mustStatus(t, l, lab.LB6).State
+	}
+	t.Logf("%s %s: VIP holder changes %v; state changes lb-5 %d, lb-6 %d; VIP deleted on lb-5 %d times; lb-5's longest advert gap %v; client: %v",
+		cfg.name, op.name, o.Moved, o.Changes5, o.Changes6, len(o.VIPDeleted), o.AdvertGap.Round(time.Millisecond), o.Probe)
+	return o
+}
+
+// advertSilence is the longest time in [from, to] without an advert from src,
+// the window's edges included: a source that never spoke is silent throughout.
+func advertSilence(s *sniffer, src netip.Addr, from, to time.Time) time.Duration {
+	last, gap := from, time.Duration(0)
+	for _, a := range s.between(from, to) {
+		if a.Src != src {
+			continue
+		}
+		gap = max(gap, a.T.Sub(last))
+		last = a.T
+	}
+	return max(gap, to.Sub(last))
 }
