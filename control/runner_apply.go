@@ -226,7 +226,7 @@ func groupFor(c *InstanceConfig) netip.Addr {
 	if c.Group.IsValid() {
 		return c.Group
 	}
-	if c.Key.IPv6 {
+	if c.Key.IsIPv6() {
 		return DefaultGroup6
 	}
 	return DefaultGroup4

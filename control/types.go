@@ -1,6 +1,7 @@
 package control
 
 import (
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"net/netip"
 	"strconv"
 	"time"
@@ -85,12 +86,9 @@ func (r Reason) String() string {
 }
 
 // InstanceKey is how the kernel dataplane names an instance: the interface index the
-// adverts arrive on, the VRID and the address family.
-type InstanceKey struct {
-	Ifindex int
-	VRID    uint8
-	IPv6    bool
-}
+// adverts arrive on, the VRID and the address family (vrrp.InstanceKey, the one
+// type for it).
+type InstanceKey = vrrp.InstanceKey
 
 // Path is a secondary heartbeat path used for split-brain detection: adverts of the
 // same VRID seen on another interface (Key.Ifindex), or, when Peer is valid, only

@@ -1,6 +1,8 @@
 package loader
 
 import (
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+
 	"context"
 	"encoding/binary"
 	"errors"
@@ -88,12 +90,12 @@ func (d *Dataplane) HandleEvents(ctx context.Context, fn func(Event)) (<-chan st
 }
 
 func eventFromRaw(r vrrpEvent) Event {
-	k := InstanceKey{Ifindex: r.Ifindex, VRID: r.Vrid, Family: r.Family}
+	k := InstanceKey{Ifindex: int(r.Ifindex), VRID: r.Vrid, Family: vrrp.Family(r.Family)}
 	return Event{
 		Time:         wallTime(r.TsNs),
 		Key:          k,
 		Type:         EventType(r.Type),
-		Addr:         addrFrom(r.Family, r.Addr),
+		Addr:         addrFrom(vrrp.Family(r.Family), r.Addr),
 		Priority:     r.Priority,
 		PrevPriority: r.PrevPriority,
 		Interval:     time.Duration(r.IntervalCs) * centisecond,

@@ -236,7 +236,7 @@ func TestEventsLostCounted(t *testing.T) {
 		t.Errorf("received %d + lost %d events, want %d in all and some lost", got, lost, n)
 	}
 	var last vrrpEvent
-	if err := d.objs.LastEvent.Lookup(k.raw(), &last); err != nil {
+	if err := d.objs.LastEvent.Lookup(rawKey(k), &last); err != nil {
 		t.Fatal(err)
 	}
 	if last.Priority != 151 || last.PrevPriority != 150 || EventType(last.Type) != EventPrioChange {
@@ -257,10 +257,10 @@ func TestTimerInitRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cfg vrrpInstanceCfg
-	if err := d.objs.Instances.Lookup(k.raw(), &cfg); err != nil {
+	if err := d.objs.Instances.Lookup(rawKey(k), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.objs.InstState.Update(k.raw(), vrrpInstanceState{Epoch: cfg.Epoch}, 0); err != nil {
+	if err := d.objs.InstState.Update(rawKey(k), vrrpInstanceState{Epoch: cfg.Epoch}, 0); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -330,7 +330,7 @@ func TestTimerHoldLazily(t *testing.T) {
 	state := func() vrrpInstanceState {
 		t.Helper()
 		var st vrrpInstanceState
-		if err := d.objs.InstState.Lookup(k.raw(), &st); err != nil {
+		if err := d.objs.InstState.Lookup(rawKey(k), &st); err != nil {
 			t.Fatal(err)
 		}
 		return st
@@ -370,7 +370,7 @@ func TestTimerHoldLazily(t *testing.T) {
 	}
 	next(EventMasterDown)
 	var last vrrpEvent
-	if err := d.objs.LastEvent.Lookup(k.raw(), &last); err != nil {
+	if err := d.objs.LastEvent.Lookup(rawKey(k), &last); err != nil {
 		t.Fatal(err)
 	}
 	if last.TsNs < second.DeadlineNs {
@@ -389,7 +389,7 @@ func TestTimerHoldLazily(t *testing.T) {
 		t.Errorf("after priority 0: last %d deadline %d expires %d (was %d); want both last+%d", resigned.LastNs, resigned.DeadlineNs, resigned.ExpiresNs, held.ExpiresNs, uint64(skewNs))
 	}
 	next(EventMasterDown)
-	if err := d.objs.LastEvent.Lookup(k.raw(), &last); err != nil {
+	if err := d.objs.LastEvent.Lookup(rawKey(k), &last); err != nil {
 		t.Fatal(err)
 	}
 	if last.TsNs < resigned.DeadlineNs {
@@ -413,11 +413,11 @@ func TestRecreatedInstanceForgetsMaster(t *testing.T) {
 	frame := ether(advert(t, v3adv(14, 150, ipA), 255))
 	runIn(t, ns, d.RunXDP, frame)
 	var raw vrrpInstanceCfg
-	if err := d.objs.Instances.Lookup(k.raw(), &raw); err != nil {
+	if err := d.objs.Instances.Lookup(rawKey(k), &raw); err != nil {
 		t.Fatal(err)
 	}
 	var st vrrpInstanceState
-	if err := d.objs.InstState.Lookup(k.raw(), &st); err != nil {
+	if err := d.objs.InstState.Lookup(rawKey(k), &st); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.DeleteInstance(k); err != nil {
@@ -425,7 +425,7 @@ func TestRecreatedInstanceForgetsMaster(t *testing.T) {
 	}
 	// The racing advert's re-creation, as it would look.
 	leftover := vrrpInstanceState{Epoch: raw.Epoch, HasMaster: 1, MasterPrio: 150, MasterIntervalCs: 100, Master: st.Master}
-	if err := d.objs.InstState.Update(k.raw(), leftover, 0); err != nil {
+	if err := d.objs.InstState.Update(rawKey(k), leftover, 0); err != nil {
 		t.Fatal(err)
 	}
 	drainEvents(t, d)

@@ -465,7 +465,7 @@ func TestFixtures(t *testing.T) {
 func TestPeerGapOutOfOrder(t *testing.T) {
 	d, ns := setupFixture(t)
 	k := InstanceKey{Ifindex: testIfindex, VRID: 50, Family: FamilyIPv4}
-	pk := vrrpPeerKey{Ifindex: k.Ifindex, Vrid: k.VRID, Family: k.Family, Addr: addr16(ipA)}
+	pk := vrrpPeerKey{Ifindex: uint32(k.Ifindex), Vrid: k.VRID, Family: uint8(k.Family), Addr: addr16(ipA)}
 	future := monotonic() + uint64(time.Hour)
 	if err := d.objs.Peers.Update(pk, vrrpPeerStats{FirstNs: future, LastNs: future, Count: 1, IntervalCs: 100}, 0); err != nil {
 		t.Fatal(err)

@@ -24,14 +24,14 @@ func addr16(a netip.Addr) [16]byte {
 	return a.As16()
 }
 
-func addrFrom(family uint8, b [16]byte) netip.Addr {
+func addrFrom(family vrrp.Family, b [16]byte) netip.Addr {
 	if family == FamilyIPv4 {
 		return netip.AddrFrom4([4]byte(b[:4]))
 	}
 	return netip.AddrFrom16(b)
 }
 
-func familyOf(a netip.Addr) uint8 {
+func familyOf(a netip.Addr) vrrp.Family {
 	if a.Is4() || a.Is4In6() {
 		return FamilyIPv4
 	}
@@ -123,7 +123,7 @@ func (d *Dataplane) SetInstance(k InstanceKey, c InstanceConfig) error {
 	// check it yet, nor a check to a half-written list.
 	want := map[vrrpPeerKey]bool{}
 	for _, p := range c.Peers {
-		want[vrrpPeerKey{Ifindex: k.Ifindex, Vrid: k.VRID, Family: k.Family, Addr: addr16(p)}] = true
+		want[vrrpPeerKey{Ifindex: uint32(k.Ifindex), Vrid: k.VRID, Family: uint8(k.Family), Addr: addr16(p)}] = true
 	}
 	one := uint8(1)
 	for pk := range want {
@@ -136,7 +136,7 @@ func (d *Dataplane) SetInstance(k InstanceKey, c InstanceConfig) error {
 	var v uint8
 	it := d.objs.AllowedPeers.Iterate()
 	for it.Next(&pk, &v) {
-		if pk.Ifindex == k.Ifindex && pk.Vrid == k.VRID && pk.Family == k.Family && !want[pk] {
+		if pk.Ifindex == uint32(k.Ifindex) && pk.Vrid == k.VRID && pk.Family == uint8(k.Family) && !want[pk] {
 			stale = append(stale, pk)
 		}
 	}
@@ -160,7 +160,7 @@ func (d *Dataplane) SetInstance(k InstanceKey, c InstanceConfig) error {
 // a timer armed in an earlier period is ignored.
 func (d *Dataplane) writeCfg(k InstanceKey, r vrrpInstanceCfg) error {
 	var old vrrpInstanceCfg
-	err := d.objs.Instances.Lookup(k.raw(), &old)
+	err := d.objs.Instances.Lookup(rawKey(k), &old)
 	switch {
 	case err == nil:
 		r.Epoch = old.Epoch
@@ -176,7 +176,7 @@ func (d *Dataplane) writeCfg(k InstanceKey, r vrrpInstanceCfg) error {
 	default:
 		return fmt.Errorf("loader: read instance %v: %w", k, err)
 	}
-	if err := d.objs.Instances.Update(k.raw(), r, ebpf.UpdateAny); err != nil {
+	if err := d.objs.Instances.Update(rawKey(k), r, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("loader: write instance %v: %w", k, err)
 	}
 	return nil
@@ -191,7 +191,7 @@ func (d *Dataplane) SetState(k InstanceKey, s State, prio uint8) error {
 	d.epochs.Lock()
 	defer d.epochs.Unlock()
 	var r vrrpInstanceCfg
-	if err := d.objs.Instances.Lookup(k.raw(), &r); err != nil {
+	if err := d.objs.Instances.Lookup(rawKey(k), &r); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("loader: set state %v: %w", k, ErrNoInstance)
 		}
@@ -209,7 +209,7 @@ func (d *Dataplane) DeleteInstance(k InstanceKey) error {
 	defer d.epochs.Unlock()
 	var errs []error
 	for _, m := range []*ebpf.Map{d.objs.Instances, d.objs.InstState, d.objs.LastEvent} {
-		if err := m.Delete(k.raw()); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		if err := m.Delete(rawKey(k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			errs = append(errs, err)
 		}
 	}
@@ -218,7 +218,7 @@ func (d *Dataplane) DeleteInstance(k InstanceKey) error {
 	var stale []vrrpPeerKey
 	it := d.objs.AllowedPeers.Iterate()
 	for it.Next(&pk, &v) {
-		if pk.Ifindex == k.Ifindex && pk.Vrid == k.VRID && pk.Family == k.Family {
+		if pk.Ifindex == uint32(k.Ifindex) && pk.Vrid == k.VRID && pk.Family == uint8(k.Family) {
 			stale = append(stale, pk)
 		}
 	}
@@ -239,7 +239,7 @@ func (d *Dataplane) DeleteInstance(k InstanceKey) error {
 // kernel has state for the instance.
 func (d *Dataplane) Master(k InstanceKey) (MasterInfo, bool, error) {
 	var st vrrpInstanceState
-	if err := d.objs.InstState.Lookup(k.raw(), &st); err != nil {
+	if err := d.objs.InstState.Lookup(rawKey(k), &st); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return MasterInfo{}, false, nil
 		}
@@ -279,7 +279,7 @@ func (d *Dataplane) Peers() ([]PeerStats, error) {
 // Peer is what the kernel knows about one sender on one instance: one map
 // lookup, where Peers walks the whole map.
 func (d *Dataplane) Peer(key InstanceKey, addr netip.Addr) (PeerStats, bool, error) {
-	k := vrrpPeerKey{Ifindex: key.Ifindex, Vrid: key.VRID, Family: key.Family, Addr: addr16(addr)}
+	k := vrrpPeerKey{Ifindex: uint32(key.Ifindex), Vrid: key.VRID, Family: uint8(key.Family), Addr: addr16(addr)}
 	var v vrrpPeerStats
 	if err := d.objs.Peers.Lookup(&k, &v); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
@@ -292,8 +292,8 @@ func (d *Dataplane) Peer(key InstanceKey, addr netip.Addr) (PeerStats, bool, err
 
 func peerStats(k *vrrpPeerKey, v *vrrpPeerStats) PeerStats {
 	return PeerStats{
-		Key:       InstanceKey{Ifindex: k.Ifindex, VRID: k.Vrid, Family: k.Family},
-		Addr:      addrFrom(k.Family, k.Addr),
+		Key:       InstanceKey{Ifindex: int(k.Ifindex), VRID: k.Vrid, Family: vrrp.Family(k.Family)},
+		Addr:      addrFrom(vrrp.Family(k.Family), k.Addr),
 		FirstSeen: wallTime(v.FirstNs),
 		LastSeen:  wallTime(v.LastNs),
 		Count:     v.Count,
@@ -346,7 +346,7 @@ func (d *Dataplane) TxStats() ([]TxStat, error) {
 }
 
 func vipKey(ifindex uint32, addr netip.Addr) vrrpVipKey {
-	return vrrpVipKey{Ifindex: ifindex, Family: familyOf(addr), Addr: addr16(addr)}
+	return vrrpVipKey{Ifindex: ifindex, Family: uint8(familyOf(addr)), Addr: addr16(addr)}
 }
 
 // SetVIPLease (re)news the ghost-VIP guard lease of a VIP we hold on an

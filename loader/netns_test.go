@@ -107,7 +107,7 @@ func TestNetnsOwnSender(t *testing.T) {
 			if !ok || got != wantMode {
 				t.Fatalf("Mode = %v, %v; want %v (veth does native XDP)", got, ok, wantMode)
 			}
-			k := InstanceKey{Ifindex: p.ifindexB, VRID: 51, Family: FamilyIPv4}
+			k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 51, Family: FamilyIPv4}
 			const iv = 100 * time.Millisecond
 			if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: iv, Primary: p.addrB}); err != nil {
 				t.Fatal(err)
@@ -170,7 +170,7 @@ func TestNetnsOwnSender(t *testing.T) {
 			}
 			testutil.Eventually(t, 5*time.Second, "3 tx adverts", func() bool {
 				ts, _ := d.TxStats()
-				return len(ts) == 1 && ts[0].Count == 3 && ts[0].Key == InstanceKey{Ifindex: p.ifindexB, VRID: 60, Family: FamilyIPv4}
+				return len(ts) == 1 && ts[0].Count == 3 && ts[0].Key == InstanceKey{Ifindex: int(p.ifindexB), VRID: 60, Family: FamilyIPv4}
 			})
 		})
 	}
@@ -231,7 +231,7 @@ func TestNetnsKeepalived(t *testing.T) {
 	p := newPair(t, 2)
 	d := newDataplane(t)
 	p.b.Do(t, func() error { return d.Attach(p.ifB, AttachAuto) })
-	k := InstanceKey{Ifindex: p.ifindexB, VRID: 52, Family: FamilyIPv4}
+	k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 52, Family: FamilyIPv4}
 	pass, _ := vrrp.Password("ktest")
 	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 2, AuthType: 1, AuthPass: pass, Interval: time.Second, Primary: p.addrB}); err != nil {
 		t.Fatal(err)
@@ -381,7 +381,7 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 	d2 := newDataplane(t) // in a
 	p.b.Do(t, func() error { return d1.Attach(p.ifB, AttachAuto) })
 	p.a.Do(t, func() error { return d2.Attach(p.ifA, AttachAuto) })
-	k := InstanceKey{Ifindex: p.ifindexB, VRID: 53, Family: FamilyIPv4}
+	k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 53, Family: FamilyIPv4}
 	if err := d1.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB}); err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +463,7 @@ func TestClsactFallback(t *testing.T) {
 	p := newPair(t, 5)
 	d := newDataplaneWith(t, Options{NoTCX: true})
 	p.b.Do(t, func() error { return d.Attach(p.ifB, AttachTC) })
-	k := InstanceKey{Ifindex: p.ifindexB, VRID: 54, Family: FamilyIPv4}
+	k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 54, Family: FamilyIPv4}
 	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB}); err != nil {
 		t.Fatal(err)
 	}

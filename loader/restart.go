@@ -82,18 +82,18 @@ func (d *Dataplane) Previous(k InstanceKey) (p Previous, ok bool, err error) {
 		return p, false, nil
 	}
 	var c vrrpInstanceCfg
-	if err := d.objs.Instances.Lookup(k.raw(), &c); err != nil {
+	if err := d.objs.Instances.Lookup(rawKey(k), &c); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return p, false, nil
 		}
 		return p, false, fmt.Errorf("loader: previous %v: %w", k, err)
 	}
 	p.State, p.Priority = State(c.State), c.Priority
-	if err := d.adopt.Lookup(k.raw(), &p.ConfigHash); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if err := d.adopt.Lookup(rawKey(k), &p.ConfigHash); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return p, false, fmt.Errorf("loader: previous %v: config hash: %w", k, err)
 	}
 	var tx vrrpTxStats
-	if err := d.objs.TxAdverts.Lookup(k.raw(), &tx); err == nil && tx.LastNs != 0 {
+	if err := d.objs.TxAdverts.Lookup(rawKey(k), &tx); err == nil && tx.LastNs != 0 {
 		p.SinceTx, p.Sent = time.Duration(monotonic()-tx.LastNs), true
 	} else if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return p, false, fmt.Errorf("loader: previous %v: tx stats: %w", k, err)
@@ -104,7 +104,7 @@ func (d *Dataplane) Previous(k InstanceKey) (p Previous, ok bool, err error) {
 // SetConfigHash stores the hash of the config an instance runs with, for a
 // successor to compare with its own (Previous).
 func (d *Dataplane) SetConfigHash(k InstanceKey, h uint64) error {
-	if err := d.adopt.Update(k.raw(), h, ebpf.UpdateAny); err != nil {
+	if err := d.adopt.Update(rawKey(k), h, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("loader: set config hash %v: %w", k, err)
 	}
 	return nil
@@ -112,7 +112,7 @@ func (d *Dataplane) SetConfigHash(k InstanceKey, h uint64) error {
 
 // DeleteConfigHash forgets an instance's config hash (the instance is gone).
 func (d *Dataplane) DeleteConfigHash(k InstanceKey) error {
-	if err := d.adopt.Delete(k.raw()); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if err := d.adopt.Delete(rawKey(k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("loader: delete config hash %v: %w", k, err)
 	}
 	return nil

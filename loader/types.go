@@ -2,6 +2,7 @@ package loader
 
 import (
 	"fmt"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"net/netip"
 	"time"
 )
@@ -33,27 +34,20 @@ func (s State) String() string {
 
 // Address families of an instance, as in its key.
 const (
-	FamilyIPv4 uint8 = 4
-	FamilyIPv6 uint8 = 6
+	FamilyIPv4 = vrrp.IPv4
+	FamilyIPv6 = vrrp.IPv6
 )
 
-// InstanceKey names one VRRP instance: a VRID on an interface for one family.
-type InstanceKey struct {
-	Ifindex uint32
-	VRID    uint8
-	Family  uint8 // FamilyIPv4 or FamilyIPv6
-}
+// InstanceKey names one VRRP instance: a VRID on an interface for one family
+// (vrrp.InstanceKey, the one type for it).
+type InstanceKey = vrrp.InstanceKey
 
-func (k InstanceKey) String() string {
-	return fmt.Sprintf("if%d/vrid%d/ipv%d", k.Ifindex, k.VRID, k.Family)
-}
-
-func (k InstanceKey) raw() vrrpInstanceKey {
-	return vrrpInstanceKey{Ifindex: k.Ifindex, Vrid: k.VRID, Family: k.Family}
+func rawKey(k InstanceKey) vrrpInstanceKey {
+	return vrrpInstanceKey{Ifindex: uint32(k.Ifindex), Vrid: k.VRID, Family: uint8(k.Family)}
 }
 
 func keyFromRaw(r vrrpInstanceKey) InstanceKey {
-	return InstanceKey{Ifindex: r.Ifindex, VRID: r.Vrid, Family: r.Family}
+	return InstanceKey{Ifindex: int(r.Ifindex), VRID: r.Vrid, Family: vrrp.Family(r.Family)}
 }
 
 // InstanceConfig is our side of an instance, which the kernel validates

@@ -30,7 +30,7 @@ func TestVLANDeliveries(t *testing.T) {
 		vlanIfindex = l.Attrs().Index
 		return netlink.LinkSetUp(l)
 	})
-	onVLAN := InstanceKey{Ifindex: uint32(vlanIfindex), VRID: 70, Family: FamilyIPv4}
+	onVLAN := InstanceKey{Ifindex: int(uint32(vlanIfindex)), VRID: 70, Family: FamilyIPv4}
 	if err := d.SetInstance(onVLAN, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second,
 		Primary: netip.MustParseAddr("198.18.0.1")}); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@
 package telemetry
 
 import (
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"log/slog"
 	"math"
 	"runtime"
@@ -35,7 +36,7 @@ const Namespace = "ebpfvrrp"
 type Peer struct {
 	Interface string
 	VRID      uint8
-	Family    uint8 // 4 or 6
+	Family    vrrp.Family
 	Address   string
 	Count     uint64
 	Missed    uint64
@@ -59,7 +60,7 @@ type Drop struct {
 type Tx struct {
 	Interface string
 	VRID      uint8
-	Family    uint8
+	Family    vrrp.Family
 	Count     uint64
 	MaxGap    time.Duration
 	Buckets   []uint64 // same layout as Peer.Buckets
@@ -244,7 +245,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		scrapeErr("peers", err)
 	} else {
 		for _, p := range peers {
-			l := []string{p.Interface, u8(p.VRID), u8(p.Family), p.Address}
+			l := []string{p.Interface, u8(p.VRID), u8(uint8(p.Family)), p.Address}
 			counter(descRx, float64(p.Count), l...)
 			counter(descMissed, float64(p.Missed), l...)
 			gauge(descAge, p.Age.Seconds(), l...)
@@ -272,7 +273,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		scrapeErr("tx", err)
 	} else {
 		for _, t := range txs {
-			l := []string{t.Interface, u8(t.VRID), u8(t.Family)}
+			l := []string{t.Interface, u8(t.VRID), u8(uint8(t.Family))}
 			counter(descTx, float64(t.Count), l...)
 			gauge(descTxMaxGap, t.MaxGap.Seconds(), l...)
 			if len(t.Buckets) > 0 {

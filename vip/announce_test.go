@@ -1,6 +1,8 @@
 package vip
 
 import (
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+
 	"bytes"
 	"context"
 	"net"
@@ -110,10 +112,10 @@ func TestAnnounceMovesClientEntry(t *testing.T) {
 			if tt.vmac {
 				p.us.ns.Do(t, func() error {
 					var err error
-					ifindex, _, err = EnsureVMAC(p.us.ifname, 7, family(tt.vip))
+					ifindex, _, err = EnsureVMAC(p.us.ifname, 7, vrrp.FamilyOf(tt.vip.Is6()))
 					return err
 				})
-				wantMAC = VMACAddr(7, family(tt.vip))
+				wantMAC = VMACAddr(7, vrrp.FamilyOf(tt.vip.Is6()))
 				wantSrc = tt.vip
 			} else if tt.vip.Is6() {
 				p.us.ns.Do(t, func() error {

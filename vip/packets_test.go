@@ -3,6 +3,7 @@ package vip
 import (
 	"bytes"
 	"errors"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"net"
 	"net/netip"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
-	"golang.org/x/sys/unix"
 )
 
 var (
@@ -283,13 +283,13 @@ func TestProto(t *testing.T) {
 func TestVMACNaming(t *testing.T) {
 	tests := []struct {
 		vrid   uint8
-		family int
+		family vrrp.Family
 		name   string
 		mac    string
 	}{
-		{1, unix.AF_INET, "vrrp.1", "00:00:5e:00:01:01"},
-		{51, unix.AF_INET, "vrrp.51", "00:00:5e:00:01:33"},
-		{255, unix.AF_INET6, "vrrp6.255", "00:00:5e:00:02:ff"},
+		{1, vrrp.IPv4, "vrrp.1", "00:00:5e:00:01:01"},
+		{51, vrrp.IPv4, "vrrp.51", "00:00:5e:00:01:33"},
+		{255, vrrp.IPv6, "vrrp6.255", "00:00:5e:00:02:ff"},
 	}
 	for _, tt := range tests {
 		if got := VMACName(tt.vrid, tt.family); got != tt.name {

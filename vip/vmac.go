@@ -1,6 +1,8 @@
 package vip
 
 import (
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -8,7 +10,6 @@ import (
 	"os"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // in6AddrGenModeNone is IN6_ADDR_GEN_MODE_NONE from linux/if_link.h.
@@ -20,17 +21,17 @@ var ErrVMACConflict = errors.New("interface exists and is not the expected VMAC"
 
 // VMACAddr returns the VRRP virtual router MAC for vrid: 00:00:5e:00:01:VRID
 // for IPv4 and 00:00:5e:00:02:VRID for IPv6 (RFC 5798 §7.3).
-func VMACAddr(vrid uint8, family int) net.HardwareAddr {
+func VMACAddr(vrid uint8, family vrrp.Family) net.HardwareAddr {
 	b := byte(0x01)
-	if family == unix.AF_INET6 {
+	if family == vrrp.IPv6 {
 		b = 0x02
 	}
 	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, b, vrid}
 }
 
 // VMACName returns keepalived's default VMAC name: vrrp.VRID or vrrp6.VRID.
-func VMACName(vrid uint8, family int) string {
-	if family == unix.AF_INET6 {
+func VMACName(vrid uint8, family vrrp.Family) string {
+	if family == vrrp.IPv6 {
 		return fmt.Sprintf("vrrp6.%d", vrid)
 	}
 	return fmt.Sprintf("vrrp.%d", vrid)
@@ -41,20 +42,20 @@ func isVRRPMAC(mac net.HardwareAddr) bool {
 }
 
 // EnsureVMAC creates (or finds) the macvlan that carries the virtual router
-// MAC on parent, in private mode as keepalived does, and brings it up. family
-// is unix.AF_INET or unix.AF_INET6. It is idempotent.
+// MAC on parent, in private mode as keepalived does, and brings it up. It is
+// idempotent.
 //
 // As keepalived does, it sets on the VMAC arp_ignore=1, accept_local=1 and
 // rp_filter=0, and on the parent arp_ignore=1, arp_filter=1 and arp_announce=2, so the VIP is
 // answered for only with the virtual MAC. The parent's settings are not put
 // back by RemoveVMAC. IPv6 address generation is off on the VMAC: both routers
 // carry the same MAC, and identical EUI-64 link-locals would fail DAD.
-func EnsureVMAC(parent string, vrid uint8, family int) (ifindex int, name string, err error) {
+func EnsureVMAC(parent string, vrid uint8, family vrrp.Family) (ifindex int, name string, err error) {
 	if vrid == 0 {
 		return 0, "", fmt.Errorf("vip: vmac on %s: VRID 0 is invalid", parent)
 	}
-	if family != unix.AF_INET && family != unix.AF_INET6 {
-		return 0, "", fmt.Errorf("vip: vmac on %s: family %d is neither AF_INET nor AF_INET6", parent, family)
+	if family != vrrp.IPv4 && family != vrrp.IPv6 {
+		return 0, "", fmt.Errorf("vip: vmac on %s: %v is neither IPv4 nor IPv6", parent, family)
 	}
 	name, mac := VMACName(vrid, family), VMACAddr(vrid, family)
 	p, err := netlink.LinkByName(parent)

@@ -3,6 +3,7 @@ package vip
 import (
 	"bytes"
 	"errors"
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"net"
 	"os"
 	"strings"
@@ -24,12 +25,12 @@ func sysctl(t *testing.T, dev, key string) string {
 func TestVMAC(t *testing.T) {
 	p := newPair(t)
 	tests := []struct {
-		family   int
+		family   vrrp.Family
 		wantName string
 		wantMAC  string
 	}{
-		{unix.AF_INET, "vrrp.7", "00:00:5e:00:01:07"},
-		{unix.AF_INET6, "vrrp6.7", "00:00:5e:00:02:07"},
+		{vrrp.IPv4, "vrrp.7", "00:00:5e:00:01:07"},
+		{vrrp.IPv6, "vrrp6.7", "00:00:5e:00:02:07"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantName, func(t *testing.T) {
@@ -98,7 +99,7 @@ func TestVMACRefusesForeignInterfaces(t *testing.T) {
 		if err := netlink.LinkAdd(mv); err != nil {
 			return err
 		}
-		if _, _, err := EnsureVMAC(p.us.ifname, 8, unix.AF_INET); !errors.Is(err, ErrVMACConflict) {
+		if _, _, err := EnsureVMAC(p.us.ifname, 8, vrrp.IPv4); !errors.Is(err, ErrVMACConflict) {
 			t.Errorf("EnsureVMAC over a foreign vrrp.8 = %v, want ErrVMACConflict", err)
 		}
 		for _, name := range []string{"vrrp.8", p.us.ifname} {
@@ -112,10 +113,10 @@ func TestVMACRefusesForeignInterfaces(t *testing.T) {
 		if l, err := netlink.LinkByName("vrrp.8"); err == nil && !bytes.Equal(l.Attrs().HardwareAddr, mv.HardwareAddr) {
 			t.Errorf("vrrp.8 MAC changed to %s", l.Attrs().HardwareAddr)
 		}
-		if _, _, err := EnsureVMAC(p.us.ifname, 0, unix.AF_INET); err == nil {
+		if _, _, err := EnsureVMAC(p.us.ifname, 0, vrrp.IPv4); err == nil {
 			t.Error("EnsureVMAC with VRID 0 succeeded")
 		}
-		if _, _, err := EnsureVMAC("nonexistent0", 9, unix.AF_INET); err == nil {
+		if _, _, err := EnsureVMAC("nonexistent0", 9, vrrp.IPv4); err == nil {
 			t.Error("EnsureVMAC on a missing parent succeeded")
 		}
 		return nil

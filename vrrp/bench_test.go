@@ -81,7 +81,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 	for _, bc := range benchAdvs {
 		b.Run(bc.name, func(b *testing.B) {
 			a := bc.adv()
-			family := 4
+			family := IPv4
 			if a.Is6() {
 				family = 6
 			}

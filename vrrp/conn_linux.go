@@ -34,7 +34,7 @@ type Message struct {
 // everything in the kernel and a flood cannot fill its receive buffer.
 type Conn struct {
 	ifi    *net.Interface
-	family int
+	family Family
 	c      BatchConn
 	raw    *rawSocket // the socket under c when Dial made it; tests inspect it
 
@@ -56,7 +56,7 @@ type Conn struct {
 // packet with ancillary data. Both are bound to ifi (SO_BINDTODEVICE, so unicast
 // peers leave by it too), send multicast on ifi with loopback off, and carry a
 // socket filter that drops every received packet. Needs CAP_NET_RAW.
-func Dial(ifi *net.Interface, family int) (*Conn, error) {
+func Dial(ifi *net.Interface, family Family) (*Conn, error) {
 	if ifi == nil {
 		return nil, errors.New("vrrp: dial: nil interface")
 	}
@@ -103,7 +103,7 @@ func prepareSocket(fd int, ifname string) error {
 // socket with IP_HDRINCL (it is written whole IP packets), for family 6 a raw
 // IPv6 socket (it is written VRRP messages plus ancillary data). Every message
 // handed to c has exactly one buffer and a *net.IPAddr destination.
-func New(ifi *net.Interface, family int, c BatchConn) (*Conn, error) {
+func New(ifi *net.Interface, family Family, c BatchConn) (*Conn, error) {
 	if family != 4 && family != 6 {
 		return nil, fmt.Errorf("vrrp: new conn: family %d, want 4 or 6", family)
 	}

@@ -59,7 +59,7 @@ func (f *fakeConn) Close() error { return nil }
 // fakeIfi has no addresses: no such index exists.
 var fakeIfi = &net.Interface{Index: 1 << 30, Name: "fake0"}
 
-func newFake(t *testing.T, family int, f *fakeConn) *Conn {
+func newFake(t *testing.T, family Family, f *fakeConn) *Conn {
 	t.Helper()
 	c, err := New(fakeIfi, family, f)
 	if err != nil {
@@ -150,7 +150,7 @@ func TestConnErrors(t *testing.T) {
 	bad.Interval = 0
 	tests := []struct {
 		name     string
-		family   int
+		family   Family
 		fake     fakeConn
 		msgs     []Message
 		wantN    int
@@ -268,7 +268,7 @@ func TestDialSendsOnTheWire(t *testing.T) {
 	capB := newCapture(t, b, ifB)
 	llA := linkLocal(t, a, ifA)
 
-	dial := func(family int) *Conn {
+	dial := func(family Family) *Conn {
 		t.Helper()
 		var c *Conn
 		a.Do(t, func() error {

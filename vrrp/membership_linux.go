@@ -16,12 +16,7 @@ type Group struct {
 	Addr    netip.Addr // 224.0.0.18, ff02::12, or vrrp_mcast_group4/6
 }
 
-func (g Group) family() int {
-	if g.Addr.Is4() {
-		return 4
-	}
-	return 6
-}
+func (g Group) family() Family { return FamilyOf(!g.Addr.Is4()) }
 
 // Membership holds the host's IGMP/MLD memberships of the VRRP groups.
 //
@@ -44,7 +39,8 @@ type Membership struct {
 }
 
 type memberKey struct {
-	ifindex, family int
+	ifindex int
+	family  Family
 }
 
 type memberSock struct {
@@ -146,7 +142,7 @@ func (m *Membership) Close() error {
 	return nil
 }
 
-func memberSocket(family int) (int, error) {
+func memberSocket(family Family) (int, error) {
 	domain := unix.AF_INET
 	if family == 6 {
 		domain = unix.AF_INET6

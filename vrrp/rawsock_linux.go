@@ -36,7 +36,7 @@ type mmsghdr struct {
 type rawSocket struct {
 	mu     sync.Mutex
 	fd     int // -1 once closed
-	family int
+	family Family
 	hdrs   []mmsghdr
 	iovs   []unix.Iovec
 	names  []unix.RawSockaddrInet6 // big enough for either family
@@ -44,7 +44,7 @@ type rawSocket struct {
 
 // openRawSocket opens a raw IPPROTO_VRRP socket for family on ifi, set up as Dial
 // documents.
-func openRawSocket(ifi *net.Interface, family int) (*rawSocket, error) {
+func openRawSocket(ifi *net.Interface, family Family) (*rawSocket, error) {
 	domain := unix.AF_INET
 	if family == 6 {
 		domain = unix.AF_INET6

@@ -9,7 +9,7 @@ import (
 // SourceAddress is the address a router's adverts on ifi carry as source: its
 // first IPv4 address, the primary (RFC 5798 §5.1.1.1; the kernel lists the
 // primary first), or its IPv6 link-local address (§5.1.2.1). family is 4 or 6.
-func SourceAddress(ifi *net.Interface, family int) (netip.Addr, error) {
+func SourceAddress(ifi *net.Interface, family Family) (netip.Addr, error) {
 	addrs, err := ifi.Addrs()
 	if err != nil {
 		return netip.Addr{}, err

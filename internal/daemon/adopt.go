@@ -122,7 +122,7 @@ func (d *Daemon) adopt(s control.Setup) (map[string]control.State, []string) {
 		byName[c.Name] = i
 		var p previousState
 		if adoptable {
-			k := loaderKey(c.Key)
+			k := c.Key
 			prev, ok, err := d.dp.Previous(k)
 			if err != nil {
 				d.log.Warn("adopt: reading kernel state", "instance", c.Name, "err", err)
@@ -202,7 +202,7 @@ func keepVIPs(s control.Setup, adopted map[string]control.State) []vip.Address {
 // storeConfigHashes records each instance's config hash for a successor.
 func (d *Daemon) storeConfigHashes(s control.Setup) {
 	for _, c := range s.Instances {
-		if err := d.dp.SetConfigHash(loaderKey(c.Key), configHash(c)); err != nil {
+		if err := d.dp.SetConfigHash(c.Key, configHash(c)); err != nil {
 			d.log.Warn("storing config hash", "instance", c.Name, "err", err)
 		}
 	}

@@ -20,8 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
@@ -126,12 +124,8 @@ func New(opts Options) *Daemon {
 }
 
 // vmac creates (or finds) an instance's VMAC and remembers it for removal on exit.
-func (d *Daemon) vmac(parent string, vrid uint8, family int) (string, error) {
-	fam := unix.AF_INET
-	if family == 6 {
-		fam = unix.AF_INET6
-	}
-	_, name, err := vip.EnsureVMAC(parent, vrid, fam)
+func (d *Daemon) vmac(parent string, vrid uint8, family vrrp.Family) (string, error) {
+	_, name, err := vip.EnsureVMAC(parent, vrid, family)
 	if err != nil {
 		return "", err
 	}

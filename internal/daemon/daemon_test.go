@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
+
 	"fmt"
 	"net"
 	"net/netip"
@@ -67,7 +69,7 @@ instances:
 	if err != nil {
 		t.Fatal(err)
 	}
-	noVMAC := func(string, uint8, int) (string, error) { t.Fatal("no VMAC configured"); return "", nil }
+	noVMAC := func(string, uint8, vrrp.Family) (string, error) { t.Fatal("no VMAC configured"); return "", nil }
 	s, err := buildSetup(cfg, noVMAC)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +82,7 @@ instances:
 		t.Fatalf("instances %+v", s.Instances)
 	}
 	in := s.Instances[0]
-	want := control.InstanceKey{Ifindex: lo.Index, VRID: 51}
+	want := control.InstanceKey{Ifindex: lo.Index, VRID: 51, Family: vrrp.IPv4}
 	if in.Key != want || in.Priority != 150 || in.SplitBrain != control.SplitBrainDemote {
 		t.Errorf("instance key %+v prio %d split brain %v", in.Key, in.Priority, in.SplitBrain)
 	}
@@ -124,7 +126,7 @@ func TestEventNumbering(t *testing.T) {
 		{loader.EventPreempt, control.EventPreempt}, {loader.EventBothMasters, control.EventBothMasters},
 	} {
 		ev, ok := translateEvent(loader.Event{Type: tt.l, Key: loader.InstanceKey{Ifindex: 3, VRID: 7, Family: loader.FamilyIPv6}})
-		if !ok || ev.Kind != tt.c || ev.Key != (control.InstanceKey{Ifindex: 3, VRID: 7, IPv6: true}) {
+		if !ok || ev.Kind != tt.c || ev.Key != (control.InstanceKey{Ifindex: 3, VRID: 7, Family: vrrp.IPv6}) {
 			t.Errorf("translateEvent(%v) = %+v, %v; want kind %d", tt.l, ev, ok, tt.c)
 		}
 	}

@@ -17,18 +17,6 @@ import (
 // The adapters below connect control's interfaces to loader, vip and vrrp, so that
 // none of those packages imports control (STYLE.md: arrows point one way).
 
-func loaderKey(k control.InstanceKey) loader.InstanceKey {
-	fam := loader.FamilyIPv4
-	if k.IPv6 {
-		fam = loader.FamilyIPv6
-	}
-	return loader.InstanceKey{Ifindex: uint32(k.Ifindex), VRID: k.VRID, Family: fam}
-}
-
-func controlKey(k loader.InstanceKey) control.InstanceKey {
-	return control.InstanceKey{Ifindex: int(k.Ifindex), VRID: k.VRID, IPv6: k.Family == loader.FamilyIPv6}
-}
-
 // dataplaneAdapter implements control.Dataplane over *loader.Dataplane, and
 // control.VIPProber with vip.Probe (the Runner takes it from the Dataplane when
 // Deps.Prober is unset): the ownership probe is how the split-brain detector sees the
@@ -83,7 +71,7 @@ func (a dataplaneAdapter) probeAddrs(ctx context.Context, addrs []vip.Address, t
 }
 
 func (a dataplaneAdapter) SetInstance(k control.InstanceKey, c control.KernelConfig) error {
-	return a.dp.SetInstance(loaderKey(k), loader.InstanceConfig{
+	return a.dp.SetInstance(k, loader.InstanceConfig{
 		State:    loader.State(c.State),
 		Priority: c.Priority,
 		Version:  uint8(c.Version),
@@ -98,11 +86,11 @@ func (a dataplaneAdapter) SetInstance(k control.InstanceKey, c control.KernelCon
 }
 
 func (a dataplaneAdapter) SetState(k control.InstanceKey, s control.State, prio uint8) error {
-	return a.dp.SetState(loaderKey(k), loader.State(s), prio)
+	return a.dp.SetState(k, loader.State(s), prio)
 }
 
 func (a dataplaneAdapter) DeleteInstance(k control.InstanceKey) error {
-	err := a.dp.DeleteInstance(loaderKey(k))
+	err := a.dp.DeleteInstance(k)
 	if errors.Is(err, loader.ErrNoInstance) {
 		return nil
 	}
@@ -110,7 +98,7 @@ func (a dataplaneAdapter) DeleteInstance(k control.InstanceKey) error {
 }
 
 func (a dataplaneAdapter) MasterAge(k control.InstanceKey) (time.Duration, bool, error) {
-	m, ok, err := a.dp.Master(loaderKey(k))
+	m, ok, err := a.dp.Master(k)
 	if err != nil || !ok {
 		return 0, ok, err
 	}
@@ -118,7 +106,7 @@ func (a dataplaneAdapter) MasterAge(k control.InstanceKey) (time.Duration, bool,
 }
 
 func (a dataplaneAdapter) PeerAge(k control.InstanceKey, peer netip.Addr) (time.Duration, bool, error) {
-	p, ok, err := a.dp.Peer(loaderKey(k), peer)
+	p, ok, err := a.dp.Peer(k, peer)
 	if err != nil || !ok {
 		return 0, false, err
 	}
@@ -133,6 +121,6 @@ func translateEvent(ev loader.Event) (control.KernelEvent, bool) {
 	if ev.Type < loader.EventMasterDown || ev.Type > loader.EventBothMasters {
 		return control.KernelEvent{}, false
 	}
-	return control.KernelEvent{Key: controlKey(ev.Key), Kind: control.KernelEventKind(ev.Type), Addr: ev.Addr,
+	return control.KernelEvent{Key: ev.Key, Kind: control.KernelEventKind(ev.Type), Addr: ev.Addr,
 		Priority: ev.Priority, Interval: ev.Interval}, true
 }

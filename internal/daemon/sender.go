@@ -36,7 +36,7 @@ func (s *senderAdapter) conn(k senderKey) (*vrrp.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := vrrp.Dial(ifi, ipFamily(k.ipv6))
+	c, err := vrrp.Dial(ifi, vrrp.FamilyOf(k.ipv6))
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (s *senderAdapter) Send(msgs []control.OutAdvert) error {
 			Addresses: m.Addresses, AuthType: vrrp.AuthType(m.AuthType), AuthData: m.AuthData,
 			Source: m.Src, Destination: m.Dst,
 		}
-		k := senderKey{ifname: m.Interface, ipv6: m.Key.IPv6}
+		k := senderKey{ifname: m.Interface, ipv6: m.Key.IsIPv6()}
 		s.batch[k] = append(s.batch[k], vrrp.Message{Adv: &s.advs[i], Src: m.Src, Dst: m.Dst})
 	}
 	var errs []error

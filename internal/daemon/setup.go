@@ -16,7 +16,7 @@ import (
 )
 
 // vmacFunc creates (or finds) the VMAC interface of an instance and returns its name.
-type vmacFunc func(parent string, vrid uint8, family int) (string, error)
+type vmacFunc func(parent string, vrid uint8, family vrrp.Family) (string, error)
 
 // buildSetup turns a validated config into the Runner's desired state. It resolves
 // interface names to indexes in the current network namespace and picks each
@@ -111,7 +111,7 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 	ic := control.InstanceConfig{
 		Name:                  in.Name,
 		Interface:             in.Interface,
-		Key:                   control.InstanceKey{Ifindex: ifi.Index, VRID: uint8(in.VRID), IPv6: ipv6},
+		Key:                   control.InstanceKey{Ifindex: ifi.Index, VRID: uint8(in.VRID), Family: vrrp.FamilyOf(ipv6)},
 		Version:               in.Version,
 		Priority:              uint8(in.Priority),
 		AdvertInterval:        in.AdvertInterval,
@@ -138,7 +138,7 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 	}
 	if in.UnicastSource.IsValid() {
 		ic.PrimaryAddr = in.UnicastSource
-	} else if ic.PrimaryAddr, err = vrrp.SourceAddress(ifi, ipFamily(ipv6)); err != nil {
+	} else if ic.PrimaryAddr, err = vrrp.SourceAddress(ifi, vrrp.FamilyOf(ipv6)); err != nil {
 		return ic, fmt.Errorf("instances[%d] (%s).interface: %w", i, in.Name, err)
 	}
 	if in.Auth.Type == "pass" {
@@ -154,7 +154,7 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		if ipv6 {
 			return ic, fmt.Errorf("instances[%d] (%s).use_vmac: VMAC is supported for IPv4 instances only", i, in.Name)
 		}
-		name, err := vmac(in.Interface, uint8(in.VRID), 4)
+		name, err := vmac(in.Interface, uint8(in.VRID), vrrp.IPv4)
 		if err != nil {
 			return ic, fmt.Errorf("instances[%d] (%s).use_vmac: %w", i, in.Name, err)
 		}
@@ -223,7 +223,7 @@ func multicastGroups(s control.Setup) []vrrp.Group {
 		g := in.Group
 		if !g.IsValid() {
 			g = vrrp.IPv4Multicast
-			if in.Key.IPv6 {
+			if in.Key.IsIPv6() {
 				g = vrrp.IPv6Multicast
 			}
 		}
@@ -263,12 +263,4 @@ func controlVIPs(vips []config.VIP, iface string) []control.VIP {
 func notifyConfig(n config.Notify) control.NotifyConfig {
 	return control.NotifyConfig{Master: n.Master, Backup: n.Backup, Fault: n.Fault,
 		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, Timeout: n.Timeout}
-}
-
-// ipFamily is 4 or 6, as vrrp and the loader number address families.
-func ipFamily(ipv6 bool) int {
-	if ipv6 {
-		return 6
-	}
-	return 4
 }

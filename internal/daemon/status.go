@@ -77,9 +77,9 @@ func (d *Daemon) status() (Status, error) {
 		return st, err
 	}
 	for _, in := range d.runner.Snapshot() {
-		lk := loaderKey(in.Key)
+		lk := in.Key
 		is := InstanceStatus{
-			Name: in.Name, Interface: in.Interface, VRID: in.Key.VRID, Family: family(in.Key.IPv6),
+			Name: in.Name, Interface: in.Interface, VRID: in.Key.VRID, Family: family(in.Key.IsIPv6()),
 			State: in.State.String(), ConfiguredPriority: in.ConfiguredPriority,
 			EffectivePriority: in.EffectivePriority, LastReason: in.LastReason.String(),
 			SplitBrain: in.SplitBrain, BothMasters: in.BothMasters, VIPConflicts: in.VIPConflicts,

@@ -77,7 +77,7 @@ func (s *telemetrySource) Tx() ([]telemetry.Tx, error) {
 			Family: t.Key.Family, Count: t.Count, MaxGap: t.MaxGap, Buckets: t.Hist[:]})
 	}
 	for _, in := range s.d.runner.Snapshot() {
-		k := loaderKey(in.Key)
+		k := in.Key
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, telemetry.Tx{Interface: ifName(int(k.Ifindex)), VRID: k.VRID, Family: k.Family})
