@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -62,12 +61,7 @@ func cmdHold(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "ebpfvrrp hold: no daemon is running (nothing at %s)\n", *sock)
 		return nil
 	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", *sock)
-		},
-	}}
+	client := controlClient(*sock, 5*time.Second)
 	// The daemon declines when this binary's programs differ from the
 	// running ones and their verification would outlast its peers' patience.
 	url := "http://ebpfvrrp/hold?programs=same"

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -57,12 +56,7 @@ func postUpgrade(ctx context.Context, sock string) (daemon.UpgradeResult, error)
 	if _, err := os.Stat(sock); err != nil {
 		return res, errNoDaemon
 	}
-	client := &http.Client{Timeout: daemon.UpgradeTimeout + 10*time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
+	client := controlClient(sock, daemon.UpgradeTimeout+10*time.Second)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ebpfvrrp/upgrade", nil)
 	if err != nil {
 		return res, err
