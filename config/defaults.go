@@ -28,6 +28,8 @@ const (
 	DefaultTrackerRise     = 1
 	DefaultTrackerFall     = 1
 	DefaultHTTPStatus      = 200
+	// DefaultProcessQuorum: keepalived's alloc_vrrp_process starts quorum at 1.
+	DefaultProcessQuorum = 1
 
 	DefaultAttachMode      = "auto"
 	DefaultPinPath         = "/sys/fs/bpf/ebpfvrrp"
@@ -89,6 +91,7 @@ func DefaultInstance() Instance {
 //     master_delay written as 0, GARP.MasterDelaySet, stays 0);
 //   - AllowedPeers empty takes a copy of UnicastPeers;
 //   - a Tracker's Timeout left zero takes its Interval;
+//   - a process tracker's Quorum left zero becomes 1 unless QuorumMax is 0;
 //   - Auth.Type left empty becomes "pass" when a password is set, else "none".
 //
 // Not touched, because zero is meaningful there: Preempt, Telemetry.Listen ("" turns
@@ -146,6 +149,11 @@ func (c *Config) Normalize() {
 		}
 		if t.Fall == 0 {
 			t.Fall = DefaultTrackerFall
+		}
+		if t.Process != nil && t.Process.Quorum == 0 && (t.Process.QuorumMax == nil || *t.Process.QuorumMax > 0) {
+			pc := *t.Process
+			pc.Quorum = DefaultProcessQuorum
+			t.Process = &pc
 		}
 		if t.HTTP != nil && t.HTTP.ExpectStatus == 0 {
 			h := *t.HTTP

@@ -159,6 +159,10 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			if name, ok := c.blockName(n); ok {
 				c.trackFile(n, name)
 			}
+		case "vrrp_track_process":
+			if name, ok := c.blockName(n); ok {
+				c.trackProcess(n, name)
+			}
 		case "vrrp_instance":
 			if name, ok := c.blockName(n); ok {
 				c.instance(n, name)
@@ -783,7 +787,7 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			if c.wantBlock(s, 0) {
 				in.TrackInterfaces = append(in.TrackInterfaces, c.trackInterfaces(s, prefix+".track_interfaces", len(in.TrackInterfaces))...)
 			}
-		case "track_script", "track_file":
+		case "track_script", "track_file", "track_process":
 			if c.wantBlock(s, 0) {
 				in.Track = append(in.Track, c.trackRefs(s, prefix+".track", len(in.Track))...)
 			}
@@ -1102,6 +1106,7 @@ var kaInstancePaths = map[string]string{
 	"track_interface":            "track_interfaces",
 	"track_script":               "track",
 	"track_file":                 "track",
+	"track_process":              "track",
 	"notify":                     "notify.generic",
 	"notify_master":              "notify.master",
 	"notify_backup":              "notify.backup",

@@ -48,6 +48,7 @@ const (
 	kaCtxGlobal    = "global_defs"
 	kaCtxScript    = "vrrp_script"
 	kaCtxTrackFile = "track_file"
+	kaCtxProcess   = "vrrp_track_process"
 	kaCtxInstance  = "vrrp_instance"
 	kaCtxSyncGroup = "vrrp_sync_group"
 	kaCtxAuth      = "authentication"
@@ -56,7 +57,7 @@ const (
 )
 
 // kaContexts is the order of the contexts in docs/keepalived.md.
-var kaContexts = []string{kaCtxLine, kaCtxTop, kaCtxGlobal, kaCtxScript, kaCtxTrackFile, kaCtxInstance, kaCtxSyncGroup, kaCtxAuth, kaCtxVIP, kaCtxPeer}
+var kaContexts = []string{kaCtxLine, kaCtxTop, kaCtxGlobal, kaCtxScript, kaCtxTrackFile, kaCtxProcess, kaCtxInstance, kaCtxSyncGroup, kaCtxAuth, kaCtxVIP, kaCtxPeer}
 
 // kaKeyword is one row of the table.
 type kaKeyword struct {
@@ -112,7 +113,6 @@ const (
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
 
-	kaMsgProcTrack       = "no process is tracked, so priorities ignore it; use a vrrp_script such as \"pidof nginx\""
 	kaMsgStrict          = "strict mode is not enforced: what keepalived's strict mode refuses (authentication, unicast peers and more) is accepted, and no firewall rules are installed, so a Master accepts traffic to its VIPs"
 	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
@@ -154,7 +154,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxTop, "track_group", "static address/route track groups are not supported"),
 	warned(kaCtxTop, "garp_group", "per-interface GARP aggregation is not supported; GARP timing comes from vrrp_garp_* and garp_master_*"),
 	warned(kaCtxTop, "linkbeat_interfaces", "MII/ethtool link polling is not supported; link state comes from netlink"),
-	warned(kaCtxTop, "vrrp_track_process", kaMsgProcTrack),
+	actsNote(kaCtxTop, "vrrp_track_process", "processes are counted by reading /proc every interval (1 s), not through the proc connector, which the kernel serves only in the initial network namespace; so a fork and an exec are not told apart: fork_delay holds back any gained quorum, terminate_delay any lost one"),
 	warned(kaCtxTop, "interface_up_down_delays", "link changes take effect at once: there are no up/down debounce delays"),
 	warned(kaCtxTop, "bfd_instance", kaMsgBFD),
 	warned(kaCtxTop, "net_namespace", "network namespaces are chosen by starting ebpfvrrp inside one (ip netns exec / NetworkNamespacePath=)"),
@@ -280,7 +280,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "lvs_netlink_monitor_rcv_bufs_force", kaMsgLVS),
 	warned(kaCtxGlobal, "vrrp_rx_bufs_policy", kaMsgNetlink),
 	warned(kaCtxGlobal, "vrrp_rx_bufs_multiplier", kaMsgNetlink),
-	warned(kaCtxGlobal, "vrrp_track_process", kaMsgProcTrack),
+	warned(kaCtxGlobal, "vrrp_track_process", "vrrp_track_process is a top-level block, not a global_defs keyword: no process is tracked by this one; move it out of global_defs"),
 	warned(kaCtxGlobal, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
 	warned(kaCtxGlobal, "bfd_nlmsg_timeout", kaMsgBFD),
 
@@ -298,6 +298,17 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxTrackFile, "file"),
 	acts(kaCtxTrackFile, "weight"),
 	acts(kaCtxTrackFile, "init_file"),
+
+	// vrrp_track_process
+	acts(kaCtxProcess, "process"),
+	acts(kaCtxProcess, "param_match"),
+	acts(kaCtxProcess, "weight"),
+	acts(kaCtxProcess, "quorum"),
+	acts(kaCtxProcess, "quorum_max"),
+	acts(kaCtxProcess, "fork_delay"),
+	acts(kaCtxProcess, "terminate_delay"),
+	acts(kaCtxProcess, "delay"),
+	acts(kaCtxProcess, "full_command"),
 
 	// vrrp_instance
 	acts(kaCtxInstance, "state"),
@@ -338,7 +349,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxInstance, "use_vmac_addr", "the VMAC's address is always 00:00:5e:00:01:VRID"),
 	warned(kaCtxInstance, "vmac_xmit_base", "with use_vmac adverts are sent from the VMAC interface"),
 	warned(kaCtxInstance, "use_ipvlan", "ipvlan interfaces are not supported; use use_vmac (macvlan)"),
-	warned(kaCtxInstance, "track_process", kaMsgProcTrack),
+	acts(kaCtxInstance, "track_process"),
 	warned(kaCtxInstance, "track_bfd", kaMsgBFD),
 	warned(kaCtxInstance, "promote_secondaries", "set net.ipv4.conf.IFACE.promote_secondaries=1 with sysctl instead"),
 	warned(kaCtxInstance, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
@@ -411,6 +422,7 @@ var (
 	kaGlobal, kaGlobalUnsupported        = kaMaps(kaCtxGlobal)
 	kaScript, kaScriptUnsupported        = kaMaps(kaCtxScript)
 	kaTrackFile, kaTrackFileUnsupported  = kaMaps(kaCtxTrackFile)
+	kaProcess, kaProcessUnsupported      = kaMaps(kaCtxProcess)
 	kaInstance, kaInstanceUnsupported    = kaMaps(kaCtxInstance)
 	kaSyncGroup, kaSyncGroupUnsupported  = kaMaps(kaCtxSyncGroup)
 	kaAuth, _                            = kaMaps(kaCtxAuth)

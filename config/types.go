@@ -134,7 +134,7 @@ type TrackInterface struct {
 	Weight int    `mapstructure:"weight" yaml:"weight,omitempty"`
 }
 
-// Tracker is a health check. Exactly one of Command, HTTP, TCP or File is set.
+// Tracker is a health check. Exactly one of Command, HTTP, TCP, File or Process is set.
 // Weight semantics are keepalived's: 0 means failure puts the instance in FAULT;
 // positive adds weight while healthy; negative adds weight while failing.
 type Tracker struct {
@@ -162,10 +162,39 @@ type Tracker struct {
 	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`
 	Rise     int           `mapstructure:"rise" yaml:"rise,omitempty"`
 	Fall     int           `mapstructure:"fall" yaml:"fall,omitempty"`
+	// Process is keepalived's vrrp_track_process: up while the number of running
+	// processes that match is within the quorum.
+	Process *ProcessCheck `mapstructure:"process" yaml:"process,omitempty"`
 	// InitFail starts the tracker failed until its first result (keepalived's
 	// init_fail); by default a tracker starts as succeeded. The daemon passes it
 	// to control.TrackerConfig.InitFail.
 	InitFail bool `mapstructure:"init_fail" yaml:"init_fail,omitempty"`
+}
+
+// ProcessCheck matches running processes as keepalived's vrrp_track_process does
+// (keepalived/core/track_process.c): Name is compared exactly (no pattern, unlike
+// pgrep) with the process name, /proc/PID/stat's comm (at most 15 bytes; zombies
+// do not count), or with FullCommand — implied by Args or ParamMatch — with the
+// first word of /proc/PID/cmdline, Args then with the words after it.
+type ProcessCheck struct {
+	Name string   `mapstructure:"name" yaml:"name"`
+	Args []string `mapstructure:"args" yaml:"args,omitempty"`
+	// ParamMatch says how Args are compared: "exact" (the default once Args or
+	// ParamMatch is set: exactly these arguments, none when Args is empty),
+	// "partial" (the first len(Args) arguments are these) or "initial" (as
+	// partial, but the last one need only start with Args' last).
+	ParamMatch  string `mapstructure:"param_match" yaml:"param_match,omitempty"`
+	FullCommand bool   `mapstructure:"full_command" yaml:"full_command,omitempty"`
+	// Quorum is the least number of matching processes for success (default 1;
+	// 0 only with QuorumMax 0). QuorumMax, when set, the most: 0 means success
+	// only while no such process runs.
+	Quorum    int  `mapstructure:"quorum" yaml:"quorum,omitempty"`
+	QuorumMax *int `mapstructure:"quorum_max" yaml:"quorum_max,omitempty"`
+	// ForkDelay holds a gained quorum back this long before the tracker goes up,
+	// TerminateDelay a lost one before it goes down (keepalived's fork_delay,
+	// terminate_delay; delay sets both).
+	ForkDelay      time.Duration `mapstructure:"fork_delay" yaml:"fork_delay,omitempty"`
+	TerminateDelay time.Duration `mapstructure:"terminate_delay" yaml:"terminate_delay,omitempty"`
 }
 
 // FileInit is how a track_file's file is initialised (keepalived's

@@ -91,6 +91,8 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 			tc.Check = hooks.TCPCheck{Address: t.TCP.Address}
 		case t.File != "":
 			tc.Check = hooks.FileCheck{Path: t.File}
+		case t.Process != nil:
+			tc.Check = processCheck(t.Process)
 		default:
 			return nil, fmt.Errorf("trackers.%s: no check configured", name)
 		}
@@ -99,6 +101,22 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 	// Map iteration order must not leak into the Runner (reload compares setups).
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// processCheck is the hooks check of a process tracker.
+func processCheck(p *config.ProcessCheck) *hooks.ProcessCheck {
+	params := map[string]hooks.ParamMatch{"exact": hooks.ParamExact, "partial": hooks.ParamPartial, "initial": hooks.ParamInitial}[p.ParamMatch]
+	if params == hooks.ParamNone && len(p.Args) > 0 {
+		params = hooks.ParamExact
+	}
+	max := -1
+	if p.QuorumMax != nil {
+		max = *p.QuorumMax
+	}
+	return &hooks.ProcessCheck{
+		Match:  hooks.ProcessMatch{Name: p.Name, Args: p.Args, Params: params, FullCommand: p.FullCommand || params != hooks.ParamNone},
+		Quorum: p.Quorum, QuorumMax: max, ForkDelay: p.ForkDelay, TerminateDelay: p.TerminateDelay,
+	}
 }
 
 // buildInstance turns instance i of cfg into the Runner's InstanceConfig.

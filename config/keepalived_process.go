@@ -1,0 +1,105 @@
+package config
+
+// kaCommLen is the most bytes of a process name the kernel keeps (TASK_COMM_LEN
+// less its NUL): keepalived compares a process without arguments against it.
+const kaCommLen = 15
+
+// trackProcess converts a vrrp_track_process block as keepalived's vrrp_parser.c
+// reads it: "process NAME [ARG...]" (arguments imply full_command and exact
+// parameter matching), param_match, weight (0 unless given, as alloc_vrrp_process
+// leaves it: the man page's "default is 1" is not what the code does), quorum
+// (default 1), quorum_max, fork_delay, terminate_delay, delay (both) and
+// full_command.
+func (c *kaConverter) trackProcess(n *kaNode, name string) {
+	pc := &ProcessCheck{}
+	t := Tracker{Process: pc}
+	path := "trackers." + name
+	c.at(path, n.Pos())
+	var procPos kaPos
+	for _, s := range n.Block {
+		if f, ok := kaProcessPaths[s.Name()]; ok {
+			c.at(path+"."+f, s.Pos())
+		}
+		switch s.Name() {
+		case "process":
+			if !c.args(s, 1, 1<<16, "NAME [ARG...]") {
+				continue
+			}
+			if pc.Name != "" {
+				c.errorf(s.Pos(), "process: already set at %s for vrrp_track_process %s", procPos, name)
+				continue
+			}
+			procPos = s.Pos()
+			pc.Name = s.Args[0].Text
+			for _, a := range s.Args[1:] {
+				pc.Args = append(pc.Args, a.Text)
+			}
+			if len(pc.Args) > 0 {
+				pc.FullCommand = true
+			}
+		case "param_match":
+			if v, ok := c.str(s); ok {
+				switch v {
+				case "exact", "partial", "initial":
+					pc.ParamMatch, pc.FullCommand = v, true
+				default:
+					c.errorf(s.Args[0].Pos, "param_match: %q is not exact, partial or initial", v)
+				}
+			}
+		case "weight":
+			if c.args(s, 1, 2, "N") {
+				if len(s.Args) == 2 {
+					c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
+					continue
+				}
+				t.Weight, _ = c.intArg(s, s.Args[0])
+			}
+		case "quorum":
+			pc.Quorum, _ = c.int1(s)
+		case "quorum_max":
+			if v, ok := c.int1(s); ok {
+				pc.QuorumMax = &v
+				if v == 0 {
+					pc.Quorum = 0 // keepalived: quorum_max 0 means none may run
+				}
+			}
+		case "fork_delay", "terminate_delay", "delay":
+			d, ok := c.seconds(s)
+			if !ok {
+				continue
+			}
+			if s.Name() != "terminate_delay" {
+				pc.ForkDelay = d
+			}
+			if s.Name() != "fork_delay" {
+				pc.TerminateDelay = d
+			}
+		case "full_command":
+			if c.flag(s) {
+				pc.FullCommand = true
+			}
+		default:
+			c.unhandled(s, "vrrp_track_process", kaProcess, kaProcessUnsupported)
+		}
+	}
+	if pc.Name == "" {
+		c.errorf(n.Pos(), "vrrp_track_process %s has no process", name)
+		return
+	}
+	if !pc.FullCommand && len(pc.Name) > kaCommLen {
+		c.warnf(procPos, "process: %q is longer than the %d bytes of a process name, so no process ever matches it (as in keepalived); add full_command to match the command line", pc.Name, kaCommLen)
+	}
+	c.addTracker(n, name, t)
+}
+
+var kaProcessPaths = map[string]string{
+	"process":         "process.name",
+	"param_match":     "process.param_match",
+	"weight":          "weight",
+	"quorum":          "process.quorum",
+	"quorum_max":      "process.quorum_max",
+	"fork_delay":      "process.fork_delay",
+	"terminate_delay": "process.terminate_delay",
+	"delay":           "process.fork_delay",
+	"full_command":    "process.full_command",
+}
