@@ -55,7 +55,13 @@ func (c *kaConverter) trackProcess(n *kaNode, name string) {
 				t.Weight, _ = c.intArg(s, s.Args[0])
 			}
 		case "quorum":
-			pc.Quorum, _ = c.int1(s)
+			if v, ok := c.int1(s); ok {
+				if v < 1 || v > 65535 {
+					c.errorf(s.Args[0].Pos, "quorum: %d is outside 1–65535 (use quorum_max 0 for \"none may run\")", v)
+					continue
+				}
+				pc.Quorum = v
+			}
 		case "quorum_max":
 			if v, ok := c.int1(s); ok {
 				pc.QuorumMax = &v
