@@ -96,7 +96,10 @@ type kaConverter struct {
 	// versionExplicit[i]: instance i has its own "version" line.
 	versionExplicit map[int]bool
 	instanceSeen    map[string]kaPos
-	trackerSeen     map[string]kaPos
+	// instanceNodes[i] is instance i's block; strict is global_defs vrrp_strict.
+	instanceNodes []*kaNode
+	strict        bool
+	trackerSeen   map[string]kaPos
 }
 
 func (c *kaConverter) errorf(p kaPos, format string, args ...any) {
@@ -190,6 +193,7 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			in.Version = 3
 		}
 	}
+	c.strictInstances()
 	// Conflicts keepalived resolves with a warning and still runs; so do we.
 	for i := range c.cfg.Instances {
 		in := &c.cfg.Instances[i]
@@ -523,6 +527,10 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
 				}
 			}
+		case "vrrp_strict":
+			if c.flag(n) {
+				c.strict = true
+			}
 		case "enable_script_security":
 			if c.flag(n) {
 				cfg.ScriptSecurity = true
@@ -808,11 +816,14 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "accept":
 			c.flag(s) // what ebpfvrrp always does: it installs no firewall rules
+		case "strict_mode":
+			c.kaBool(s) // applied by strictInstances once the whole file is read
 		default:
 			c.unhandled(s, "vrrp_instance", kaInstance, kaInstanceUnsupported)
 		}
 	}
 	c.cfg.Instances = append(c.cfg.Instances, in)
+	c.instanceNodes = append(c.instanceNodes, n)
 }
 
 func (c *kaConverter) auth(n *kaNode, a *Auth, prefix string) {

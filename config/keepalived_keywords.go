@@ -113,7 +113,7 @@ const (
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
 
-	kaMsgStrict          = "strict mode is not enforced: what keepalived's strict mode refuses (authentication, unicast peers and more) is accepted, and no firewall rules are installed, so a Master accepts traffic to its VIPs"
+	kaMsgStrict          = "what keepalived's strict mode reports as a config error is refused at its line (no VIP, unicast_peer, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; no firewall rules are installed"
 	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
 	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA"
@@ -191,7 +191,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "enable_traps", kaMsgSNMP),
 	warned(kaCtxGlobal, "enable_dbus", kaMsgDBus),
 	warned(kaCtxGlobal, "dbus_service_name", kaMsgDBus),
-	warned(kaCtxGlobal, "vrrp_strict", kaMsgStrict),
+	actsNote(kaCtxGlobal, "vrrp_strict", kaMsgStrict),
 	warned(kaCtxGlobal, "vrrp_iptables", kaMsgFirewall),
 	warned(kaCtxGlobal, "vrrp_ipsets", kaMsgFirewall),
 	warned(kaCtxGlobal, "nftables", kaMsgFirewall),
@@ -357,7 +357,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxInstance, "virtual_rules", "the routing rules are not added or removed: ebpfvrrp moves only the VIP addresses"),
 	warned(kaCtxInstance, "no_accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs (keepalived's no_accept would drop it)"),
 	warned(kaCtxInstance, "skip_check_adv_addr", kaMsgSkipCheck),
-	warned(kaCtxInstance, "strict_mode", kaMsgStrict),
+	actsNote(kaCtxInstance, "strict_mode", kaMsgStrict),
 	warned(kaCtxInstance, "debug", "use --log-level debug"),
 	warned(kaCtxInstance, "notify_deleted", "no notify script runs when an instance is removed by a reload"),
 	warned(kaCtxInstance, "notify_master_rx_lower_pri", "no notify script runs when a Master hears a lower priority"),

@@ -325,7 +325,6 @@ func TestKeepalivedWarnings(t *testing.T) {
 			"notification_email: SMTP alerts are not sent"},
 		{"smtp_server", "global_defs {\n router_id x\n smtp_server 127.0.0.1\n}\n", 3, "smtp_server: SMTP"},
 		{"SNMP", "global_defs {\n enable_snmp_vrrp\n}\n", 2, "enable_snmp_vrrp: SNMP is not supported"},
-		{"vrrp_strict", "global_defs {\n vrrp_strict\n}\n", 2, "vrrp_strict: strict mode is not enforced: what keepalived's strict mode refuses"},
 		{"bfd_instance", "bfd_instance b1 {\n neighbor_ip 10.0.0.6\n}\n", 1, "bfd_instance: BFD is not supported"},
 		{"static_ipaddress", "static_ipaddress {\n 10.0.0.9/24 dev eth0\n}\n", 1, "static_ipaddress: addresses that are always present"},
 		{"unknown top-level", "frobnicate_everything {\n}\n", 1, "frobnicate_everything: unknown keyword in the top level, ignored"},

@@ -102,6 +102,12 @@ type Instance struct {
 	// GARP overrides Config.GARP for this instance; zero fields inherit.
 	GARP    GARP `mapstructure:"garp" yaml:"garp,omitempty"`
 	UseVMAC bool `mapstructure:"use_vmac" yaml:"use_vmac,omitempty"`
+	// NoAccept is keepalived's no_accept (RFC 5798 Accept_Mode false): a Master
+	// that is not the address owner (priority < 255) does not accept traffic to
+	// its VIPs. The keepalived importer sets it for vrrp_strict instances without
+	// accept/no_accept, as keepalived does. Enforcing it in the dataplane is work
+	// in progress elsewhere; until then the daemon does not read it.
+	NoAccept bool `mapstructure:"no_accept" yaml:"no_accept,omitempty"`
 	// SecondaryPaths are extra heartbeat paths for split-brain detection: another
 	// interface, or a unicast address of the peer.
 	SecondaryPaths []SecondaryPath `mapstructure:"secondary_paths" yaml:"secondary_paths,omitempty"`
