@@ -113,7 +113,7 @@ const (
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
 
-	kaMsgStrict          = "what keepalived's strict mode reports as a config error is refused at its line (no VIP, unicast_peer, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; no firewall rules are installed"
+	kaMsgStrict          = "What keepalived's strict mode reports as a config error is refused at its line (no VIP, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; unicast_peer is warned about and run, as keepalived runs it; no firewall rules are installed"
 	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
 	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA"
@@ -154,7 +154,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxTop, "track_group", "static address/route track groups are not supported"),
 	warned(kaCtxTop, "garp_group", "per-interface GARP aggregation is not supported; GARP timing comes from vrrp_garp_* and garp_master_*"),
 	warned(kaCtxTop, "linkbeat_interfaces", "MII/ethtool link polling is not supported; link state comes from netlink"),
-	actsNote(kaCtxTop, "vrrp_track_process", "processes are counted by reading /proc every interval (1 s), not through the proc connector, which the kernel serves only in the initial network namespace; so a fork and an exec are not told apart: fork_delay holds back any gained quorum, terminate_delay any lost one"),
+	actsNote(kaCtxTop, "vrrp_track_process", "Processes are counted by reading /proc every interval (1 s), not through the proc connector, which the kernel serves only in the initial network namespace; so a fork and an exec are not told apart: fork_delay holds back any gained quorum, terminate_delay any lost one"),
 	warned(kaCtxTop, "interface_up_down_delays", "link changes take effect at once: there are no up/down debounce delays"),
 	warned(kaCtxTop, "bfd_instance", kaMsgBFD),
 	warned(kaCtxTop, "net_namespace", "network namespaces are chosen by starting ebpfvrrp inside one (ip netns exec / NetworkNamespacePath=)"),

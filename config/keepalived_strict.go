@@ -90,7 +90,10 @@ func (c *kaConverter) strictInstance(n *kaNode, in *Instance) {
 	for _, s := range n.Block {
 		switch s.Name() {
 		case "unicast_peer":
-			errf(s, "VRRP adverts are multicast, RFC 5798 §5.1.1.2")
+			// vrrp.c refuses them only on an interface it already knows to do
+			// multicast, which keepalived 2.2.7 does not know yet: keepalived -t
+			// accepts such a file and keepalived runs the instance unicast.
+			c.warnf(s.Pos(), "(%s) unicast_peer with vrrp_strict: the man page lists unicast peers as not allowed in strict mode, but keepalived loads and runs the instance unicast, and so does ebpfvrrp", in.Name)
 		case "authentication":
 			errf(s, "RFC 5798 has no authentication and RFC 3768 §5.3.6 deprecates it")
 		case "preempt_delay":
