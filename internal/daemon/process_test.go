@@ -1,0 +1,45 @@
+package daemon
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
+)
+
+// TestProcessCheckFromConfig: a process tracker's config becomes the hooks check
+// keepalived's rules imply: arguments or param_match mean matching the command
+// line, arguments without param_match mean exact, no quorum_max means none.
+func TestProcessCheckFromConfig(t *testing.T) {
+	two := 2
+	tests := []struct {
+		name string
+		in   config.ProcessCheck
+		want hooks.ProcessMatch
+		max  int
+	}{
+		{"name only", config.ProcessCheck{Name: "nginx", Quorum: 1}, hooks.ProcessMatch{Name: "nginx"}, -1},
+		{"args: exact", config.ProcessCheck{Name: "/usr/sbin/haproxy", Args: []string{"-f", "x"}, Quorum: 1, QuorumMax: &two},
+			hooks.ProcessMatch{Name: "/usr/sbin/haproxy", Args: []string{"-f", "x"}, Params: hooks.ParamExact, FullCommand: true}, 2},
+		{"param_match without args", config.ProcessCheck{Name: "/bin/a", ParamMatch: "exact", Quorum: 1},
+			hooks.ProcessMatch{Name: "/bin/a", Params: hooks.ParamExact, FullCommand: true}, -1},
+		{"initial", config.ProcessCheck{Name: "/bin/a", Args: []string{"x"}, ParamMatch: "initial", Quorum: 1},
+			hooks.ProcessMatch{Name: "/bin/a", Args: []string{"x"}, Params: hooks.ParamInitial, FullCommand: true}, -1},
+		{"full_command alone", config.ProcessCheck{Name: "/bin/a", FullCommand: true, Quorum: 1},
+			hooks.ProcessMatch{Name: "/bin/a", FullCommand: true}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.ForkDelay, tt.in.TerminateDelay = time.Second, 2*time.Second
+			got := processCheck(&tt.in)
+			if got.Match.Name != tt.want.Name || got.Match.Params != tt.want.Params || got.Match.FullCommand != tt.want.FullCommand ||
+				len(got.Match.Args) != len(tt.want.Args) {
+				t.Errorf("match %+v, want %+v", got.Match, tt.want)
+			}
+			if got.QuorumMax != tt.max || got.Quorum != 1 || got.ForkDelay != time.Second || got.TerminateDelay != 2*time.Second {
+				t.Errorf("quorum %d–%d delays %v/%v", got.Quorum, got.QuorumMax, got.ForkDelay, got.TerminateDelay)
+			}
+		})
+	}
+}
