@@ -782,7 +782,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "preempt_delay":
 			in.PreemptDelay, _ = c.seconds(s)
-		case "unicast_src_ip":
+		case "unicast_src_ip", "mcast_src_ip":
+			// keepalived's vrrp_srcip_handler serves both: one source address.
 			if c.args(s, 1, 1, "ADDRESS") {
 				in.UnicastSource, _ = c.addr(s, s.Args[0])
 			}
@@ -1113,6 +1114,7 @@ var kaInstancePaths = map[string]string{
 	"preempt":                    "preempt",
 	"preempt_delay":              "preempt_delay",
 	"unicast_src_ip":             "unicast_source",
+	"mcast_src_ip":               "unicast_source",
 	"unicast_peer":               "unicast_peers",
 	"track_interface":            "track_interfaces",
 	"track_script":               "track",

@@ -340,7 +340,7 @@ var kaKeywords = []kaKeyword{
 	warnedH(kaCtxInstance, "notify_fault", kaMsgNotify),
 	warnedH(kaCtxInstance, "notify_stop", kaMsgNotify),
 	warnedH(kaCtxInstance, "notify", kaMsgNotify+"; it is also called with state SPLIT_BRAIN when two Masters are seen, which keepalived never sends"),
-	warned(kaCtxInstance, "mcast_src_ip", "not applied: multicast adverts leave from the interface's primary address; for a fixed source use unicast_src_ip with unicast_peer"),
+	actsNote(kaCtxInstance, "mcast_src_ip", "The adverts' source address, multicast or unicast: keepalived and ebpfvrrp read it and unicast_src_ip as one setting"),
 	warned(kaCtxInstance, "track_src_ip", "not applied: the instance does not go to FAULT when its advert source address goes away"),
 	warned(kaCtxInstance, "unicast_ttl", "not applied: unicast adverts are sent with TTL 255, and received ones are accepted whatever their TTL"),
 	warned(kaCtxInstance, "check_unicast_src", kaMsgCheckUnicastSrc),

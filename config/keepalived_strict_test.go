@@ -124,3 +124,24 @@ func TestKeepalivedStrictNoAccept(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepalivedMcastSrcIP: mcast_src_ip is the source address of multicast
+// adverts; keepalived's vrrp_parser.c installs vrrp_srcip_handler for it, the
+// handler unicast_src_ip shares, so the later line wins and no unicast_peer is
+// needed.
+//
+// keyword: vrrp_instance mcast_src_ip
+func TestKeepalivedMcastSrcIP(t *testing.T) {
+	c, err := Load(kaWrite(t, kaStrictInst(kaStrictVIPs, " mcast_src_ip 198.18.0.5")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Instances[0]
+	if in.UnicastSource.String() != "198.18.0.5" || len(in.UnicastPeers) != 0 {
+		t.Errorf("source %v peers %v, want 198.18.0.5 and none", in.UnicastSource, in.UnicastPeers)
+	}
+	_, err = Load(kaWrite(t, kaStrictInst(kaStrictVIPs, " mcast_src_ip fd00::5")))
+	if err == nil || !strings.Contains(err.Error(), ":8: instances[0].unicast_source: fd00::5 is IPv6 but the VIPs are IPv4") {
+		t.Errorf("IPv6 source on an IPv4 instance: err %v", err)
+	}
+}

@@ -329,7 +329,6 @@ func TestKeepalivedWarnings(t *testing.T) {
 		{"static_ipaddress", "static_ipaddress {\n 10.0.0.9/24 dev eth0\n}\n", 1, "static_ipaddress: addresses that are always present"},
 		{"unknown top-level", "frobnicate_everything {\n}\n", 1, "frobnicate_everything: unknown keyword in the top level, ignored"},
 		{"unknown global", "global_defs {\n some_future_setting 1\n}\n", 2, "some_future_setting: unknown keyword in global_defs"},
-		{"instance mcast_src_ip", inst(" mcast_src_ip 198.18.0.5"), 4, "mcast_src_ip: not applied: multicast adverts leave from the interface's primary address"},
 		{"instance smtp_alert", inst(" smtp_alert"), 4, "smtp_alert: SMTP"},
 		{"instance unknown keyword", inst(" completely_new_feature on"), 4, "completely_new_feature: unknown keyword in vrrp_instance"},
 		{"instance virtual_routes", inst(" virtual_routes {\n  10.1.0.0/16 via 198.18.0.254\n }"), 4, "virtual_routes: the routes are not added or removed: ebpfvrrp moves only the VIP addresses (block ignored)"},

@@ -87,7 +87,10 @@ type Instance struct {
 	VIPs []VIP `mapstructure:"vips" yaml:"vips"`
 	// ExcludedVIPs are added on Master but not carried in adverts.
 	ExcludedVIPs []VIP `mapstructure:"excluded_vips" yaml:"excluded_vips,omitempty"`
-	// UnicastSource/UnicastPeers switch the instance from multicast to unicast adverts.
+	// UnicastSource is the adverts' source address (keepalived's unicast_src_ip,
+	// or mcast_src_ip, which sets the same address); by default the interface's
+	// primary address. UnicastPeers switch the instance from multicast to unicast
+	// adverts, sent to them.
 	UnicastSource netip.Addr   `mapstructure:"unicast_source" yaml:"unicast_source,omitempty"`
 	UnicastPeers  []netip.Addr `mapstructure:"unicast_peers" yaml:"unicast_peers,omitempty"`
 	// AllowedPeers, when not empty, is the only set of sources whose adverts the kernel

@@ -326,8 +326,6 @@ func (v *validator) unicast(p string, in *Instance, fam int) {
 	src := in.UnicastSource
 	if src.IsValid() {
 		switch {
-		case len(in.UnicastPeers) == 0:
-			v.add(p+".unicast_source", src, "is set but unicast_peers is empty; unicast needs peers")
 		case src.IsMulticast() || src.IsUnspecified():
 			v.add(p+".unicast_source", src, "%s is not a unicast address", src)
 		case fam != 0 && family(src) != fam:

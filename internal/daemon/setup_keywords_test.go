@@ -1,8 +1,13 @@
 package daemon
 
 import (
+	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
@@ -41,5 +46,27 @@ func TestProcessCheckFromConfig(t *testing.T) {
 				t.Errorf("quorum %d–%d delays %v/%v", got.Quorum, got.QuorumMax, got.ForkDelay, got.TerminateDelay)
 			}
 		})
+	}
+}
+
+// TestMulticastSource: a source address without unicast peers (keepalived's
+// mcast_src_ip) is the multicast adverts' source and tie-break address.
+func TestMulticastSource(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "keepalived.conf")
+	conf := "vrrp_instance VI {\n interface lo\n virtual_router_id 51\n priority 100\n mcast_src_ip 127.0.0.9\n virtual_ipaddress {\n  198.18.10.3\n }\n}\n"
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := buildSetup(cfg, func(string, uint8, vrrp.Family) (string, error) { t.Fatal("no VMAC configured"); return "", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := s.Instances[0]
+	if in.PrimaryAddr != netip.MustParseAddr("127.0.0.9") || len(in.Peers) != 0 {
+		t.Errorf("primary %v peers %v, want 127.0.0.9 and multicast", in.PrimaryAddr, in.Peers)
 	}
 }
