@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // kaCommLen is the most bytes of a process name the kernel keeps (TASK_COMM_LEN
 // less its NUL): keepalived compares a process without arguments against it.
 const kaCommLen = 15
@@ -73,6 +75,13 @@ func (c *kaConverter) trackProcess(n *kaNode, name string) {
 			d, ok := c.seconds(s)
 			if !ok {
 				continue
+			}
+			if d <= 0 || d > time.Hour {
+				c.errorf(s.Args[0].Pos, "%s: %s is outside 0.000001–3600 seconds (keepalived's range)", s.Name(), s.Args[0].Text)
+				continue
+			}
+			if s.Name() == "delay" {
+				c.at(path+".process.terminate_delay", s.Pos())
 			}
 			if s.Name() != "terminate_delay" {
 				pc.ForkDelay = d

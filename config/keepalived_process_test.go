@@ -82,7 +82,7 @@ func TestKeepalivedTrackProcessErrors(t *testing.T) {
 		{"weight out of range", "process a\n weight 300", "weight"},
 		{"quorum_max below quorum", "process a\n quorum 3\n quorum_max 2", "quorum_max"},
 		{"quorum 0", "process a\n quorum 0\n quorum_max 2", ":3:9: quorum: 0 is outside 1–65535"},
-		{"delay too long", "process a\n delay 3601", "fork_delay"},
+		{"delay too long", "process a\n delay 3601", ":3:8: delay: 3601 is outside"},
 		{"typo", "process a\n quorom 2", `did you mean "quorum"`},
 	}
 	for _, tt := range tests {
