@@ -28,6 +28,9 @@ const (
 	DefaultTrackerRise     = 1
 	DefaultTrackerFall     = 1
 	DefaultHTTPStatus      = 200
+	// MaxStartupDelay is the longest vrrp_startup_delay keepalived takes
+	// (4294.967295 s, its timer's range).
+	MaxStartupDelay = 4294967295 * time.Microsecond
 	// DefaultProcessQuorum: keepalived's alloc_vrrp_process starts quorum at 1.
 	DefaultProcessQuorum = 1
 

@@ -527,6 +527,15 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
 				}
 			}
+		case "vrrp_startup_delay":
+			// keepalived reads 0.001–4294.967295 s and reports anything else.
+			if d, ok := c.seconds(n); ok {
+				if d < time.Millisecond || d > MaxStartupDelay {
+					c.errorf(n.Args[0].Pos, "vrrp_startup_delay: %s is outside 0.001–4294.967295 seconds (keepalived: \"vrrp_startup_delay '%s' is invalid\")", n.Args[0].Text, n.Args[0].Text)
+					continue
+				}
+				cfg.StartupDelay = d
+			}
 		case "vrrp_strict":
 			if c.flag(n) {
 				c.strict = true
@@ -1090,6 +1099,7 @@ var kaGlobalPaths = map[string]string{
 	"vrrp_garp_master_refresh_repeat": "garp.refresh_repeat",
 	"vrrp_garp_interval":              "garp.interval",
 	"script_user":                     "script_user",
+	"vrrp_startup_delay":              "startup_delay",
 }
 
 var kaNotifyPaths = map[string]string{

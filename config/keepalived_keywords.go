@@ -269,7 +269,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "checker_notify_fifo_script", kaMsgFIFO),
 	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", kaMsgFIFO),
 	warned(kaCtxGlobal, "vrrp_notify_priority_changes", kaMsgPrioChanges),
-	warned(kaCtxGlobal, "vrrp_startup_delay", "instances start at once: there is no startup delay; order ebpfvrrp after network-online.target instead"),
+	actsNote(kaCtxGlobal, "vrrp_startup_delay", "Not applied when the daemon takes over running Masters (upgrade, restart), which keepalived cannot do"),
 	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs", kaMsgNetlink),
 	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs_force", kaMsgNetlink),
 	warned(kaCtxGlobal, "vrrp_netlink_monitor_rcv_bufs", kaMsgNetlink),

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const kaStrictGlobal = "global_defs {\n vrrp_strict\n}\n"
@@ -143,5 +144,25 @@ func TestKeepalivedMcastSrcIP(t *testing.T) {
 	_, err = Load(kaWrite(t, kaStrictInst(kaStrictVIPs, " mcast_src_ip fd00::5")))
 	if err == nil || !strings.Contains(err.Error(), ":8: instances[0].unicast_source: fd00::5 is IPv6 but the VIPs are IPv4") {
 		t.Errorf("IPv6 source on an IPv4 instance: err %v", err)
+	}
+}
+
+// TestKeepalivedStartupDelay: vrrp_startup_delay in keepalived's range
+// (0.001–4294.967295 s; keepalived -t rejects 0, negative and non-numbers).
+//
+// keyword: global_defs vrrp_startup_delay
+func TestKeepalivedStartupDelay(t *testing.T) {
+	c, err := Load(kaWrite(t, "global_defs {\n vrrp_startup_delay 5.5\n}\n"+kaStrictInst(kaStrictVIPs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StartupDelay != 5500*time.Millisecond {
+		t.Errorf("StartupDelay = %v, want 5.5s", c.StartupDelay)
+	}
+	for _, v := range []string{"0", "5000", "abc"} {
+		_, err := Load(kaWrite(t, "global_defs {\n vrrp_startup_delay "+v+"\n}\n"+kaStrictInst(kaStrictVIPs)))
+		if err == nil || !strings.Contains(err.Error(), ":2:21: vrrp_startup_delay: ") {
+			t.Errorf("vrrp_startup_delay %s: err %v, want one at line 2", v, err)
+		}
 	}
 }

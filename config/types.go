@@ -20,6 +20,11 @@ type Config struct {
 	McastGroup4 netip.Addr `mapstructure:"mcast_group4" yaml:"mcast_group4,omitempty"`
 	McastGroup6 netip.Addr `mapstructure:"mcast_group6" yaml:"mcast_group6,omitempty"`
 
+	// StartupDelay holds every instance back this long after the daemon starts
+	// (keepalived's vrrp_startup_delay): not after a reload, and not when the
+	// daemon takes over Masters from an earlier run (upgrade, restart).
+	StartupDelay time.Duration `mapstructure:"startup_delay" yaml:"startup_delay,omitempty"`
+
 	// ScriptUser runs scripts as this user unless a script sets its own.
 	ScriptUser string `mapstructure:"script_user" yaml:"script_user,omitempty"`
 

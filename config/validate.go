@@ -68,6 +68,9 @@ func (v *validator) global() {
 	v.mcastGroup("mcast_group4", c.McastGroup4, true)
 	v.mcastGroup("mcast_group6", c.McastGroup6, false)
 	v.garp("garp", c.GARP)
+	if d := c.StartupDelay; d < 0 || d > MaxStartupDelay {
+		v.add("startup_delay", d, "%v is outside 0–%v (keepalived's vrrp_startup_delay range)", d, MaxStartupDelay)
+	}
 
 	switch c.Dataplane.AttachMode {
 	case "auto", "xdp-native", "xdp-generic", "tc":

@@ -246,6 +246,9 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	bg.Go(func() { d.addrs.refreshLeases(runCtx) })
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
 	defer d.ann.Close()
+	if !d.waitStartupDelay(ctx, d.cfg.StartupDelay, setup) {
+		return nil
+	}
 	sender := newSenderAdapter()
 	defer sender.Close()
 	err = d.startRunner(runCtx, sender, setup)
