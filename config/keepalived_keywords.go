@@ -116,9 +116,9 @@ const (
 	kaMsgStrict          = "What keepalived's strict mode reports as a config error is refused at its line (no VIP, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; unicast_peer is warned about and run, as keepalived runs it; no firewall rules are installed"
 	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
-	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA"
+	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA, with or without this keyword (keepalived by default sends vrrp_garp_master_repeat GARPs at once and again after vrrp_garp_master_delay)"
 	kaMsgLowerPrioAdvert = "a Master always answers a lower-priority advert with an advert at once (keepalived's default)"
-	kaMsgPrioChanges     = "notify scripts run on state changes only; a priority change runs none"
+	kaMsgPrioChanges     = "no line is written to a notify FIFO when the priority changes (keepalived writes one there, and runs no script either); notify scripts run on state changes only"
 
 	// What a notify hook does differently today (control's ExecNotifier, run by
 	// cmd/ebpfvrrp): as root, under a timeout, one hook at a time per instance.
@@ -359,7 +359,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxInstance, "skip_check_adv_addr", kaMsgSkipCheck),
 	actsNote(kaCtxInstance, "strict_mode", kaMsgStrict),
 	warned(kaCtxInstance, "debug", "use --log-level debug"),
-	warned(kaCtxInstance, "notify_deleted", "no notify script runs when an instance is removed by a reload"),
+	warned(kaCtxInstance, "notify_deleted", "an instance removed by a reload runs its notify_stop script and notify with STOP, as when ebpfvrrp stops; keepalived sends FAULT then, or DELETED with this keyword, and runs its script"),
 	warned(kaCtxInstance, "notify_master_rx_lower_pri", "no notify script runs when a Master hears a lower priority"),
 	warned(kaCtxInstance, "smtp_alert", kaMsgSMTP),
 	warned(kaCtxInstance, "notify_priority_changes", kaMsgPrioChanges),
