@@ -40,7 +40,7 @@ type Options struct {
 	ConfigPath string
 	Config     *config.Config
 	// PinPath is the bpffs directory for pinned maps and links (default:
-	// Config.Dataplane.PinPath, then loader.DefaultPinPath).
+	// Config.Dataplane.PinPath, then config.DefaultPinPath).
 	PinPath string
 	// MetricsListen is the TCP address of /metrics and /status (default:
 	// Config.Telemetry.Listen); "" after defaulting, or "off", disables it.
@@ -104,6 +104,9 @@ func New(opts Options) *Daemon {
 	}
 	if opts.PinPath == "" {
 		opts.PinPath = opts.Config.Dataplane.PinPath
+	}
+	if opts.PinPath == "" {
+		opts.PinPath = config.DefaultPinPath
 	}
 	if opts.MetricsListen == "" {
 		opts.MetricsListen = opts.Config.Telemetry.Listen
