@@ -78,10 +78,12 @@ func (p *restartPair) waitRoles(t *testing.T, what string, m *node) {
 }
 
 // waitStates waits until m is in mState and the pair's backup in bState
-// (following the Master's address when it is BACKUP).
+// (following the Master's address when it is BACKUP). The bound is generous:
+// a first start verifies the programs, which takes tens of seconds on a busy
+// two-core machine.
 func (p *restartPair) waitStates(t *testing.T, what string, m *node, mState, bState string) {
 	t.Helper()
-	testutil.WaitFor(t, 20*time.Second, what, func() (bool, string) {
+	testutil.WaitFor(t, 60*time.Second, what, func() (bool, string) {
 		sm, err1 := nodeStatus(t, m)
 		sb, err2 := nodeStatus(t, p.backup)
 		if err1 != nil || err2 != nil {
