@@ -187,6 +187,9 @@ func inheritGARP(in, global GARP) GARP {
 	if in.Interval == 0 {
 		in.Interval = global.Interval
 	}
+	if in.LowerPrio == nil {
+		in.LowerPrio = global.LowerPrio
+	}
 	return in
 }
 

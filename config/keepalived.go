@@ -519,6 +519,8 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP, false)
 		case "vrrp_garp_interval":
 			cfg.GARP.Interval, _ = c.seconds(n)
+		case "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
+			c.lowerPrioGARP(n, &cfg.GARP)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
 				c.warnKeyword(n, kaCtxGlobal)
@@ -813,6 +815,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			c.notify(s, &in.Notify, kaCtxInstance)
 		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
 			c.garp(s, s.Name(), &in.GARP, true)
+		case "garp_lower_prio_repeat", "garp_lower_prio_delay":
+			c.lowerPrioGARP(s, &in.GARP)
 		case "use_vmac":
 			if c.args(s, 0, 1, "[NAME]") {
 				in.UseVMAC = true
@@ -1098,6 +1102,7 @@ var kaGlobalPaths = map[string]string{
 	"vrrp_garp_master_refresh":        "garp.refresh",
 	"vrrp_garp_master_refresh_repeat": "garp.refresh_repeat",
 	"vrrp_garp_interval":              "garp.interval",
+	"vrrp_garp_lower_prio_repeat":     "garp.lower_prio",
 	"script_user":                     "script_user",
 	"vrrp_startup_delay":              "startup_delay",
 }
@@ -1139,6 +1144,7 @@ var kaInstancePaths = map[string]string{
 	"garp_master_repeat":         "garp.master_repeat",
 	"garp_master_refresh":        "garp.refresh",
 	"garp_master_refresh_repeat": "garp.refresh_repeat",
+	"garp_lower_prio_repeat":     "garp.lower_prio",
 	"use_vmac":                   "use_vmac",
 	"dont_track_primary":         "dont_track_primary",
 }

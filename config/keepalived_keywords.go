@@ -116,7 +116,7 @@ const (
 	kaMsgStrict          = "What keepalived's strict mode reports as a config error is refused at its line (no VIP, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; unicast_peer is warned about and run, as keepalived runs it; no firewall rules are installed"
 	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
-	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA, with or without this keyword (keepalived by default sends vrrp_garp_master_repeat GARPs at once and again after vrrp_garp_master_delay)"
+	kaMsgLowerPrioGARP   = "A Master hearing a lower-priority advert sends its GARP/NA schedule again: garp_master_repeat at once and again after garp_master_delay, keepalived's defaults for these; a repeat of 0 turns it off (strict mode's default); another count or delay is warned about and the master's is used"
 	kaMsgLowerPrioAdvert = "a Master always answers a lower-priority advert with an advert at once (keepalived's default)"
 	kaMsgPrioChanges     = "no line is written to a notify FIFO when the priority changes (keepalived writes one there, and runs no script either); notify scripts run on state changes only"
 
@@ -201,8 +201,8 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "nftables_no_lower_prio_vip", kaMsgFirewall),
 	warned(kaCtxGlobal, "vrrp_skip_check_adv_addr", kaMsgSkipCheck),
 	warned(kaCtxGlobal, "vrrp_check_unicast_src", kaMsgCheckUnicastSrc),
-	warned(kaCtxGlobal, "vrrp_garp_lower_prio_delay", kaMsgLowerPrioGARP),
-	warned(kaCtxGlobal, "vrrp_garp_lower_prio_repeat", kaMsgLowerPrioGARP),
+	actsNote(kaCtxGlobal, "vrrp_garp_lower_prio_delay", kaMsgLowerPrioGARP),
+	actsNote(kaCtxGlobal, "vrrp_garp_lower_prio_repeat", kaMsgLowerPrioGARP),
 	warned(kaCtxGlobal, "vrrp_gna_interval", "a separate NA interval is not supported; vrrp_garp_interval applies to both ARP and NA"),
 	warned(kaCtxGlobal, "vrrp_min_garp", "the vrrp_garp_master_* settings (or their defaults) apply; set vrrp_garp_master_repeat / vrrp_garp_master_refresh explicitly"),
 	warned(kaCtxGlobal, "vrrp_lower_prio_no_advert", kaMsgLowerPrioAdvert),
@@ -364,8 +364,8 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxInstance, "smtp_alert", kaMsgSMTP),
 	warned(kaCtxInstance, "notify_priority_changes", kaMsgPrioChanges),
 	warned(kaCtxInstance, "lvs_sync_daemon_interface", kaMsgLVS),
-	warned(kaCtxInstance, "garp_lower_prio_delay", kaMsgLowerPrioGARP),
-	warned(kaCtxInstance, "garp_lower_prio_repeat", kaMsgLowerPrioGARP),
+	actsNote(kaCtxInstance, "garp_lower_prio_delay", kaMsgLowerPrioGARP),
+	actsNote(kaCtxInstance, "garp_lower_prio_repeat", kaMsgLowerPrioGARP),
 	warned(kaCtxInstance, "down_timer_adverts", "the master-down interval is always 3 adverts + skew (RFC 5798)"),
 	warned(kaCtxInstance, "garp_extra_if", "GARP on extra interfaces is not supported"),
 	warned(kaCtxInstance, "vmac_garp_intvl", "GARP on extra interfaces is not supported"),

@@ -75,6 +75,12 @@ func (c *kaConverter) strictInstances() {
 		if kaFind(n.Block, "accept", false) == nil && kaFind(n.Block, "no_accept", false) == nil {
 			in.NoAccept = in.Priority != 255
 		}
+		// ... and sends no GARPs for a lower priority unless told (an explicit
+		// count is refused above).
+		if kaFind(n.Block, "garp_lower_prio_repeat", false) == nil {
+			off := false
+			in.GARP.LowerPrio = &off
+		}
 	}
 }
 
@@ -99,7 +105,9 @@ func (c *kaConverter) strictInstance(n *kaNode, in *Instance) {
 		case "preempt_delay":
 			errf(s, "the RFCs have no preempt delay")
 		case "garp_lower_prio_repeat", "garp_lower_prio_delay":
-			errf(s, "strict mode sends no repeated GARPs")
+			if len(s.Args) == 1 && strings.Trim(s.Args[0].Text, "0.") != "" {
+				errf(s, "strict mode sends no repeated GARPs; only 0 is allowed")
+			}
 		case "higher_prio_send_advert":
 			if v, ok := kaBoolValue(s); ok && v {
 				errf(s, "a Master seeing a higher priority sends nothing, RFC 5798 §6.4.3")
@@ -129,4 +137,40 @@ func (c *kaConverter) strictInstance(n *kaNode, in *Instance) {
 	if vips := kaFind(n.Block, "virtual_ipaddress", false); ipv6 && len(in.UnicastPeers) == 0 && !in.VIPs[0].Address.Addr().IsLinkLocalUnicast() && vips != nil && len(vips.Block) > 0 {
 		c.errorf(vips.Block[0].Pos(), "(%s) the first IPv6 virtual_ipaddress %s must be link-local with vrrp_strict (RFC 5798 §5.2.9)", in.Name, in.VIPs[0].Address.Addr())
 	}
+}
+
+// lowerPrioGARP reads [vrrp_]garp_lower_prio_repeat and _delay. A Master that
+// hears a lower-priority advert sends its GARP/NA schedule again: garp_master_repeat
+// at once and again after garp_master_delay, which are keepalived's defaults for
+// these two (vrrp.c fills an unset one from vrrp_garp_master_*). A count of 0 turns
+// them off; another count or delay is not applied, and said so.
+func (c *kaConverter) lowerPrioGARP(n *kaNode, g *GARP) {
+	repeat := strings.HasSuffix(n.Name(), "_repeat")
+	var v string
+	if repeat {
+		r, ok := c.int1(n)
+		if !ok {
+			return
+		}
+		if r < 0 {
+			c.errorf(n.Args[0].Pos, "%s: %d is negative", n.Name(), r)
+			return
+		}
+		on := r != 0
+		g.LowerPrio = &on
+		if !on {
+			return
+		}
+		v = n.Args[0].Text
+	} else {
+		if _, ok := c.seconds(n); !ok {
+			return
+		}
+		v = n.Args[0].Text
+	}
+	what := "count (garp_master_repeat is sent)"
+	if !repeat {
+		what = "delay (the second round comes after garp_master_delay)"
+	}
+	c.warnf(n.Pos(), "%s: %s not applied: a Master hearing a lower-priority advert sends its GARP/NA schedule again, with the master's %s", n.Name(), v, what)
 }

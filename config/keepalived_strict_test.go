@@ -34,6 +34,7 @@ var kaStrictCases = []struct {
 	{"accept on VRRPv2 non-owner", kaStrictGlobal + kaStrictInst(kaStrictVIPs, " version 2", " accept"), ":12:2: (VI) accept is not allowed"},
 	{"accept on VRRPv3 loads", kaStrictGlobal + kaStrictInst(kaStrictVIPs, " version 3", " accept"), ""},
 	{"garp_lower_prio_repeat", kaStrictGlobal + kaStrictInst(kaStrictVIPs, " garp_lower_prio_repeat 1"), ":11:2: (VI) garp_lower_prio_repeat is not allowed"},
+	{"garp_lower_prio_repeat 0 loads", kaStrictGlobal + kaStrictInst(kaStrictVIPs, " garp_lower_prio_repeat 0", " garp_lower_prio_delay 0"), ""},
 	{"garp_lower_prio_delay", kaStrictGlobal + kaStrictInst(kaStrictVIPs, " garp_lower_prio_delay 5"), ":11:2: (VI) garp_lower_prio_delay is not allowed"},
 	{"lower_prio_no_advert off", kaStrictGlobal + kaStrictInst(kaStrictVIPs, " lower_prio_no_advert off"), ":11:2: (VI) lower_prio_no_advert is not allowed"},
 	{"lower_prio_no_advert on loads", kaStrictGlobal + kaStrictInst(kaStrictVIPs, " lower_prio_no_advert"), ""},
@@ -164,5 +165,54 @@ func TestKeepalivedStartupDelay(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), ":2:21: vrrp_startup_delay: ") {
 			t.Errorf("vrrp_startup_delay %s: err %v, want one at line 2", v, err)
 		}
+	}
+}
+
+// TestKeepalivedLowerPrioGARP: a Master hearing a lower-priority advert sends
+// GARPs again unless garp_lower_prio_repeat is 0 (globally with the vrrp_
+// prefix, or per instance, which wins), or strict mode leaves it unset
+// (keepalived/vrrp/vrrp.c, vrrp_complete_instance). Counts and delays other than
+// the master's are warned about at their line.
+//
+// keyword: global_defs vrrp_garp_lower_prio_repeat
+// keyword: global_defs vrrp_garp_lower_prio_delay
+// keyword: vrrp_instance garp_lower_prio_repeat
+// keyword: vrrp_instance garp_lower_prio_delay
+func TestKeepalivedLowerPrioGARP(t *testing.T) {
+	off, on := false, true
+	tests := []struct {
+		name, global, inst string
+		want               *bool
+		warnLine           int
+	}{
+		{"default: on", "", "", nil, 0},
+		{"global 0: off", "vrrp_garp_lower_prio_repeat 0", "", &off, 0},
+		{"instance 0: off", "", "garp_lower_prio_repeat 0", &off, 0},
+		{"instance count overrides global 0", "vrrp_garp_lower_prio_repeat 0", "garp_lower_prio_repeat 2", &on, 11},
+		{"global delay: warned", "vrrp_garp_lower_prio_delay 10", "", nil, 2},
+		{"instance delay: warned", "", "garp_lower_prio_delay 10", nil, 11},
+		{"strict: off", "vrrp_strict", "", &off, 0},
+		{"strict with 0 loads", "vrrp_strict", "garp_lower_prio_repeat 0", &off, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "global_defs {\n " + tt.global + "\n}\n" + kaStrictInst(kaStrictVIPs, " "+tt.inst)
+			c, err := Load(kaWrite(t, text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := kaDiff(tt.want, c.Instances[0].GARP.LowerPrio); d != "" {
+				t.Errorf("LowerPrio (-want +got):\n%s", d)
+			}
+			var lines []int
+			for _, w := range c.Warnings {
+				if strings.Contains(w.Message, "not applied: a Master hearing a lower-priority advert") {
+					lines = append(lines, w.Line)
+				}
+			}
+			if (tt.warnLine == 0) != (len(lines) == 0) || (tt.warnLine != 0 && lines[0] != tt.warnLine) {
+				t.Errorf("warnings at lines %v, want %d (0: none)", lines, tt.warnLine)
+			}
+		})
 	}
 }

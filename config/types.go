@@ -262,6 +262,10 @@ type GARP struct {
 	Refresh        time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
 	RefreshRepeat  int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
 	Interval       time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+	// LowerPrio: a Master that hears a lower-priority advert sends this schedule
+	// again (keepalived's garp_lower_prio_*). nil: inherit, and by default yes;
+	// false is keepalived's garp_lower_prio_repeat 0 (strict mode's default).
+	LowerPrio *bool `mapstructure:"lower_prio" yaml:"lower_prio,omitempty"`
 }
 
 // SecondaryPath is a second heartbeat path: an interface, or a unicast peer address.

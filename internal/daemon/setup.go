@@ -139,6 +139,7 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		Peers:                 in.UnicastPeers,
 		AllowedPeers:          in.AllowedPeers,
 		DontTrackPrimary:      in.DontTrackPrimary,
+		NoLowerPrioGARP:       in.GARP.LowerPrio != nil && !*in.GARP.LowerPrio,
 		SplitBrain:            splitBrainAction(cfg.SplitBrain.Action),
 		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
 		// The loader's program always runs the master-down bpf_timer.

@@ -69,4 +69,12 @@ func TestMulticastSource(t *testing.T) {
 	if in.PrimaryAddr != netip.MustParseAddr("127.0.0.9") || len(in.Peers) != 0 {
 		t.Errorf("primary %v peers %v, want 127.0.0.9 and multicast", in.PrimaryAddr, in.Peers)
 	}
+	if in.NoLowerPrioGARP {
+		t.Error("lower-priority GARPs off without garp_lower_prio_repeat 0")
+	}
+	off := false
+	cfg.Instances[0].GARP.LowerPrio = &off
+	if s, err = buildSetup(cfg, nil); err != nil || !s.Instances[0].NoLowerPrioGARP {
+		t.Errorf("garp_lower_prio_repeat 0: NoLowerPrioGARP not set (err %v)", err)
+	}
 }
