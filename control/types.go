@@ -198,9 +198,9 @@ type InstanceConfig struct {
 	// its GARP/NA schedule again (keepalived's garp_lower_prio_repeat 0, and its
 	// strict mode's default).
 	NoLowerPrioGARP bool
-	Notify           NotifyConfig
-	SecondaryPaths   []Path
-	SplitBrain       SplitBrainAction
+	Notify          NotifyConfig
+	SecondaryPaths  []Path
+	SplitBrain      SplitBrainAction
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path.
 	TakeoverOnPathFailure bool
