@@ -119,6 +119,25 @@ func processCheck(p *config.ProcessCheck) *hooks.ProcessCheck {
 	}
 }
 
+// keepProcessChecks puts the running process check (prev) in place of a new one
+// in next wherever a reload left the tracker as it was. The Runner compares
+// tracker configs deeply, and a process check holds its pending fork/terminate
+// delay: a fresh one would restart the tracker on every reload, its verdict
+// briefly back to up while the process is missing.
+func keepProcessChecks(prev, next []control.TrackerConfig) {
+	running := map[string]*hooks.ProcessCheck{}
+	for _, t := range prev {
+		if pc, ok := t.Check.(*hooks.ProcessCheck); ok {
+			running[t.Name] = pc
+		}
+	}
+	for i, t := range next {
+		if pc, ok := t.Check.(*hooks.ProcessCheck); ok && running[t.Name].SameAs(pc) {
+			next[i].Check = running[t.Name]
+		}
+	}
+}
+
 // buildInstance turns instance i of cfg into the Runner's InstanceConfig.
 func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc) (control.InstanceConfig, error) {
 	ifi, err := net.InterfaceByName(in.Interface)

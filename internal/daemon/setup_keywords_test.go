@@ -4,12 +4,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/control"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
 )
 
@@ -76,5 +78,35 @@ func TestMulticastSource(t *testing.T) {
 	cfg.Instances[0].GARP.LowerPrio = &off
 	if s, err = buildSetup(cfg, nil); err != nil || !s.Instances[0].NoLowerPrioGARP {
 		t.Errorf("garp_lower_prio_repeat 0: NoLowerPrioGARP not set (err %v)", err)
+	}
+}
+
+// TestReloadKeepsProcessChecks: a reload that leaves a process tracker as it was
+// hands the Runner the running check, so the Runner (which compares tracker
+// configs deeply) keeps the tracker and its pending delay; a changed one is new.
+func TestReloadKeepsProcessChecks(t *testing.T) {
+	build := func(quorum int) []control.TrackerConfig {
+		t.Helper()
+		cfg := &config.Config{Trackers: map[string]config.Tracker{
+			"p": {Process: &config.ProcessCheck{Name: "nginx", Quorum: quorum}, Interval: time.Second},
+			"f": {File: "/run/f", Interval: time.Second},
+		}}
+		trs, err := buildTrackers(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trs
+	}
+	running := build(1)
+	running[1].Check.Check(t.Context()) // the check now holds state
+	same := build(1)
+	keepProcessChecks(running, same)
+	if !reflect.DeepEqual(running, same) {
+		t.Errorf("unchanged process tracker: the Runner would restart it")
+	}
+	changed := build(2)
+	keepProcessChecks(running, changed)
+	if changed[1].Check == running[1].Check {
+		t.Errorf("changed quorum: the running check was kept")
 	}
 }

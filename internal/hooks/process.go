@@ -65,6 +65,18 @@ type ProcessCheck struct {
 	since   time.Time // when the count first disagreed with up; zero: it agrees
 }
 
+// SameAs says whether o checks what c checks: its settings, not its state;
+// false when either is nil.
+func (c *ProcessCheck) SameAs(o *ProcessCheck) bool {
+	if c == nil || o == nil {
+		return false
+	}
+	return c.Match.Name == o.Match.Name && slices.Equal(c.Match.Args, o.Match.Args) &&
+		c.Match.Params == o.Match.Params && c.Match.FullCommand == o.Match.FullCommand &&
+		c.Quorum == o.Quorum && c.QuorumMax == o.QuorumMax &&
+		c.ForkDelay == o.ForkDelay && c.TerminateDelay == o.TerminateDelay && c.proc() == o.proc()
+}
+
 // Check counts the matching processes once and returns the (delayed) verdict.
 func (c *ProcessCheck) Check(ctx context.Context) control.CheckResult {
 	n, err := CountProcesses(ctx, c.proc(), c.Match)
