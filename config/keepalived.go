@@ -649,12 +649,8 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 		case "init_file":
 			t.FileInit = c.initFile(s)
 		case "weight":
-			if c.args(s, 1, 2, "N") {
-				if len(s.Args) == 2 {
-					c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
-					continue
-				}
-				t.Weight, _ = c.intArg(s, s.Args[0])
+			if w, ok := c.blockWeight(s); ok {
+				t.Weight = w
 			}
 		default:
 			c.unhandled(s, n.Name(), kaTrackFile, kaTrackFileUnsupported)
@@ -665,6 +661,20 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 		return
 	}
 	c.addTracker(n, name, t)
+}
+
+// blockWeight reads a track_file or vrrp_track_process block's "weight N";
+// keepalived's "weight N reverse" is refused, as ebpfvrrp does not carry its
+// inverted sense.
+func (c *kaConverter) blockWeight(s *kaNode) (int, bool) {
+	if !c.args(s, 1, 2, "N") {
+		return 0, false
+	}
+	if len(s.Args) == 2 {
+		c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
+		return 0, false
+	}
+	return c.intArg(s, s.Args[0])
 }
 
 // initFile reads "init_file [VALUE] [overwrite]" in either order, as keepalived's

@@ -60,16 +60,13 @@ func TestKeepalivedBrokenConfigs(t *testing.T) {
 
 // TestKeepalivedBrokenReference: keepalived -t rejects every kaBrokenCases file.
 func TestKeepalivedBrokenReference(t *testing.T) {
-	var runs []kaRun
+	var names, texts []string
 	for _, tt := range kaBrokenCases {
-		runs = append(runs, kaRun{path: kaWrite(t, tt.text)})
+		names, texts = append(names, tt.name), append(texts, tt.text)
 	}
-	rc := keepalivedT(t, runs)
-	for i, tt := range kaBrokenCases {
-		t.Run(tt.name, func(t *testing.T) {
-			if rc[i] == 0 {
-				t.Errorf("keepalived -t accepts it (exit status 0); ebpfvrrp says %q", tt.want)
-			}
-		})
-	}
+	kaReference(t, names, texts, func(t *testing.T, i, rc int) {
+		if rc == 0 {
+			t.Errorf("keepalived -t accepts it (exit status 0); ebpfvrrp says %q", kaBrokenCases[i].want)
+		}
+	})
 }

@@ -49,12 +49,8 @@ func (c *kaConverter) trackProcess(n *kaNode, name string) {
 				}
 			}
 		case "weight":
-			if c.args(s, 1, 2, "N") {
-				if len(s.Args) == 2 {
-					c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
-					continue
-				}
-				t.Weight, _ = c.intArg(s, s.Args[0])
+			if w, ok := c.blockWeight(s); ok {
+				t.Weight = w
 			}
 		case "quorum":
 			if v, ok := c.int1(s); ok {

@@ -224,6 +224,20 @@ func keepalivedT(t *testing.T, runs []kaRun) []int {
 	return rc
 }
 
+// kaReference runs keepalived -t on each of texts (written to files) and checks
+// each exit status with check, in a subtest named names[i].
+func kaReference(t *testing.T, names, texts []string, check func(t *testing.T, i, rc int)) {
+	t.Helper()
+	runs := make([]kaRun, len(texts))
+	for i, text := range texts {
+		runs[i] = kaRun{path: kaWrite(t, text)}
+	}
+	rc := keepalivedT(t, runs)
+	for i, name := range names {
+		t.Run(name, func(t *testing.T) { check(t, i, rc[i]) })
+	}
+}
+
 // TestKeepalivedSamplesReference runs keepalived -t on every sample with eth0–eth3
 // present and checks the kaAccepts column.
 func TestKeepalivedSamplesReference(t *testing.T) {

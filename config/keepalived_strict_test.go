@@ -84,18 +84,15 @@ func TestKeepalivedStrictUnicast(t *testing.T) {
 // TestKeepalivedStrictReference runs keepalived -t on every kaStrictCases file
 // (eth0 present): it must fail exactly where ebpfvrrp refuses the file.
 func TestKeepalivedStrictReference(t *testing.T) {
-	var runs []kaRun
+	var names, texts []string
 	for _, tt := range kaStrictCases {
-		runs = append(runs, kaRun{path: kaWrite(t, tt.text)})
+		names, texts = append(names, tt.name), append(texts, tt.text)
 	}
-	rc := keepalivedT(t, runs)
-	for i, tt := range kaStrictCases {
-		t.Run(tt.name, func(t *testing.T) {
-			if (rc[i] == 0) != (tt.want == "") {
-				t.Errorf("keepalived -t exit status %d; ebpfvrrp's error: %q", rc[i], tt.want)
-			}
-		})
-	}
+	kaReference(t, names, texts, func(t *testing.T, i, rc int) {
+		if want := kaStrictCases[i].want; (rc == 0) != (want == "") {
+			t.Errorf("keepalived -t exit status %d; ebpfvrrp's error: %q", rc, want)
+		}
+	})
 }
 
 // TestKeepalivedStrictNoAccept: in strict mode an instance without accept or
