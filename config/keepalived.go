@@ -513,11 +513,7 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			cfg.GARP.Interval, _ = c.seconds(n)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
-				c.warnKeyword(n, kaCtxGlobal)
-				cfg.ScriptUser = n.Args[0].Text
-				if len(n.Args) == 2 {
-					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
-				}
+				cfg.ScriptUser = kaRunAs(n.Args[0].Text, n.Args[1:])
 			}
 		case "enable_script_security":
 			if c.flag(n) {
@@ -588,11 +584,7 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 			}
 		case "user":
 			if c.args(s, 1, 2, "USER [GROUP]") {
-				c.warnKeyword(s, kaCtxScript)
-				t.User = s.Args[0].Text
-				if len(s.Args) == 2 {
-					c.warnf(s.Args[1].Pos, "user: group %q ignored; the script runs with the user's primary group", s.Args[1].Text)
-				}
+				t.User = kaRunAs(s.Args[0].Text, s.Args[1:])
 			}
 		default:
 			c.unhandled(s, "vrrp_script", kaScript, kaScriptUnsupported)
@@ -673,16 +665,38 @@ func (c *kaConverter) initFile(s *kaNode) *FileInit {
 	return fi
 }
 
+// kaRunAs spells keepalived's "USER [GROUP]" as the config's "USER[:GROUP]".
+func kaRunAs(user string, group []kaToken) string {
+	if len(group) == 0 {
+		return user
+	}
+	return user + ":" + group[0].Text
+}
+
 func (c *kaConverter) notify(s *kaNode, nt *Notify, ctx string) {
 	argv, extra, ok := c.scriptArgv(s)
 	if !ok {
 		return
 	}
-	c.warnKeyword(s, ctx)
+	if k, _ := kaLookup(ctx, s.Name()); k.Class == kaWarned {
+		c.warnKeyword(s, ctx)
+	}
+	if len(extra) > 2 {
+		c.errorf(s.Pos(), "%s: unexpected %q after SCRIPT USER GROUP (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra[2:], " "))
+		return
+	}
 	if len(extra) > 0 {
-		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs every
-		// notify script as root (control's ExecNotifier sets no credentials).
-		c.warnf(s.Pos(), "%s: running this script as %q is not supported; it runs as root (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra, " "))
+		// keepalived runs this one script as USER [GROUP]; ebpfvrrp has one user
+		// per notify block, so two different ones cannot both hold.
+		runAs := kaRunAs(extra[0], nil)
+		if len(extra) == 2 {
+			runAs += ":" + extra[1]
+		}
+		if nt.User != "" && nt.User != runAs {
+			c.errorf(s.Pos(), "%s: runs as %q, but another notify script of this block runs as %q; ebpfvrrp runs a block's notify scripts as one user", s.Name(), runAs, nt.User)
+			return
+		}
+		nt.User = runAs
 	}
 	switch s.Name() {
 	case "notify":

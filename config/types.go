@@ -20,7 +20,9 @@ type Config struct {
 	McastGroup4 netip.Addr `mapstructure:"mcast_group4" yaml:"mcast_group4,omitempty"`
 	McastGroup6 netip.Addr `mapstructure:"mcast_group6" yaml:"mcast_group6,omitempty"`
 
-	// ScriptUser runs scripts as this user unless a script sets its own.
+	// ScriptUser runs trackers' commands and notify hooks as "USER[:GROUP]"
+	// (names or ids) unless a tracker or notify block sets its own user
+	// (keepalived's script_user USER [GROUP]). Empty: as the daemon's user.
 	ScriptUser string `mapstructure:"script_user" yaml:"script_user,omitempty"`
 
 	Instances  []Instance         `mapstructure:"instances" yaml:"instances"`
@@ -141,11 +143,13 @@ type Tracker struct {
 	// Command is argv, executed directly; with Shell it is passed to /bin/sh -c.
 	// In a file it may be a list, or a string: split on whitespace (no quoting;
 	// quotes are rejected), or with shell: true kept whole as the one sh -c argument.
-	Command []string   `mapstructure:"command" yaml:"command,omitempty"`
-	Shell   bool       `mapstructure:"shell" yaml:"shell,omitempty"`
-	User    string     `mapstructure:"user" yaml:"user,omitempty"`
-	HTTP    *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
-	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
+	Command []string `mapstructure:"command" yaml:"command,omitempty"`
+	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	// User runs Command as "USER[:GROUP]" (keepalived's vrrp_script user USER
+	// [GROUP]); empty: as ScriptUser.
+	User string     `mapstructure:"user" yaml:"user,omitempty"`
+	HTTP *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
+	TCP  *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,
 	// or with weight 0 a non-zero value means FAULT. keepalived's default weight for a
 	// track_file is 1; the keepalived importer writes it out, while in YAML an omitted
@@ -189,7 +193,8 @@ type TCPCheck struct {
 }
 
 // Notify hooks, each argv. Generic is called as keepalived calls its notify script:
-// argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP).
+// argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP, PRIORITY 0 for a
+// group). It receives SPLIT_BRAIN / SPLIT_BRAIN_END only with split_brain.notify.
 type Notify struct {
 	Master  []string `mapstructure:"master" yaml:"master,omitempty"`
 	Backup  []string `mapstructure:"backup" yaml:"backup,omitempty"`
@@ -197,6 +202,9 @@ type Notify struct {
 	Stop    []string `mapstructure:"stop" yaml:"stop,omitempty"`
 	Generic []string `mapstructure:"generic" yaml:"generic,omitempty"`
 	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	// User runs these hooks as "USER[:GROUP]" (keepalived's notify_* SCRIPT USER
+	// [GROUP]); empty: as Config.ScriptUser.
+	User string `mapstructure:"user" yaml:"user,omitempty"`
 	// Timeout, when set, kills a hook still running after it (its whole process
 	// group). Unset or 0: hooks run to completion, as keepalived never kills
 	// notify scripts.
@@ -254,6 +262,10 @@ type SplitBrain struct {
 	// ProbeInterval: how often a Master ARP/NS-probes its VIPs (an answer from
 	// another MAC is a split brain); default 1s, 0 disables.
 	ProbeInterval time.Duration `mapstructure:"probe_interval" yaml:"probe_interval,omitempty"`
+	// Notify also calls every instance's generic notify script with state
+	// SPLIT_BRAIN when another Master is seen and SPLIT_BRAIN_END when that
+	// ends (default false: keepalived never sends these states).
+	Notify bool `mapstructure:"notify" yaml:"notify,omitempty"`
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path (default false).
 	TakeoverOnPathFailure bool `mapstructure:"takeover_on_path_failure" yaml:"takeover_on_path_failure,omitempty"`

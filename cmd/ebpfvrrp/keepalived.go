@@ -314,7 +314,7 @@ func configScripts(cfg *config.Config) (scripts []script, missing []string) {
 			name string
 			argv []string
 		}{{"notify_master", nf.Master}, {"notify_backup", nf.Backup}, {"notify_fault", nf.Fault}, {"notify_stop", nf.Stop}, {"notify", nf.Generic}} {
-			check(owner+" "+h.name, h.argv, nf.Shell, "")
+			check(owner+" "+h.name, h.argv, nf.Shell, nf.User)
 		}
 	}
 	for _, in := range cfg.Instances {

@@ -38,7 +38,7 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	for _, g := range cfg.SyncGroups {
 		s.SyncGroups = append(s.SyncGroups, control.SyncGroupConfig{
 			Name: g.Name, Instances: g.Instances,
-			Notify: notifyConfig(g.Notify),
+			Notify: notifyConfig(cfg, g.Notify),
 		})
 	}
 	return s, nil
@@ -125,9 +125,10 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
 		// The loader's program always runs the master-down bpf_timer.
 		KernelTimer: true,
-		Notify:      notifyConfig(in.Notify),
+		Notify:      notifyConfig(cfg, in.Notify),
 	}
 	ic.Notify.SplitBrain = cfg.SplitBrain.Script
+	ic.Notify.SplitBrainNotify = cfg.SplitBrain.Notify
 	if len(ic.AllowedPeers) == 0 {
 		ic.AllowedPeers = in.UnicastPeers
 	}
@@ -259,8 +260,13 @@ func controlVIPs(vips []config.VIP, iface string) []control.VIP {
 	return out
 }
 
-// notifyConfig converts the notify hooks of an instance or a sync group.
-func notifyConfig(n config.Notify) control.NotifyConfig {
+// notifyConfig converts the notify hooks of an instance or a sync group; they
+// run as the block's user, else as script_user.
+func notifyConfig(cfg *config.Config, n config.Notify) control.NotifyConfig {
+	runAs := n.User
+	if runAs == "" {
+		runAs = cfg.ScriptUser
+	}
 	return control.NotifyConfig{Master: n.Master, Backup: n.Backup, Fault: n.Fault,
-		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, Timeout: n.Timeout}
+		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, User: runAs, Timeout: n.Timeout}
 }

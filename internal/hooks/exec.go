@@ -26,7 +26,7 @@ import (
 type ExecCheck struct {
 	Argv  []string
 	Shell bool
-	// User runs the command as this user (name or uid) when set.
+	// User runs the command as "USER[:GROUP]" when set (see Credential).
 	User string
 	// Env is the complete environment; nil means a minimal PATH only.
 	Env []string
@@ -46,7 +46,7 @@ const commandWaitDelay = time.Second
 
 // runCommand runs argv (+extra args) in its own process group and kills the group
 // when ctx ends. It returns nil only for exit status 0.
-func runCommand(ctx context.Context, argv []string, shell bool, username string, env, extra []string) error {
+func runCommand(ctx context.Context, argv []string, shell bool, runAs string, env, extra []string) error {
 	if len(argv) == 0 {
 		return fmt.Errorf("hooks: run command: %w", ErrEmptyCommand)
 	}
@@ -62,8 +62,8 @@ func runCommand(ctx context.Context, argv []string, shell bool, username string,
 	}
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if username != "" {
-		cred, err := lookupCredential(username)
+	if runAs != "" {
+		cred, err := Credential(runAs)
 		if err != nil {
 			return fmt.Errorf("hooks: run %s: %w", argv[0], err)
 		}
@@ -83,11 +83,17 @@ func runCommand(ctx context.Context, argv []string, shell bool, username string,
 	return nil
 }
 
-func lookupCredential(name string) (*syscall.Credential, error) {
+// Credential resolves "USER[:GROUP]" (names or numeric ids) to the credential a
+// script runs with, as keepalived's set_privileges does (lib/notify.c): the
+// group is GROUP, or the user's primary group; the supplementary groups are
+// cleared to that one group (setgroups(1, &gid)), so a script never keeps
+// root's groups or picks up the user's others. Root ("root", "0") yields nil:
+// keepalived then changes nothing. Switching needs CAP_SETUID and CAP_SETGID.
+func Credential(spec string) (*syscall.Credential, error) {
+	name, group, _ := strings.Cut(spec, ":")
 	u, err := user.Lookup(name)
 	if err != nil {
-		u, err = user.LookupId(name)
-		if err != nil {
+		if u, err = user.LookupId(name); err != nil {
 			return nil, fmt.Errorf("look up user %q: %w", name, err)
 		}
 	}
@@ -95,9 +101,22 @@ func lookupCredential(name string) (*syscall.Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("user %q uid %q: %w", name, u.Uid, err)
 	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %q gid %q: %w", name, u.Gid, err)
+	gidText := u.Gid
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			if g, err = user.LookupGroupId(group); err != nil {
+				return nil, fmt.Errorf("look up group %q: %w", group, err)
+			}
+		}
+		gidText = g.Gid
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	gid, err := strconv.ParseUint(gidText, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("group %q gid %q: %w", group, gidText, err)
+	}
+	if uid == 0 && gid == 0 {
+		return nil, nil
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(gid)}}, nil
 }

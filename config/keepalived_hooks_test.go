@@ -1,0 +1,91 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestKeepalivedScriptUsers: "USER [GROUP]" after script_user, a vrrp_script's
+// user and a notify script becomes the config's "USER[:GROUP]", which the daemon
+// runs the script as (keepalived lib/notify.c set_privileges: setgid, setgroups to
+// that one group, setuid). keepalived reads the words after a notify script as
+// its user and group (lib/notify.c, notify_script_init and set_script_uid_gid).
+//
+// keyword: global_defs script_user
+// keyword: vrrp_script user
+// keyword: vrrp_instance notify_master
+// keyword: vrrp_instance notify_backup
+// keyword: vrrp_instance notify_fault
+// keyword: vrrp_instance notify_stop
+// keyword: vrrp_instance notify
+// keyword: vrrp_sync_group notify_master
+// keyword: vrrp_sync_group notify_backup
+// keyword: vrrp_sync_group notify_fault
+// keyword: vrrp_sync_group notify
+func TestKeepalivedScriptUsers(t *testing.T) {
+	const inst = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  198.18.0.1\n }\n"
+	tests := []struct {
+		name       string
+		in         string
+		scriptUser string
+		tracker    string
+		notify     Notify
+		group      Notify
+		wantErr    string
+	}{
+		{name: "script_user alone", in: "global_defs {\n script_user nobody\n}\n", scriptUser: "nobody"},
+		{name: "script_user with group", in: "global_defs {\n script_user nobody nogroup\n}\n", scriptUser: "nobody:nogroup"},
+		{name: "vrrp_script user and group", in: "vrrp_script s {\n script /bin/true\n user nobody nogroup\n}\n", tracker: "nobody:nogroup"},
+		{name: "vrrp_script user", in: "vrrp_script s {\n script /bin/true\n user www-data\n}\n", tracker: "www-data"},
+		{name: "notify scripts of an instance, one user", in: inst +
+			" notify_master /etc/keepalived/m.sh nobody\n notify_backup \"/etc/keepalived/b.sh x\" nobody\n notify_fault /etc/keepalived/f.sh\n notify_stop /etc/keepalived/s.sh\n notify /etc/keepalived/n.sh nobody\n}\n",
+			notify: Notify{Master: []string{"/etc/keepalived/m.sh"}, Backup: []string{"/etc/keepalived/b.sh", "x"}, Fault: []string{"/etc/keepalived/f.sh"},
+				Stop: []string{"/etc/keepalived/s.sh"}, Generic: []string{"/etc/keepalived/n.sh"}, User: "nobody"}},
+		{name: "notify script with user and group", in: inst + " notify_master /etc/keepalived/m.sh nobody nogroup\n}\n",
+			notify: Notify{Master: []string{"/etc/keepalived/m.sh"}, User: "nobody:nogroup"}},
+		{name: "sync group notify", in: inst + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n notify_master /m.sh nobody\n notify_backup /b.sh\n notify_fault /f.sh nobody\n notify /n.sh\n}\n",
+			group: Notify{Master: []string{"/m.sh"}, Backup: []string{"/b.sh"}, Fault: []string{"/f.sh"}, Generic: []string{"/n.sh"}, User: "nobody"}},
+		{name: "two users in one block", in: inst + " notify_master /m.sh nobody\n notify_backup /b.sh www-data\n}\n",
+			wantErr: `notify_backup: runs as "www-data", but another notify script of this block runs as "nobody"`},
+		{name: "words after the group", in: inst + " notify_master /m.sh nobody nogroup extra\n}\n",
+			wantErr: `notify_master: unexpected "extra" after SCRIPT USER GROUP`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadKeepalived(kaWrite(t, tt.in))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.Warnings {
+				if strings.Contains(w.Message, "user") || strings.Contains(w.Message, "notify") {
+					t.Errorf("warning %s:%d: %s", w.File, w.Line, w.Message)
+				}
+			}
+			if c.ScriptUser != tt.scriptUser {
+				t.Errorf("script_user %q, want %q", c.ScriptUser, tt.scriptUser)
+			}
+			if got := c.Trackers["s"].User; got != tt.tracker {
+				t.Errorf("tracker user %q, want %q", got, tt.tracker)
+			}
+			var nt, gt Notify
+			if len(c.Instances) > 0 {
+				nt = c.Instances[0].Notify
+			}
+			if len(c.SyncGroups) > 0 {
+				gt = c.SyncGroups[0].Notify
+			}
+			if d := kaDiff(tt.notify, nt); d != "" {
+				t.Errorf("instance notify (-want +got):\n%s", d)
+			}
+			if d := kaDiff(tt.group, gt); d != "" {
+				t.Errorf("group notify (-want +got):\n%s", d)
+			}
+		})
+	}
+}
