@@ -151,9 +151,8 @@ type Tracker struct {
 	HTTP *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
 	TCP  *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,
-	// or with weight 0 a non-zero value means FAULT. keepalived's default weight for a
-	// track_file is 1; the keepalived importer writes it out, while in YAML an omitted
-	// weight is 0 as for every tracker.
+	// or with weight 0 a non-zero value means FAULT. An omitted weight is 1, as
+	// keepalived's for a track_file (other trackers' omitted weight is 0).
 	File string `mapstructure:"file" yaml:"file,omitempty"`
 	// FileInit, with File, is keepalived's init_file: before the first check the
 	// daemon writes Value (and a newline) to File when File does not exist; with
