@@ -51,6 +51,12 @@ type Config struct {
 	Positions map[string]Position `mapstructure:"-" yaml:"-"`
 }
 
+// KeepalivedScriptUser is whom keepalived runs scripts as when script_user is not
+// set, if that user exists, else root (keepalived lib/notify.c,
+// set_default_script_user); the daemon does the same for a keepalived.conf, and
+// with enable_script_security the user must exist.
+const KeepalivedScriptUser = "keepalived_script"
+
 // Position is where a configuration value was written: a file and 1-based line, or
 // for an environment override File "$EBPFVRRP_..." and Line 0.
 type Position struct {

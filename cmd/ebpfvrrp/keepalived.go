@@ -353,10 +353,6 @@ func missingInterfaces(cfg *config.Config) []string {
 // a shell command line) and the user it runs as ("": script_user).
 type script struct{ what, path, user string }
 
-// keepalivedScriptUser is the user keepalived runs scripts as when script_user is
-// not set; with enable_script_security it must exist.
-const keepalivedScriptUser = "keepalived_script"
-
 // scriptSecurityProblems applies keepalived's enable_script_security rules: every
 // script needs a user to run as (script_user, its own, or an existing
 // keepalived_script), and neither the script nor a directory above it may be
@@ -365,8 +361,8 @@ func scriptSecurityProblems(cfg *config.Config, scripts []script) []string {
 	var probs []string
 	for _, sc := range scripts {
 		if sc.user == "" && cfg.ScriptUser == "" {
-			if _, err := user.Lookup(keepalivedScriptUser); err != nil {
-				probs = append(probs, fmt.Sprintf("%s: unable to set default user %s for script (set script_user in global_defs)", sc.what, keepalivedScriptUser))
+			if _, err := user.Lookup(config.KeepalivedScriptUser); err != nil {
+				probs = append(probs, fmt.Sprintf("%s: unable to set default user %s for script (set script_user in global_defs)", sc.what, config.KeepalivedScriptUser))
 				continue
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/user"
 	"sort"
 	"strconv"
 
@@ -81,7 +82,7 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 		case len(t.Command) > 0:
 			user := t.User
 			if user == "" {
-				user = cfg.ScriptUser
+				user = scriptUser(cfg)
 			}
 			tc.Check = hooks.ExecCheck{Argv: t.Command, Shell: t.Shell, User: user,
 				Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
@@ -260,12 +261,23 @@ func controlVIPs(vips []config.VIP, iface string) []control.VIP {
 	return out
 }
 
+// scriptUser is the user scripts without one of their own run as.
+func scriptUser(cfg *config.Config) string {
+	if cfg.ScriptUser != "" || !cfg.Keepalived {
+		return cfg.ScriptUser
+	}
+	if _, err := user.Lookup(config.KeepalivedScriptUser); err == nil {
+		return config.KeepalivedScriptUser
+	}
+	return ""
+}
+
 // notifyConfig converts the notify hooks of an instance or a sync group; they
 // run as the block's user, else as script_user.
 func notifyConfig(cfg *config.Config, n config.Notify) control.NotifyConfig {
 	runAs := n.User
 	if runAs == "" {
-		runAs = cfg.ScriptUser
+		runAs = scriptUser(cfg)
 	}
 	return control.NotifyConfig{Master: n.Master, Backup: n.Backup, Fault: n.Fault,
 		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, User: runAs, Timeout: n.Timeout}

@@ -1,0 +1,45 @@
+package daemon
+
+import (
+	"os/user"
+	"testing"
+
+	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
+)
+
+// TestScriptUsers: a tracker's or notify block's own user wins, then script_user;
+// a keepalived.conf without script_user runs scripts as keepalived_script when
+// that user exists, else as root, as keepalived does (lib/notify.c,
+// set_default_script_user); a YAML config then runs them as the daemon's user.
+func TestScriptUsers(t *testing.T) {
+	kaDefault := ""
+	if _, err := user.Lookup(config.KeepalivedScriptUser); err == nil {
+		kaDefault = config.KeepalivedScriptUser
+	}
+	for _, tc := range []struct {
+		name      string
+		cfg       config.Config
+		own, want string
+	}{
+		{name: "own user", cfg: config.Config{ScriptUser: "nobody"}, own: "www-data:www-data", want: "www-data:www-data"},
+		{name: "script_user", cfg: config.Config{ScriptUser: "nobody:nogroup"}, want: "nobody:nogroup"},
+		{name: "yaml without", cfg: config.Config{}, want: ""},
+		{name: "keepalived.conf without", cfg: config.Config{Keepalived: true}, want: kaDefault},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := notifyConfig(&tc.cfg, config.Notify{Master: []string{"/m.sh"}, User: tc.own}).User; got != tc.want {
+				t.Errorf("notify runs as %q, want %q", got, tc.want)
+			}
+			cfg := tc.cfg
+			cfg.Trackers = map[string]config.Tracker{"chk": {Command: []string{"/bin/true"}, User: tc.own}}
+			trs, err := buildTrackers(&cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := trs[0].Check.(hooks.ExecCheck).User; got != tc.want {
+				t.Errorf("tracker runs as %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
