@@ -515,6 +515,10 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			if c.args(n, 1, 2, "USER [GROUP]") {
 				cfg.ScriptUser = kaRunAs(n.Args[0].Text, n.Args[1:])
 			}
+		case "notify_fifo", "vrrp_notify_fifo":
+			c.notifyFIFOPath(n, kaFIFO(cfg, n.Name()))
+		case "notify_fifo_script", "vrrp_notify_fifo_script":
+			c.notifyFIFOScript(n, kaFIFO(cfg, strings.TrimSuffix(n.Name(), "_script")))
 		case "enable_script_security":
 			if c.flag(n) {
 				cfg.ScriptSecurity = true
@@ -663,6 +667,42 @@ func (c *kaConverter) initFile(s *kaNode) *FileInit {
 		}
 	}
 	return fi
+}
+
+// kaFIFO is the config's FIFO for keepalived's notify_fifo or vrrp_notify_fifo.
+func kaFIFO(cfg *Config, name string) *NotifyFIFO {
+	if name == "notify_fifo" {
+		return &cfg.NotifyFIFO
+	}
+	return &cfg.VRRPNotifyFIFO
+}
+
+// notifyFIFOPath reads "notify_fifo PATH [USER [GROUP]]"; keepalived chowns a
+// FIFO it creates to USER:GROUP, which ebpfvrrp does not.
+func (c *kaConverter) notifyFIFOPath(n *kaNode, f *NotifyFIFO) {
+	if !c.args(n, 1, 3, "PATH [USER [GROUP]]") {
+		return
+	}
+	f.Path = n.Args[0].Text
+	if len(n.Args) > 1 {
+		c.warnf(n.Args[1].Pos, "%s: the FIFO is not given to %q: it is created as the daemon's user, mode 0644, which any user can read", n.Name(), n.Args[1].Text)
+	}
+}
+
+// notifyFIFOScript reads "notify_fifo_script SCRIPT [USER [GROUP]]".
+func (c *kaConverter) notifyFIFOScript(n *kaNode, f *NotifyFIFO) {
+	argv, extra, ok := c.scriptArgv(n)
+	if !ok {
+		return
+	}
+	if len(extra) > 2 {
+		c.errorf(n.Pos(), "%s: unexpected %q after SCRIPT USER GROUP (to pass arguments, quote the whole command line)", n.Name(), strings.Join(extra[2:], " "))
+		return
+	}
+	f.Script = argv
+	if len(extra) > 0 {
+		f.User = strings.Join(extra, ":")
+	}
 }
 
 // kaRunAs spells keepalived's "USER [GROUP]" as the config's "USER[:GROUP]".
@@ -1088,6 +1128,10 @@ var kaGlobalPaths = map[string]string{
 	"vrrp_garp_master_refresh_repeat": "garp.refresh_repeat",
 	"vrrp_garp_interval":              "garp.interval",
 	"script_user":                     "script_user",
+	"notify_fifo":                     "notify_fifo.path",
+	"notify_fifo_script":              "notify_fifo.script",
+	"vrrp_notify_fifo":                "vrrp_notify_fifo.path",
+	"vrrp_notify_fifo_script":         "vrrp_notify_fifo.script",
 }
 
 var kaNotifyPaths = map[string]string{

@@ -89,3 +89,37 @@ func TestKeepalivedScriptUsers(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepalivedNotifyFIFO: notify_fifo / vrrp_notify_fifo PATH and their
+// _script SCRIPT [USER [GROUP]] (keepalived's global_parser.c handlers; the
+// script gets the FIFO's path as an argument, lib/notify.c fifo_open).
+//
+// keyword: global_defs notify_fifo
+// keyword: global_defs notify_fifo_script
+// keyword: global_defs vrrp_notify_fifo
+// keyword: global_defs vrrp_notify_fifo_script
+func TestKeepalivedNotifyFIFO(t *testing.T) {
+	c, err := LoadKeepalived(kaWrite(t, `global_defs {
+ notify_fifo /run/keepalived.fifo
+ notify_fifo_script "/usr/local/bin/read-fifo --verbose" nobody nogroup
+ vrrp_notify_fifo /run/vrrp.fifo root
+ vrrp_notify_fifo_script /usr/local/bin/vrrp-fifo.sh
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := kaDiff(NotifyFIFO{Path: "/run/keepalived.fifo", Script: []string{"/usr/local/bin/read-fifo", "--verbose"}, User: "nobody:nogroup"}, c.NotifyFIFO); d != "" {
+		t.Errorf("notify_fifo (-want +got):\n%s", d)
+	}
+	if d := kaDiff(NotifyFIFO{Path: "/run/vrrp.fifo", Script: []string{"/usr/local/bin/vrrp-fifo.sh"}}, c.VRRPNotifyFIFO); d != "" {
+		t.Errorf("vrrp_notify_fifo (-want +got):\n%s", d)
+	}
+	var owner bool
+	for _, w := range c.Warnings {
+		owner = owner || w.Line == 4 && strings.Contains(w.Message, `vrrp_notify_fifo: the FIFO is not given to "root"`)
+	}
+	if !owner {
+		t.Errorf("no warning at line 4 for the FIFO's owner; got %v", c.Warnings)
+	}
+}

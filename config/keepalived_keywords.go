@@ -106,7 +106,7 @@ const (
 	kaMsgDBus     = "the D-Bus interface is not supported; use `ebpfvrrp status` or the metrics"
 	kaMsgFirewall = "ebpfvrrp installs no iptables/nftables rules for VIPs"
 	kaMsgSched    = "process scheduling/affinity settings do not apply; set them in the systemd unit"
-	kaMsgFIFO     = "nothing is written to a notify FIFO and no FIFO script runs; use notify scripts"
+	kaMsgFIFO     = "nothing is written to this FIFO and its script is not run: there are no LVS checkers in ebpfvrrp (notify_fifo and vrrp_notify_fifo work)"
 	kaMsgNetlink  = "netlink buffer tuning does not apply: adverts are filtered in the kernel by XDP"
 	kaMsgProcess  = "process/daemon housekeeping settings do not apply to ebpfvrrp"
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
@@ -256,13 +256,13 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "max_auto_priority", kaMsgSched),
 	warned(kaCtxGlobal, "min_auto_priority_delay", kaMsgSched),
 	warned(kaCtxGlobal, "no_checker_emails", kaMsgSMTP),
-	warned(kaCtxGlobal, "notify_fifo", kaMsgFIFO),
-	warned(kaCtxGlobal, "notify_fifo_script", kaMsgFIFO),
-	warned(kaCtxGlobal, "vrrp_notify_fifo", kaMsgFIFO),
-	warned(kaCtxGlobal, "vrrp_notify_fifo_script", kaMsgFIFO),
+	actsNote(kaCtxGlobal, "notify_fifo", "Lines `INSTANCE \"NAME\" STATE PRIORITY` and `GROUP \"NAME\" STATE 0` on every state change, as keepalived writes them; keepalived's LVS checker lines do not exist here. A USER [GROUP] owner after the path is warned about (the FIFO stays the daemon's, mode 0644)"),
+	actsNote(kaCtxGlobal, "notify_fifo_script", "Started with the FIFO's path as its last argument before the FIFO is opened, as script_user or USER [GROUP]; SIGTERM at exit"),
+	actsNote(kaCtxGlobal, "vrrp_notify_fifo", "The same lines as notify_fifo (ebpfvrrp has only VRRP events)"),
+	actsNote(kaCtxGlobal, "vrrp_notify_fifo_script", "As notify_fifo_script, for vrrp_notify_fifo"),
 	warned(kaCtxGlobal, "checker_notify_fifo", kaMsgFIFO),
 	warned(kaCtxGlobal, "checker_notify_fifo_script", kaMsgFIFO),
-	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", kaMsgFIFO),
+	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", "a reload writes no lines for the states the instances already had; the notify FIFOs get lines on state changes only"),
 	warned(kaCtxGlobal, "vrrp_notify_priority_changes", kaMsgPrioChanges),
 	warned(kaCtxGlobal, "vrrp_startup_delay", "instances start at once: there is no startup delay; order ebpfvrrp after network-online.target instead"),
 	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs", kaMsgNetlink),

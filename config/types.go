@@ -31,6 +31,13 @@ type Config struct {
 	Dataplane  Dataplane          `mapstructure:"dataplane" yaml:"dataplane,omitempty"`
 	Telemetry  Telemetry          `mapstructure:"telemetry" yaml:"telemetry,omitempty"`
 	SplitBrain SplitBrain         `mapstructure:"split_brain" yaml:"split_brain,omitempty"`
+	// NotifyFIFO and VRRPNotifyFIFO are keepalived's notify_fifo and
+	// vrrp_notify_fifo: each state change is written to the pipe as a line
+	// `INSTANCE "VI_1" MASTER 100` or `GROUP "G1" BACKUP 0`. keepalived writes
+	// its LVS checkers' events to notify_fifo too; ebpfvrrp has none, so the two
+	// receive the same lines.
+	NotifyFIFO     NotifyFIFO `mapstructure:"notify_fifo" yaml:"notify_fifo,omitempty"`
+	VRRPNotifyFIFO NotifyFIFO `mapstructure:"vrrp_notify_fifo" yaml:"vrrp_notify_fifo,omitempty"`
 
 	// ScriptSecurity is keepalived's enable_script_security: read so that
 	// `ebpfvrrp -t` fails where `keepalived -t` does; ebpfvrrp itself performs no
@@ -214,6 +221,17 @@ type Notify struct {
 	// group). Unset or 0: hooks run to completion, as keepalived never kills
 	// notify scripts.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
+}
+
+// NotifyFIFO is a named pipe the daemon writes state changes to (created, mode
+// 0644, unless it exists; removed at exit if created), and the script that reads
+// it, started before the pipe is opened with the pipe's path as its last
+// argument and sent SIGTERM at exit, as keepalived does.
+type NotifyFIFO struct {
+	Path   string   `mapstructure:"path" yaml:"path,omitempty"`
+	Script []string `mapstructure:"script" yaml:"script,omitempty"`
+	// User runs Script as "USER[:GROUP]"; empty: as script_user.
+	User string `mapstructure:"user" yaml:"user,omitempty"`
 }
 
 // GARP controls gratuitous ARP / unsolicited NA on becoming Master. Defaults are

@@ -73,6 +73,7 @@ type Daemon struct {
 	addrs    *addressAdapter
 	ann      *announcerAdapter
 	notifier *hooks.ExecNotifier
+	fifos    []*hooks.FIFO // notify_fifo, vrrp_notify_fifo
 	advClock *timerfd.Thread // closed after the Runner's Shutdown
 	ifaces   map[string]bool // attached
 	groups   *vrrp.Membership
@@ -359,7 +360,7 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 		Addresses:    d.addrs,
 		Announcer:    d.ann,
 		Sender:       sender,
-		Notifier:     d.notifier,
+		Notifier:     hooks.Notifiers{d.notifier},
 		Links:        links,
 		Logger:       d.log,
 		OnTransition: d.sd.transition,
@@ -375,10 +376,50 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 	} else {
 		d.log.Debug("advert clock: using Go timers", "err", err)
 	}
+	if d.fifos, err = openFIFOs(d.cfg, d.log); err != nil {
+		return err
+	}
+	for _, f := range d.fifos {
+		deps.Notifier = append(deps.Notifier.(hooks.Notifiers), f)
+	}
 	if d.runner, err = control.NewRunner(deps, setup); err != nil {
+		d.closeFIFOs()
 		return err
 	}
 	return d.runner.Start()
+}
+
+// openFIFOs opens cfg's notify FIFOs, starting their scripts, as keepalived does
+// at start. A reload keeps them as they are.
+func openFIFOs(cfg *config.Config, log *slog.Logger) ([]*hooks.FIFO, error) {
+	var out []*hooks.FIFO
+	for _, fc := range []config.NotifyFIFO{cfg.NotifyFIFO, cfg.VRRPNotifyFIFO} {
+		if fc.Path == "" {
+			continue
+		}
+		runAs := fc.User
+		if runAs == "" {
+			runAs = scriptUser(cfg)
+		}
+		f, err := hooks.OpenFIFO(hooks.FIFOConfig{Path: fc.Path, Script: fc.Script, RunAs: runAs}, log)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (d *Daemon) closeFIFOs() {
+	for _, f := range d.fifos {
+		if err := f.Close(); err != nil {
+			d.log.Warn("close notify fifo", "err", err)
+		}
+	}
+	d.fifos = nil
 }
 
 // stop hands over, once: priority-0 adverts, VIPs removed, trackers stopped; then
@@ -403,6 +444,8 @@ func (d *Daemon) stop() {
 		if err := d.runner.Shutdown(sctx); err != nil {
 			d.log.Warn("shutdown", "err", err)
 		}
+		// After the STOP lines; keepalived closes its FIFOs at exit too.
+		d.closeFIFOs()
 		handover := time.After(d.runner.HandoverWait())
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer wcancel()
