@@ -432,3 +432,23 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("Load(%s) as YAML: %v", p, err)
 	}
 }
+
+// TestNoInstancesIsValid: a config without instances validates with a warning,
+// as keepalived -t accepts keepalived's LVS-only samples (doc/samples
+// keepalived.conf.IPv6); the daemon refuses to run it (internal/daemon).
+func TestNoInstancesIsValid(t *testing.T) {
+	c, err := Parse([]byte("router_id: lb-5\n"), "yaml", "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || c.Warnings[0].Message != NoInstancesWarning || c.Warnings[0].File != "t.yaml" {
+		t.Errorf("warnings %+v, want one %q for t.yaml", c.Warnings, NoInstancesWarning)
+	}
+	k, err := Load("testdata/keepalived/samples/keepalived.conf.IPv6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(k.Warnings, func(w Warning) bool { return w.Message == NoInstancesWarning }) {
+		t.Errorf("keepalived.conf.IPv6: no %q warning in %+v", NoInstancesWarning, k.Warnings)
+	}
+}

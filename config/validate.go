@@ -62,9 +62,6 @@ func (v *validator) result() error {
 
 func (v *validator) global() {
 	c := v.c
-	if len(c.Instances) == 0 {
-		v.add("instances", nil, "at least one instance is required")
-	}
 	v.mcastGroup("mcast_group4", c.McastGroup4, true)
 	v.mcastGroup("mcast_group6", c.McastGroup6, false)
 	v.garp("garp", c.GARP)

@@ -537,11 +537,6 @@ instances:
 			},
 		},
 		{
-			name: "no instances",
-			yaml: "router_id: lb-5\n",
-			want: []string{"t.yaml: instances: at least one instance is required"},
-		},
-		{
 			name: "same VIP in two instances",
 			yaml: `
 instances:

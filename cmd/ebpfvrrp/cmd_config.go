@@ -70,6 +70,10 @@ func cmdConvert(_ context.Context, args []string, env Env) error {
 
 func printWarnings(env Env, cfg *config.Config) {
 	for _, w := range cfg.Warnings {
+		if w.Line == 0 { // about the whole file
+			fmt.Fprintf(env.Stderr, "warning: %s: %s\n", w.File, w.Message)
+			continue
+		}
 		fmt.Fprintf(env.Stderr, "warning: %s:%d: %s\n", w.File, w.Line, w.Message)
 	}
 }

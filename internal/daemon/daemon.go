@@ -153,6 +153,9 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
+	if err := runnable(d.cfg); err != nil {
+		return err
+	}
 	if d.inh, err = takeInherited(); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"os/user"
 	"testing"
 
@@ -41,5 +42,18 @@ func TestScriptUsers(t *testing.T) {
 				t.Errorf("tracker runs as %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestNoInstancesRefused: a config without instances validates (as keepalived -t
+// accepts one) but the daemon neither starts on it nor reloads to it.
+func TestNoInstancesRefused(t *testing.T) {
+	cfg := config.DefaultConfig()
+	cfg.Source = "lvs-only.conf"
+	if _, err := buildSetup(cfg, nil); !errors.Is(err, ErrNoInstances) {
+		t.Errorf("buildSetup without instances: %v, want ErrNoInstances", err)
+	}
+	if err := New(Options{Config: cfg}).Run(t.Context()); !errors.Is(err, ErrNoInstances) {
+		t.Errorf("Run without instances: %v, want ErrNoInstances", err)
 	}
 }

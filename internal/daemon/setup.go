@@ -25,6 +25,9 @@ type vmacFunc func(parent string, vrid uint8, family vrrp.Family) (string, error
 // Instances with use_vmac get their VMAC from vmac.
 func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	s := control.Setup{}
+	if err := runnable(cfg); err != nil {
+		return s, err
+	}
 	var err error
 	if s.Trackers, err = buildTrackers(cfg); err != nil {
 		return s, err
@@ -43,6 +46,18 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 		})
 	}
 	return s, nil
+}
+
+// ErrNoInstances: the config is valid (keepalived -t accepts a file without a
+// vrrp_instance, e.g. its LVS-only samples) but gives the daemon nothing to do,
+// so it neither starts nor reloads to it.
+var ErrNoInstances = errors.New("no instances: nothing to run (validate accepts such a config, as keepalived -t does; add an instance)")
+
+func runnable(cfg *config.Config) error {
+	if len(cfg.Instances) == 0 {
+		return fmt.Errorf("%s: %w", cfg.Source, ErrNoInstances)
+	}
+	return nil
 }
 
 // initTrackFiles does keepalived's init_file, at start only: the file a tracker
