@@ -73,7 +73,7 @@ type Daemon struct {
 	addrs    *addressAdapter
 	ann      *announcerAdapter
 	notifier *hooks.ExecNotifier
-	fifos    []*hooks.FIFO // notify_fifo, vrrp_notify_fifo
+	fifos    []*hooks.FIFO   // notify_fifo, vrrp_notify_fifo
 	advClock *timerfd.Thread // closed after the Runner's Shutdown
 	ifaces   map[string]bool // attached
 	groups   *vrrp.Membership
