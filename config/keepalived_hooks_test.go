@@ -22,6 +22,7 @@ import (
 // keyword: vrrp_sync_group notify_backup
 // keyword: vrrp_sync_group notify_fault
 // keyword: vrrp_sync_group notify
+// keyword: vrrp_sync_group notify_stop
 func TestKeepalivedScriptUsers(t *testing.T) {
 	const inst = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  198.18.0.1\n }\n"
 	tests := []struct {
@@ -43,8 +44,8 @@ func TestKeepalivedScriptUsers(t *testing.T) {
 				Stop: []string{"/etc/keepalived/s.sh"}, Generic: []string{"/etc/keepalived/n.sh"}, User: "nobody"}},
 		{name: "notify script with user and group", in: inst + " notify_master /etc/keepalived/m.sh nobody nogroup\n}\n",
 			notify: Notify{Master: []string{"/etc/keepalived/m.sh"}, User: "nobody:nogroup"}},
-		{name: "sync group notify", in: inst + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n notify_master /m.sh nobody\n notify_backup /b.sh\n notify_fault /f.sh nobody\n notify /n.sh\n}\n",
-			group: Notify{Master: []string{"/m.sh"}, Backup: []string{"/b.sh"}, Fault: []string{"/f.sh"}, Generic: []string{"/n.sh"}, User: "nobody"}},
+		{name: "sync group notify", in: inst + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n notify_master /m.sh nobody\n notify_backup /b.sh\n notify_fault /f.sh nobody\n notify_stop /s.sh\n notify /n.sh\n}\n",
+			group: Notify{Master: []string{"/m.sh"}, Backup: []string{"/b.sh"}, Fault: []string{"/f.sh"}, Stop: []string{"/s.sh"}, Generic: []string{"/n.sh"}, User: "nobody"}},
 		{name: "two users in one block", in: inst + " notify_master /m.sh nobody\n notify_backup /b.sh www-data\n}\n",
 			wantErr: `notify_backup: runs as "www-data", but another notify script of this block runs as "nobody"`},
 		{name: "words after the group", in: inst + " notify_master /m.sh nobody nogroup extra\n}\n",

@@ -362,7 +362,7 @@ var kaKeywords = []kaKeyword{
 	actsNote(kaCtxSyncGroup, "notify_master", kaMsgNotify),
 	actsNote(kaCtxSyncGroup, "notify_backup", kaMsgNotify),
 	actsNote(kaCtxSyncGroup, "notify_fault", kaMsgNotify),
-	warnedH(kaCtxSyncGroup, "notify_stop", "never runs: ebpfvrrp sends a sync group no notification when it stops"),
+	actsNote(kaCtxSyncGroup, "notify_stop", kaMsgNotify+"; runs when the daemon stops, after the instances' notify_stop"),
 	actsNote(kaCtxSyncGroup, "notify", kaMsgNotify+"; called with GROUP NAME STATE 0"),
 	warned(kaCtxSyncGroup, "track_interface", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_script", kaMsgTrackGrp),

@@ -400,6 +400,28 @@ func TestRunnerSyncGroup(t *testing.T) {
 	}
 }
 
+// TestRunnerSyncGroupStop: on shutdown every instance gets STOP, then every sync
+// group (notify_stop and the generic notify), as keepalived's notify_shutdown
+// does (keepalived/vrrp/vrrp_notify.c): instances first, then groups.
+func TestRunnerSyncGroupStop(t *testing.T) {
+	a, b := inst("A", 1, 100, "198.18.1.1/32"), inst("B", 2, 100, "198.18.1.2/32")
+	b.Interface = "eth1"
+	h := newHarness(t, Setup{
+		Instances:  []InstanceConfig{a, b},
+		SyncGroups: []SyncGroupConfig{{Name: "G", Instances: []string{"A", "B"}, Notify: NotifyConfig{Stop: []string{"/g-stop.sh"}}}},
+	})
+	h.r.HandleKernelEvent(KernelEvent{Key: a.Key, Kind: EventMasterDown})
+	h.wantState(t, "B", Master)
+	if err := h.r.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := h.notif.summary()
+	want := []string{"INSTANCE A STOP", "INSTANCE B STOP", "GROUP G STOP"}
+	if len(got) < len(want) || !slices.Equal(got[len(got)-len(want):], want) {
+		t.Errorf("notifications end (-want +got):\n-%q\n+%q", want, got)
+	}
+}
+
 func TestRunnerTrackerWeights(t *testing.T) {
 	c := inst("VI_1", 50, 100, "198.18.1.100/32")
 	c.TrackInterfaces = []TrackRef{{Name: "uplink", Weight: -30}, {Name: "mgmt", Weight: 0}}
