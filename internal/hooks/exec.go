@@ -41,6 +41,9 @@ func (c ExecCheck) Check(ctx context.Context) control.CheckResult {
 	return control.CheckResult{OK: err == nil, Err: err}
 }
 
+// minimalPath is the environment of a command given none.
+const minimalPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // commandWaitDelay bounds how long Wait waits for I/O after the process is killed.
 const commandWaitDelay = time.Second
 
@@ -58,7 +61,7 @@ func runCommand(ctx context.Context, argv []string, shell bool, runAs string, en
 		cmd = exec.CommandContext(ctx, argv[0], append(append([]string(nil), argv[1:]...), extra...)...)
 	}
 	if env == nil {
-		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+		env = []string{minimalPath}
 	}
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -92,7 +92,7 @@ func OpenFIFO(cfg FIFOConfig, log *slog.Logger) (*FIFO, error) {
 func (f *FIFO) start(cfg FIFOConfig) error {
 	argv := append(append([]string(nil), cfg.Script...), cfg.Path)
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Env = []string{minimalPath}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if cfg.RunAs != "" {
 		cred, err := Credential(cfg.RunAs)
