@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -710,5 +711,39 @@ func TestRunnerHandoverWait(t *testing.T) {
 	}
 	if got := h.r.HandoverWait(); got != 1250*time.Millisecond {
 		t.Errorf("HandoverWait at 10 s adverts = %v, want the 1.25 s cap", got)
+	}
+}
+
+// firstValueCheck is a valued check (track_file) whose first read returns value
+// and whose later reads never finish before their context ends.
+type firstValueCheck struct {
+	value int
+	calls *atomic.Int32
+}
+
+func (firstValueCheck) Valued() {}
+
+func (c firstValueCheck) Check(ctx context.Context) CheckResult {
+	if c.calls.Add(1) == 1 {
+		return CheckResult{OK: true, Value: c.value}
+	}
+	<-ctx.Done()
+	return CheckResult{Err: ctx.Err()}
+}
+
+// TestRunnerTrackFileReadBeforeStart: a tracked file's value counts from the
+// first state on, as keepalived reads it before its instances start
+// (keepalived/trackers/track_file.c): a file holding 10 with weight 1 starts the
+// instance at 110, not at 100 (nor 101) until a poll comes back.
+func TestRunnerTrackFileReadBeforeStart(t *testing.T) {
+	c := inst("VI_1", 50, 100, "198.18.1.100/32")
+	c.Track = []TrackRef{{Name: "tf", Weight: 1}}
+	calls := &atomic.Int32{}
+	h := newHarness(t, Setup{
+		Instances: []InstanceConfig{c},
+		Trackers:  []TrackerConfig{{Name: "tf", Check: firstValueCheck{value: 10, calls: calls}, Interval: time.Hour, Timeout: time.Hour}},
+	})
+	if st := h.status(t, "VI_1"); st.EffectivePriority != 110 {
+		t.Errorf("first effective priority %d, want 110 (100 + 10 × 1)", st.EffectivePriority)
 	}
 }
