@@ -401,7 +401,7 @@ func TestRunnerSyncGroup(t *testing.T) {
 	}
 }
 
-// TestRunnerSyncGroupStop: on shutdown every instance gets STOP, then every sync
+// TestRunnerSyncGroupStop: a sync group starts in BACKUP; on shutdown every instance gets STOP, then every sync
 // group (notify_stop and the generic notify), as keepalived's notify_shutdown
 // does (keepalived/vrrp/vrrp_notify.c): instances first, then groups.
 func TestRunnerSyncGroupStop(t *testing.T) {
@@ -411,6 +411,11 @@ func TestRunnerSyncGroupStop(t *testing.T) {
 		Instances:  []InstanceConfig{a, b},
 		SyncGroups: []SyncGroupConfig{{Name: "G", Instances: []string{"A", "B"}, Notify: NotifyConfig{Stop: []string{"/g-stop.sh"}}}},
 	})
+	// The group's first state is BACKUP, with its members' startup, as
+	// keepalived's GROUP BACKUP line and group notify_backup at start.
+	if got := h.notif.summary(); !slices.Contains(got, "GROUP G BACKUP") {
+		t.Errorf("no GROUP G BACKUP at startup: %q", got)
+	}
 	h.r.HandleKernelEvent(KernelEvent{Key: a.Key, Kind: EventMasterDown})
 	h.wantState(t, "B", Master)
 	if err := h.r.Shutdown(t.Context()); err != nil {

@@ -21,7 +21,9 @@ import (
 //   - a track_file holding 10 with no weight keeps the Master at priority 160
 //     (150 + 10 × keepalived's default weight 1), read from its adverts;
 //   - the vrrp_notify_fifo lines (its script started with the FIFO's path) are
-//     the same for the same events: start, become Master, stop.
+//     the same for the same events (start, become Master, stop) for each
+//     instance and for a sync group: keepalived 2.2.7 writes GROUP "G1" BACKUP 0,
+//     MASTER 0, STOP 0 and INSTANCE "VIP_1" BACKUP 160, MASTER 160, STOP 160.
 func TestHooksSideBySide(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
@@ -40,11 +42,37 @@ func TestHooksSideBySide(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	ka, eb := lines[lab.Keepalived], lines[lab.Ebpfvrrp]
-	t.Logf("keepalived's notify FIFO lines: %q", ka)
-	if strings.Join(ka, "\n") != strings.Join(eb, "\n") {
-		t.Errorf("notify FIFO lines differ:\nkeepalived: %q\nebpfvrrp:   %q", ka, eb)
+	ka, eb := bySubject(lines[lab.Keepalived]), bySubject(lines[lab.Ebpfvrrp])
+	t.Logf("keepalived's notify FIFO lines: %q", lines[lab.Keepalived])
+	for _, subject := range []string{`INSTANCE "VIP_1"`, `INSTANCE "VIP_2"`, `GROUP "G1"`} {
+		if len(ka[subject]) == 0 {
+			t.Errorf("keepalived wrote no %s line", subject)
+		}
 	}
+	if len(ka) != len(eb) {
+		t.Errorf("subjects differ: keepalived %q, ebpfvrrp %q", lines[lab.Keepalived], lines[lab.Ebpfvrrp])
+	}
+	for subject, want := range ka {
+		if got := eb[subject]; strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s lines differ:\nkeepalived: %q\nebpfvrrp:   %q", subject, want, got)
+		}
+	}
+}
+
+// bySubject splits FIFO lines by what they are about (`INSTANCE "VIP_1"`), in
+// order: two instances' lines interleave as their timers fire, so only each one's
+// own sequence is comparable.
+func bySubject(lines []string) map[string][]string {
+	out := map[string][]string{}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			out[l] = append(out[l], l)
+			continue
+		}
+		out[f[0]+" "+f[1]] = append(out[f[0]+" "+f[1]], l)
+	}
+	return out
 }
 
 // runHooksConf runs the side-by-side config on lb-5 under d and returns the
@@ -78,6 +106,30 @@ func runHooksConf(t *testing.T, d lab.Daemon) []string {
 		fmt.Sprintf("    script_user root\n    vrrp_notify_fifo %s\n    vrrp_notify_fifo_script %s\n", fifo, fifoScript), 1)
 	conf = strings.Replace(conf, "\nvrrp_instance", fmt.Sprintf("\ntrack_file tf {\n    file %s\n}\n\nvrrp_instance", tf), 1)
 	conf = addToInstance(conf, fmt.Sprintf("    track_file {\n        tf\n    }\n    notify_master %s\n", master))
+	// A second instance in a sync group, for the GROUP lines. Not VIP_1:
+	// keepalived ignores tracker weights in sync groups (and would fault it).
+	conf += fmt.Sprintf(`
+vrrp_instance VIP_2 {
+    state BACKUP
+    interface eth0
+    virtual_router_id %d
+    priority 120
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass %s
+    }
+    virtual_ipaddress {
+        198.18.0.4
+    }
+}
+
+vrrp_sync_group G1 {
+    group {
+        VIP_2
+    }
+}
+`, lab.TutorialVRID+1, lab.TutorialPassword)
 	t.Logf("%s keepalived.conf:\n%s", d, conf)
 
 	stop, file := startCaptureFile(t, l, lab.Switch, lab.LB5, "ip proto 112")
@@ -98,10 +150,10 @@ func runHooksConf(t *testing.T, d lab.Daemon) []string {
 		t.Fatal(err)
 	}
 	var got []string
-	testutil.WaitFor(t, 15*time.Second, "the STOP line in the notify FIFO", func() (bool, string) {
+	testutil.WaitFor(t, 15*time.Second, "the STOP lines (VIP_1, VIP_2, G1) in the notify FIFO", func() (bool, string) {
 		b, _ := os.ReadFile(fifoLog)
 		got = strings.Split(strings.TrimSpace(string(b)), "\n")
-		return strings.Contains(string(b), " STOP "), string(b) + "\n" + tail(l.Log(lab.LB5, "lb"), 40)
+		return strings.Count(string(b), " STOP ") >= 3, string(b) + "\n" + tail(l.Log(lab.LB5, "lb"), 40)
 	})
 	return got
 }
