@@ -5,16 +5,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
 )
 
 // keepalived's command line, accepted beside ebpfvrrp's own so that unit files,
@@ -260,9 +263,10 @@ func configTest(path string, w io.Writer) int {
 			probs = append(probs, fmt.Sprintf("%s:%d: %s", wn.File, wn.Line, wn.Message))
 			continue
 		}
-		fmt.Fprintf(w, "warning: %s:%d: %s\n", wn.File, wn.Line, wn.Message)
+		fmt.Fprintf(w, "warning: %s\n", warningText(wn))
 	}
 	probs = append(probs, missingInterfaces(cfg)...)
+	probs = append(probs, unknownUsers(cfg)...)
 	scripts, missing := configScripts(cfg)
 	missing = append(probs, missing...)
 	if cfg.Keepalived && cfg.ScriptSecurity {
@@ -324,6 +328,32 @@ func configScripts(cfg *config.Config) (scripts []script, missing []string) {
 		notify("sync group "+g.Name, g.Notify)
 	}
 	return scripts, missing
+}
+
+// unknownUsers names the users and groups scripts are to run as that this host
+// does not have: keepalived -t fails on them ("Error setting global script
+// uid/gid"), and the daemon could not run those scripts.
+func unknownUsers(cfg *config.Config) []string {
+	specs := map[string]string{"script_user": cfg.ScriptUser,
+		"notify_fifo user": cfg.NotifyFIFO.User, "vrrp_notify_fifo user": cfg.VRRPNotifyFIFO.User}
+	for n, t := range cfg.Trackers {
+		specs["tracker "+n+" user"] = t.User
+	}
+	for _, in := range cfg.Instances {
+		specs["instance "+in.Name+" notify user"] = in.Notify.User
+	}
+	for _, g := range cfg.SyncGroups {
+		specs["sync group "+g.Name+" notify user"] = g.Notify.User
+	}
+	var probs []string
+	for _, what := range slices.Sorted(maps.Keys(specs)) {
+		if spec := specs[what]; spec != "" {
+			if _, err := hooks.Credential(spec); err != nil {
+				probs = append(probs, fmt.Sprintf("%s %q: %v", what, spec, err))
+			}
+		}
+	}
+	return probs
 }
 
 // missingInterfaces names the interfaces cfg uses that this host (this network
