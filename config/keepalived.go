@@ -97,6 +97,9 @@ type kaConverter struct {
 	versionExplicit map[int]bool
 	instanceSeen    map[string]kaPos
 	trackerSeen     map[string]kaPos
+	// groupWeights: sync groups with sync_group_tracking_weight (or its old
+	// name global_tracking), whose members keep their trackers' weights.
+	groupWeights map[string]bool
 }
 
 func (c *kaConverter) errorf(p kaPos, format string, args ...any) {
@@ -171,6 +174,7 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			c.unhandled(n, "the top level", kaTopLevel, kaTopLevelUnsupported)
 		}
 	}
+	c.syncGroupWeights()
 	for i := range c.cfg.Instances {
 		in := &c.cfg.Instances[i]
 		if c.versionExplicit[i] {
@@ -1109,11 +1113,70 @@ func (c *kaConverter) syncGroup(n *kaNode, name string) {
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
 			c.notify(s, &g.Notify, kaCtxSyncGroup)
+		case "sync_group_tracking_weight", "global_tracking":
+			if c.flag(s) {
+				if c.groupWeights == nil {
+					c.groupWeights = map[string]bool{}
+				}
+				c.groupWeights[name] = true
+			}
 		default:
 			c.unhandled(s, "vrrp_sync_group", kaSyncGroup, kaSyncGroupUnsupported)
 		}
 	}
 	c.cfg.SyncGroups = append(c.cfg.SyncGroups, g)
+}
+
+// syncGroupWeights does what keepalived 2.2 does to the trackers of a sync
+// group's members unless the group says sync_group_tracking_weight
+// (keepalived/vrrp/vrrp.c, vrrp_complete_init): a tracked interface's weight
+// becomes 0 (link down is FAULT); a tracked file's weight becomes 0 (a non-zero
+// value is FAULT; keepalived logs "ignoring weight from tracked file ... due to
+// SYNC group"); a vrrp_script with a weight is dropped from the instance
+// altogether ("ignoring tracked script with weights due to SYNC group").
+func (c *kaConverter) syncGroupWeights() {
+	member := map[string]string{}
+	for _, g := range c.cfg.SyncGroups {
+		if !c.groupWeights[g.Name] {
+			for _, m := range g.Instances {
+				member[m] = g.Name
+			}
+		}
+	}
+	for i := range c.cfg.Instances {
+		in := &c.cfg.Instances[i]
+		group, ok := member[in.Name]
+		if !ok {
+			continue
+		}
+		pos := c.cfg.Positions[fmt.Sprintf("instances[%d]", i)]
+		keep := in.Track[:0]
+		for _, ref := range in.Track {
+			tr := c.cfg.Trackers[ref.Name]
+			w := tr.Weight
+			if ref.Weight != nil {
+				w = *ref.Weight
+			}
+			switch {
+			case w == 0:
+			case tr.File == "":
+				c.warnPos(pos, "(%s) vrrp_script %s (weight %d) is not tracked because of sync group %s, as keepalived ignores a tracked script with a weight there; give it weight 0, or set sync_group_tracking_weight in the group", in.Name, ref.Name, w, group)
+				continue
+			default:
+				c.warnPos(pos, "(%s) weight %d of tracked file %s ignored because of sync group %s, as keepalived does: a non-zero value is FAULT; set sync_group_tracking_weight in the group to keep it", in.Name, w, ref.Name, group)
+				zero := 0
+				ref.Weight = &zero
+			}
+			keep = append(keep, ref)
+		}
+		in.Track = keep
+		for j := range in.TrackInterfaces {
+			if w := in.TrackInterfaces[j].Weight; w != 0 {
+				c.warnPos(pos, "(%s) weight %d of tracked interface %s ignored because of sync group %s, as keepalived does: link down is FAULT; set sync_group_tracking_weight in the group to keep it", in.Name, w, in.TrackInterfaces[j].Name, group)
+				in.TrackInterfaces[j].Weight = 0
+			}
+		}
+	}
 }
 
 // Field paths (as Problem.Path spells them) that keepalived keywords set.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -122,5 +123,86 @@ func TestKeepalivedNotifyFIFO(t *testing.T) {
 	}
 	if !owner {
 		t.Errorf("no warning at line 4 for the FIFO's owner; got %v", c.Warnings)
+	}
+}
+
+// TestKeepalivedSyncGroupWeights: in a sync group keepalived 2.2 ignores its
+// members' tracker weights (keepalived/vrrp/vrrp.c, vrrp_complete_init): a
+// tracked interface and a tracked file get weight 0, so failure / a non-zero
+// value is FAULT (the lab showed keepalived faulting on a file holding 10:
+// "ignoring weight from tracked file tf due to SYNC group"), and a vrrp_script
+// with a weight is dropped ("ignoring tracked script with weights due to SYNC
+// group"). sync_group_tracking_weight (old name global_tracking) keeps them.
+//
+// keyword: vrrp_sync_group sync_group_tracking_weight
+// keyword: vrrp_sync_group global_tracking
+func TestKeepalivedSyncGroupWeights(t *testing.T) {
+	const conf = `vrrp_script chk {
+ script /bin/true
+ weight -20
+}
+vrrp_script must {
+ script /bin/true
+}
+track_file tf {
+ file /run/tf
+}
+vrrp_instance VI_1 {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress {
+  198.18.0.1
+ }
+ track_script {
+  chk
+  must
+ }
+ track_file {
+  tf
+ }
+ track_interface {
+  eth1 weight -10
+ }
+}
+vrrp_sync_group G {
+ group {
+  VI_1
+ }
+ %s
+}
+`
+	zero := 0
+	for _, tc := range []struct {
+		name, option string
+		track        []TrackRef
+		ifaces       []TrackInterface
+		warnings     int
+	}{
+		{"weights ignored", "", []TrackRef{{Name: "must"}, {Name: "tf", Weight: &zero}}, []TrackInterface{{Name: "eth1"}}, 3},
+		{"sync_group_tracking_weight", "sync_group_tracking_weight", []TrackRef{{Name: "chk"}, {Name: "must"}, {Name: "tf"}}, []TrackInterface{{Name: "eth1", Weight: -10}}, 0},
+		{"global_tracking", "global_tracking", []TrackRef{{Name: "chk"}, {Name: "must"}, {Name: "tf"}}, []TrackInterface{{Name: "eth1", Weight: -10}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadKeepalived(kaWrite(t, fmt.Sprintf(conf, tc.option)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := c.Instances[0]
+			if d := kaDiff(tc.track, in.Track); d != "" {
+				t.Errorf("track (-want +got):\n%s", d)
+			}
+			if d := kaDiff(tc.ifaces, in.TrackInterfaces); d != "" {
+				t.Errorf("track_interfaces (-want +got):\n%s", d)
+			}
+			n := 0
+			for _, w := range c.Warnings {
+				if strings.Contains(w.Message, "because of sync group G") {
+					n++
+				}
+			}
+			if n != tc.warnings {
+				t.Errorf("%d sync-group warnings, want %d: %+v", n, tc.warnings, c.Warnings)
+			}
+		})
 	}
 }

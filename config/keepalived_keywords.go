@@ -370,8 +370,8 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxSyncGroup, "track_process", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_bfd", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "smtp_alert", kaMsgSMTP),
-	warned(kaCtxSyncGroup, "global_tracking", kaMsgTrackGrp),
-	warned(kaCtxSyncGroup, "sync_group_tracking_weight", kaMsgTrackGrp),
+	actsNote(kaCtxSyncGroup, "global_tracking", "Old name of sync_group_tracking_weight"),
+	actsNote(kaCtxSyncGroup, "sync_group_tracking_weight", "Members keep their trackers' weights; without it, as in keepalived, a member's tracked interfaces and files get weight 0 (FAULT) and a vrrp_script with a weight is not tracked, each with a warning"),
 	warned(kaCtxSyncGroup, "notify_priority_changes", kaMsgPrioChanges),
 
 	// authentication
