@@ -179,3 +179,44 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 		return slices.Contains(readLines(t, filepath.Join(dir, "out")), "master-done")
 	})
 }
+
+// TestNotifyRunsAsUser: notify hooks and a notify FIFO's script run as the
+// configured "USER[:GROUP]" (keepalived's script_user / SCRIPT USER GROUP).
+func TestNotifyRunsAsUser(t *testing.T) {
+	testutil.Privileged(t)
+	// Not t.TempDir: its parent is root's 0700, which nobody cannot enter.
+	dir, err := os.MkdirTemp("", "ebpfvrrp-hooks-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	n := NewExecNotifier(slog.New(slog.DiscardHandler))
+	hookOut := filepath.Join(dir, "hook")
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 100,
+		Hooks: control.NotifyConfig{Master: []string{`echo "$(id -u) $(id -G)" > ` + hookOut}, Shell: true, User: "nobody:nogroup"}})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := n.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLines(t, hookOut); !slices.Equal(got, []string{"65534 65534"}) {
+		t.Errorf("notify hook ran as %q, want uid 65534 with only group 65534", got)
+	}
+
+	fifoOut := filepath.Join(dir, "fifo-script")
+	f, err := OpenFIFO(FIFOConfig{Path: filepath.Join(dir, "fifo"), RunAs: "nobody",
+		Script: []string{"sh", "-c", `id -u > ` + fifoOut}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the FIFO script as nobody", func() (bool, string) {
+		got := readLines(t, fifoOut)
+		return slices.Equal(got, []string{"65534"}), strings.Join(got, ",")
+	})
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
