@@ -15,29 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/cli"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
-
-func TestExpandShortOptions(t *testing.T) {
-	fs, _ := newRunFlagSet(Env{Stdout: &strings.Builder{}, Stderr: &strings.Builder{}})
-	for _, tc := range []struct{ in, want string }{
-		{"-nlD -f x.conf", "-n -l -D -f x.conf"},
-		{"-Dnfx.conf", "-D -n -f x.conf"},
-		{"-tLOG -f x", "-t=LOG -f x"},
-		{"-Mcore", "-M=core"},
-		{"-config x -pin-path y", "-config x -pin-path y"}, // Go-style long flags stay
-		{"--use-file=x --dont-fork", "--use-file=x --dont-fork"},
-		{"-nq", "-nq"}, // -q is no flag: left for the parser to reject
-		{"-n -- -lD", "-n -- -lD"},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got := strings.Join(expandShortOptions(fs, strings.Fields(tc.in)), " ")
-			if got != tc.want {
-				t.Errorf("expandShortOptions(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
 
 // TestKeepalivedCommandLine drives keepalived's options in-process, on lo (which
 // every host has), without keepalived itself.
@@ -367,7 +347,7 @@ func TestReadmeUnitRecipe(t *testing.T) {
 			args := strings.Fields(l)
 			t.Run(l, func(t *testing.T) {
 				fs, f := newRunFlagSet(Env{Stdout: io.Discard, Stderr: io.Discard})
-				if err := parseFlags(fs, expandShortOptions(fs, args)); err != nil {
+				if err := parseFlags(fs, cli.ExpandShortOptions(fs, args)); err != nil {
 					t.Fatalf("does not parse: %v", err)
 				}
 				if f.config != cfg {

@@ -67,6 +67,9 @@ type Daemon struct {
 
 	mu  sync.Mutex
 	cfg *config.Config
+	// trackers are those the Runner runs (set by prepare and each reload, which
+	// run one after the other), so a reload can keep their stateful checks.
+	trackers []control.TrackerConfig
 
 	dp       *loader.Dataplane
 	runner   *control.Runner
@@ -252,6 +255,7 @@ func (d *Daemon) prepare() (control.Setup, error) {
 	if err != nil {
 		return control.Setup{}, err
 	}
+	d.trackers = setup.Trackers
 	// Decided before anything writes the instances: the kernel's view of
 	// them is what the earlier run left.
 	var unadopted []string
@@ -284,6 +288,9 @@ func (d *Daemon) runInstances(ctx context.Context, setup control.Setup) error {
 	bg.Go(func() { d.addrs.refreshLeases(runCtx) })
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
 	defer d.ann.Close()
+	if !d.waitStartupDelay(ctx, d.cfg.StartupDelay, setup) {
+		return nil
+	}
 	sender := newSenderAdapter()
 	defer sender.Close()
 	err = d.startRunner(runCtx, sender, setup)
@@ -606,6 +613,7 @@ func (d *Daemon) reloadConfig() error {
 	if err != nil {
 		return err
 	}
+	keepProcessChecks(d.trackers, setup.Trackers)
 	if err := d.attach(cfg); err != nil {
 		return err
 	}
@@ -617,6 +625,7 @@ func (d *Daemon) reloadConfig() error {
 		d.log.Error("reload: multicast groups", "err", err)
 	}
 	d.storeConfigHashes(setup)
+	d.trackers = setup.Trackers
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"os/user"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
 )
 
@@ -93,33 +92,12 @@ func runCommand(ctx context.Context, argv []string, shell bool, runAs string, en
 // root's groups or picks up the user's others. Root ("root", "0") yields nil:
 // keepalived then changes nothing. Switching needs CAP_SETUID and CAP_SETGID.
 func Credential(spec string) (*syscall.Credential, error) {
-	name, group, _ := strings.Cut(spec, ":")
-	u, err := user.Lookup(name)
+	uid, gid, err := config.LookupRunAs(spec)
 	if err != nil {
-		if u, err = user.LookupId(name); err != nil {
-			return nil, fmt.Errorf("look up user %q: %w", name, err)
-		}
-	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %q uid %q: %w", name, u.Uid, err)
-	}
-	gidText := u.Gid
-	if group != "" {
-		g, err := user.LookupGroup(group)
-		if err != nil {
-			if g, err = user.LookupGroupId(group); err != nil {
-				return nil, fmt.Errorf("look up group %q: %w", group, err)
-			}
-		}
-		gidText = g.Gid
-	}
-	gid, err := strconv.ParseUint(gidText, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("group %q gid %q: %w", group, gidText, err)
+		return nil, err
 	}
 	if uid == 0 && gid == 0 {
 		return nil, nil
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(gid)}}, nil
+	return &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{gid}}, nil
 }
