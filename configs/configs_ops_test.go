@@ -1195,16 +1195,12 @@ telemetry:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var set []string
-	for _, c := range caps {
-		set = append(set, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
-	}
 	// nsenter, not `ip netns exec`: the latter remounts /sys and hides bpffs, and
 	// mounting it again would need CAP_SYS_ADMIN, which the unit does not grant.
 	d := &capDaemon{ns: a, ifname: ifa, log: &testutil.SyncBuffer{}, done: make(chan struct{}), client: nsClient(a)}
-	d.cmd = exec.Command("nsenter", "--net=/run/netns/"+a.Name, "setpriv",
-		"--bounding-set=-all,"+strings.Join(set, ","), "--inh-caps=-all", "--",
+	argv := append(append([]string{"--net=/run/netns/" + a.Name}, setpriv(caps)...), "--",
 		bin, "run", "--config", cfgPath, "--control-socket", filepath.Join(dir, "ctl.sock"))
+	d.cmd = exec.Command("nsenter", argv...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {

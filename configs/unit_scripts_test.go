@@ -167,11 +167,7 @@ func TestUnitLetsScriptsRun(t *testing.T) {
 // bounding set caps (root keeps them as its permitted set, as under systemd).
 func runConfined(t *testing.T, svc map[string][]string, caps []string, name string, env []string) ([]byte, error) {
 	t.Helper()
-	var set []string
-	for _, c := range caps {
-		set = append(set, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
-	}
-	priv := []string{"setpriv", "--bounding-set=-all," + strings.Join(set, ","), "--inh-caps=-all"}
+	priv := setpriv(caps)
 	if slices.Contains(svc["NoNewPrivileges"], "yes") {
 		priv = append(priv, "--no-new-privs")
 	}
@@ -181,6 +177,16 @@ func runConfined(t *testing.T, svc map[string][]string, caps []string, name stri
 	cmd.Env = append(append(os.Environ(), envScriptChild+"="+name), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd.CombinedOutput()
+}
+
+// setpriv is the setpriv command that leaves root only the capabilities caps
+// ("CAP_BPF") in its bounding set, as the unit's CapabilityBoundingSet does.
+func setpriv(caps []string) []string {
+	var set []string
+	for _, c := range caps {
+		set = append(set, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+	}
+	return []string{"setpriv", "--bounding-set=-all," + strings.Join(set, ","), "--inh-caps=-all"}
 }
 
 // mountProtections returns the shell commands that make the mounts look as
