@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"net/netip"
 	"os/user"
 	"testing"
 
@@ -55,5 +56,26 @@ func TestNoInstancesRefused(t *testing.T) {
 	}
 	if err := New(Options{Config: cfg}).Run(t.Context()); !errors.Is(err, ErrNoInstances) {
 		t.Errorf("Run without instances: %v, want ErrNoInstances", err)
+	}
+}
+
+// TestSplitBrainNotifyWiring: split_brain.notify reaches every instance's notify
+// config (the generic script then gets SPLIT_BRAIN / SPLIT_BRAIN_END); off by
+// default, as keepalived never sends those states.
+func TestSplitBrainNotifyWiring(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		cfg := config.DefaultConfig()
+		cfg.SplitBrain.Notify = on
+		cfg.Instances = []config.Instance{config.DefaultInstance()}
+		cfg.Instances[0].Name, cfg.Instances[0].Interface, cfg.Instances[0].VRID = "VI_1", "lo", 51
+		cfg.Instances[0].VIPs = []config.VIP{{Address: netip.MustParsePrefix("198.18.10.3/32")}}
+		cfg.Instances[0].UnicastSource = netip.MustParseAddr("127.0.0.1")
+		ic, err := buildInstance(cfg, 0, cfg.Instances[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ic.Notify.SplitBrainNotify != on {
+			t.Errorf("split_brain.notify %v: instance SplitBrainNotify %v", on, ic.Notify.SplitBrainNotify)
+		}
 	}
 }
