@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -626,6 +627,9 @@ func (d *Daemon) reloadConfig() error {
 	}
 	d.storeConfigHashes(setup)
 	d.trackers = setup.Trackers
+	if !reflect.DeepEqual(cfg.NotifyFIFO, d.cfg.NotifyFIFO) || !reflect.DeepEqual(cfg.VRRPNotifyFIFO, d.cfg.VRRPNotifyFIFO) {
+		d.log.Warn("reload: notify FIFO settings changed; they apply at the next start (the FIFOs and their scripts stay as they are)")
+	}
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()
