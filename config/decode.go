@@ -55,6 +55,7 @@ func decodeInto(settings map[string]any, cfg *Config) []Problem {
 // advert_interval of 0, which Normalize would turn into the 1 s default, is a
 // problem, as keepalived refuses advert_int 0.
 func explicitZeros(settings map[string]any, cfg *Config) []Problem {
+	fileWeights(settings, cfg)
 	list, ok := lookupFold(settings, "instances")
 	if !ok {
 		return nil
@@ -79,6 +80,27 @@ func explicitZeros(settings map[string]any, cfg *Config) []Problem {
 		}
 	}
 	return probs
+}
+
+// fileWeights gives a file tracker written without weight keepalived's default
+// weight 1 (track_file_handler, keepalived/trackers/track_file.c): the file's
+// value is added to the priority. A written weight, 0 included, stays.
+func fileWeights(settings map[string]any, cfg *Config) {
+	raw, _ := lookupFold(settings, "trackers")
+	trackers, _ := raw.(map[string]any)
+	if trackers == nil {
+		return // e.g. only the environment over a keepalived.conf, which says its weights
+	}
+	for name, t := range cfg.Trackers {
+		if t.File == "" {
+			continue
+		}
+		m, _ := trackers[name].(map[string]any)
+		if _, set := lookupFold(m, "weight"); !set {
+			t.Weight = 1
+			cfg.Trackers[name] = t
+		}
+	}
 }
 
 // decodeHook converts the loose forms an operator writes into schema types. It must

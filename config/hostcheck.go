@@ -3,12 +3,16 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // CheckHost is what keepalived -t checks beyond a valid config: whether cfg
@@ -23,6 +27,7 @@ import (
 func CheckHost(cfg *Config) HostReport {
 	var r HostReport
 	r.add(HostConfigError, missingInterfaces(cfg))
+	r.add(HostConfigError, unknownUsers(cfg))
 	scripts, missing := configScripts(cfg)
 	r.add(HostConfigError, missing)
 	switch {
@@ -116,7 +121,7 @@ func configScripts(cfg *Config) (scripts []script, missing []string) {
 			name string
 			argv []string
 		}{{"notify_master", nf.Master}, {"notify_backup", nf.Backup}, {"notify_fault", nf.Fault}, {"notify_stop", nf.Stop}, {"notify", nf.Generic}} {
-			check(owner+" "+h.name, h.argv, nf.Shell, "")
+			check(owner+" "+h.name, h.argv, nf.Shell, nf.User)
 		}
 	}
 	for _, in := range cfg.Instances {
@@ -126,6 +131,64 @@ func configScripts(cfg *Config) (scripts []script, missing []string) {
 		notify("sync group "+g.Name, g.Notify)
 	}
 	return scripts, missing
+}
+
+// unknownUsers names the users and groups scripts are to run as that this host
+// does not have: keepalived -t fails on them ("Error setting global script
+// uid/gid"), and the daemon could not run those scripts.
+func unknownUsers(cfg *Config) []string {
+	specs := map[string]string{"script_user": cfg.ScriptUser,
+		"notify_fifo.user": cfg.NotifyFIFO.User, "vrrp_notify_fifo.user": cfg.VRRPNotifyFIFO.User}
+	for n, t := range cfg.Trackers {
+		specs["tracker "+n+" user"] = t.User
+	}
+	for _, in := range cfg.Instances {
+		specs["instance "+in.Name+" notify user"] = in.Notify.User
+	}
+	for _, g := range cfg.SyncGroups {
+		specs["sync group "+g.Name+" notify user"] = g.Notify.User
+	}
+	var probs []string
+	for _, what := range slices.Sorted(maps.Keys(specs)) {
+		if spec := specs[what]; spec != "" {
+			if _, _, err := LookupRunAs(spec); err != nil {
+				probs = append(probs, fmt.Sprintf("%s %q: %v", what, spec, err))
+			}
+		}
+	}
+	return probs
+}
+
+// LookupRunAs resolves "USER[:GROUP]" (names or numeric ids) as keepalived's
+// script_user / user USER [GROUP] does: the group is GROUP, else the user's
+// primary group.
+func LookupRunAs(spec string) (uid, gid uint32, err error) {
+	name, group, _ := strings.Cut(spec, ":")
+	u, err := user.Lookup(name)
+	if err != nil {
+		if u, err = user.LookupId(name); err != nil {
+			return 0, 0, fmt.Errorf("look up user %q: %w", name, err)
+		}
+	}
+	gidText := u.Gid
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			if g, err = user.LookupGroupId(group); err != nil {
+				return 0, 0, fmt.Errorf("look up group %q: %w", group, err)
+			}
+		}
+		gidText = g.Gid
+	}
+	u64, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("user %q uid %q: %w", name, u.Uid, err)
+	}
+	g64, err := strconv.ParseUint(gidText, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("group of %q gid %q: %w", spec, gidText, err)
+	}
+	return uint32(u64), uint32(g64), nil
 }
 
 // missingInterfaces names the interfaces cfg uses that this host (this network
@@ -151,10 +214,6 @@ func missingInterfaces(cfg *Config) []string {
 	return probs
 }
 
-// keepalivedScriptUser is the user keepalived runs scripts as when script_user is
-// not set; with enable_script_security it must exist.
-const keepalivedScriptUser = "keepalived_script"
-
 // scriptSecurityProblems applies keepalived's enable_script_security rules: every
 // script needs a user to run as (script_user, its own, or an existing
 // keepalived_script), and neither the script nor a directory above it may be
@@ -163,8 +222,8 @@ func scriptSecurityProblems(cfg *Config, scripts []script) []string {
 	var probs []string
 	for _, sc := range scripts {
 		if sc.user == "" && cfg.ScriptUser == "" {
-			if _, err := user.Lookup(keepalivedScriptUser); err != nil {
-				probs = append(probs, fmt.Sprintf("%s: unable to set default user %s for script (set script_user in global_defs)", sc.what, keepalivedScriptUser))
+			if _, err := user.Lookup(KeepalivedScriptUser); err != nil {
+				probs = append(probs, fmt.Sprintf("%s: unable to set default user %s for script (set script_user in global_defs)", sc.what, KeepalivedScriptUser))
 				continue
 			}
 		}

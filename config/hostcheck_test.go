@@ -23,7 +23,7 @@ func TestCheckHost(t *testing.T) {
 	}
 	// Without script_user, keepalived_script runs the scripts: it must exist.
 	var noScriptUser []HostProblem
-	if _, err := user.Lookup(keepalivedScriptUser); err != nil {
+	if _, err := user.Lookup(KeepalivedScriptUser); err != nil {
 		noScriptUser = []HostProblem{{HostConfigError, "tracker chk: unable to set default user keepalived_script for script (set script_user in global_defs)"}}
 	}
 	tracker := func(argv ...string) map[string]Tracker { return map[string]Tracker{"chk": {Command: argv}} }

@@ -100,6 +100,9 @@ type kaConverter struct {
 	instanceNodes []*kaNode
 	strict        bool
 	trackerSeen   map[string]kaPos
+	// groupWeights: sync groups with sync_group_tracking_weight (or its old
+	// name global_tracking), whose members keep their trackers' weights.
+	groupWeights map[string]bool
 }
 
 func (c *kaConverter) errorf(p kaPos, format string, args ...any) {
@@ -178,6 +181,7 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			c.unhandled(n, "the top level", kaTopLevel, kaTopLevelUnsupported)
 		}
 	}
+	c.syncGroupWeights()
 	for i := range c.cfg.Instances {
 		in := &c.cfg.Instances[i]
 		if c.versionExplicit[i] {
@@ -523,12 +527,12 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			c.lowerPrioGARP(n, &cfg.GARP)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
-				c.warnKeyword(n, kaCtxGlobal)
-				cfg.ScriptUser = n.Args[0].Text
-				if len(n.Args) == 2 {
-					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
-				}
+				cfg.ScriptUser = kaRunAs(n.Args[0].Text, n.Args[1:])
 			}
+		case "notify_fifo", "vrrp_notify_fifo":
+			c.notifyFIFOPath(n, kaFIFO(cfg, n.Name()))
+		case "notify_fifo_script", "vrrp_notify_fifo_script":
+			c.notifyFIFOScript(n, kaFIFO(cfg, strings.TrimSuffix(n.Name(), "_script")))
 		case "vrrp_startup_delay":
 			// keepalived reads 0.001–4294.967295 s and reports anything else.
 			if d, ok := c.seconds(n); ok {
@@ -611,11 +615,7 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 			}
 		case "user":
 			if c.args(s, 1, 2, "USER [GROUP]") {
-				c.warnKeyword(s, kaCtxScript)
-				t.User = s.Args[0].Text
-				if len(s.Args) == 2 {
-					c.warnf(s.Args[1].Pos, "user: group %q ignored; the script runs with the user's primary group", s.Args[1].Text)
-				}
+				t.User = kaRunAs(s.Args[0].Text, s.Args[1:])
 			}
 		default:
 			c.unhandled(s, "vrrp_script", kaScript, kaScriptUnsupported)
@@ -706,16 +706,74 @@ func (c *kaConverter) initFile(s *kaNode) *FileInit {
 	return fi
 }
 
+// kaFIFO is the config's FIFO for keepalived's notify_fifo or vrrp_notify_fifo.
+func kaFIFO(cfg *Config, name string) *NotifyFIFO {
+	if name == "notify_fifo" {
+		return &cfg.NotifyFIFO
+	}
+	return &cfg.VRRPNotifyFIFO
+}
+
+// notifyFIFOPath reads "notify_fifo PATH [USER [GROUP]]"; keepalived chowns a
+// FIFO it creates to USER:GROUP, which ebpfvrrp does not.
+func (c *kaConverter) notifyFIFOPath(n *kaNode, f *NotifyFIFO) {
+	if !c.args(n, 1, 3, "PATH [USER [GROUP]]") {
+		return
+	}
+	f.Path = n.Args[0].Text
+	if len(n.Args) > 1 {
+		c.warnf(n.Args[1].Pos, "%s: the FIFO is not given to %q: it is created as the daemon's user, mode 0644, which any user can read", n.Name(), n.Args[1].Text)
+	}
+}
+
+// notifyFIFOScript reads "notify_fifo_script SCRIPT [USER [GROUP]]".
+func (c *kaConverter) notifyFIFOScript(n *kaNode, f *NotifyFIFO) {
+	argv, extra, ok := c.scriptArgv(n)
+	if !ok {
+		return
+	}
+	if len(extra) > 2 {
+		c.errorf(n.Pos(), "%s: unexpected %q after SCRIPT USER GROUP (to pass arguments, quote the whole command line)", n.Name(), strings.Join(extra[2:], " "))
+		return
+	}
+	f.Script = argv
+	if len(extra) > 0 {
+		f.User = strings.Join(extra, ":")
+	}
+}
+
+// kaRunAs spells keepalived's "USER [GROUP]" as the config's "USER[:GROUP]".
+func kaRunAs(user string, group []kaToken) string {
+	if len(group) == 0 {
+		return user
+	}
+	return user + ":" + group[0].Text
+}
+
 func (c *kaConverter) notify(s *kaNode, nt *Notify, ctx string) {
 	argv, extra, ok := c.scriptArgv(s)
 	if !ok {
 		return
 	}
-	c.warnKeyword(s, ctx)
+	if k, _ := kaLookup(ctx, s.Name()); k.Class == kaWarned {
+		c.warnKeyword(s, ctx)
+	}
+	if len(extra) > 2 {
+		c.errorf(s.Pos(), "%s: unexpected %q after SCRIPT USER GROUP (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra[2:], " "))
+		return
+	}
 	if len(extra) > 0 {
-		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs every
-		// notify script as root (control's ExecNotifier sets no credentials).
-		c.warnf(s.Pos(), "%s: running this script as %q is not supported; it runs as root (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra, " "))
+		// keepalived runs this one script as USER [GROUP]; ebpfvrrp has one user
+		// per notify block, so two different ones cannot both hold.
+		runAs := kaRunAs(extra[0], nil)
+		if len(extra) == 2 {
+			runAs += ":" + extra[1]
+		}
+		if nt.User != "" && nt.User != runAs {
+			c.errorf(s.Pos(), "%s: runs as %q, but another notify script of this block runs as %q; ebpfvrrp runs a block's notify scripts as one user", s.Name(), runAs, nt.User)
+			return
+		}
+		nt.User = runAs
 	}
 	switch s.Name() {
 	case "notify":
@@ -1094,11 +1152,70 @@ func (c *kaConverter) syncGroup(n *kaNode, name string) {
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
 			c.notify(s, &g.Notify, kaCtxSyncGroup)
+		case "sync_group_tracking_weight", "global_tracking":
+			if c.flag(s) {
+				if c.groupWeights == nil {
+					c.groupWeights = map[string]bool{}
+				}
+				c.groupWeights[name] = true
+			}
 		default:
 			c.unhandled(s, "vrrp_sync_group", kaSyncGroup, kaSyncGroupUnsupported)
 		}
 	}
 	c.cfg.SyncGroups = append(c.cfg.SyncGroups, g)
+}
+
+// syncGroupWeights does what keepalived 2.2 does to the trackers of a sync
+// group's members unless the group says sync_group_tracking_weight
+// (keepalived/vrrp/vrrp.c, vrrp_complete_init): a tracked interface's weight
+// becomes 0 (link down is FAULT); a tracked file's weight becomes 0 (a non-zero
+// value is FAULT; keepalived logs "ignoring weight from tracked file ... due to
+// SYNC group"); a vrrp_script with a weight is dropped from the instance
+// altogether ("ignoring tracked script with weights due to SYNC group").
+func (c *kaConverter) syncGroupWeights() {
+	member := map[string]string{}
+	for _, g := range c.cfg.SyncGroups {
+		if !c.groupWeights[g.Name] {
+			for _, m := range g.Instances {
+				member[m] = g.Name
+			}
+		}
+	}
+	for i := range c.cfg.Instances {
+		in := &c.cfg.Instances[i]
+		group, ok := member[in.Name]
+		if !ok {
+			continue
+		}
+		pos := c.cfg.Positions[fmt.Sprintf("instances[%d]", i)]
+		keep := in.Track[:0]
+		for _, ref := range in.Track {
+			tr := c.cfg.Trackers[ref.Name]
+			w := tr.Weight
+			if ref.Weight != nil {
+				w = *ref.Weight
+			}
+			switch {
+			case w == 0:
+			case tr.File == "":
+				c.warnPos(pos, "(%s) vrrp_script %s (weight %d) is not tracked because of sync group %s, as keepalived ignores a tracked script with a weight there; give it weight 0, or set sync_group_tracking_weight in the group", in.Name, ref.Name, w, group)
+				continue
+			default:
+				c.warnPos(pos, "(%s) weight %d of tracked file %s ignored because of sync group %s, as keepalived does: a non-zero value is FAULT; set sync_group_tracking_weight in the group to keep it", in.Name, w, ref.Name, group)
+				zero := 0
+				ref.Weight = &zero
+			}
+			keep = append(keep, ref)
+		}
+		in.Track = keep
+		for j := range in.TrackInterfaces {
+			if w := in.TrackInterfaces[j].Weight; w != 0 {
+				c.warnPos(pos, "(%s) weight %d of tracked interface %s ignored because of sync group %s, as keepalived does: link down is FAULT; set sync_group_tracking_weight in the group to keep it", in.Name, w, in.TrackInterfaces[j].Name, group)
+				in.TrackInterfaces[j].Weight = 0
+			}
+		}
+	}
 }
 
 // Field paths (as Problem.Path spells them) that keepalived keywords set.
@@ -1114,6 +1231,10 @@ var kaGlobalPaths = map[string]string{
 	"vrrp_garp_interval":              "garp.interval",
 	"vrrp_garp_lower_prio_repeat":     "garp.lower_prio",
 	"script_user":                     "script_user",
+	"notify_fifo":                     "notify_fifo.path",
+	"notify_fifo_script":              "notify_fifo.script",
+	"vrrp_notify_fifo":                "vrrp_notify_fifo.path",
+	"vrrp_notify_fifo_script":         "vrrp_notify_fifo.script",
 	"vrrp_startup_delay":              "startup_delay",
 }
 

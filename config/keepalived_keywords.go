@@ -107,7 +107,7 @@ const (
 	kaMsgDBus     = "the D-Bus interface is not supported; use `ebpfvrrp status` or the metrics"
 	kaMsgFirewall = "ebpfvrrp installs no iptables/nftables rules for VIPs"
 	kaMsgSched    = "process scheduling/affinity settings do not apply; set them in the systemd unit"
-	kaMsgFIFO     = "nothing is written to a notify FIFO and no FIFO script runs; use notify scripts"
+	kaMsgFIFO     = "nothing is written to this FIFO and its script is not run: there are no LVS checkers in ebpfvrrp (notify_fifo and vrrp_notify_fifo work)"
 	kaMsgNetlink  = "netlink buffer tuning does not apply: adverts are filtered in the kernel by XDP"
 	kaMsgProcess  = "process/daemon housekeeping settings do not apply to ebpfvrrp"
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
@@ -120,13 +120,8 @@ const (
 	kaMsgLowerPrioAdvert = "a Master always answers a lower-priority advert with an advert at once (keepalived's default)"
 	kaMsgPrioChanges     = "no line is written to a notify FIFO when the priority changes (keepalived writes one there, and runs no script either); notify scripts run on state changes only"
 
-	// What a notify hook does differently today (control's ExecNotifier, run by
-	// cmd/ebpfvrrp): as root, under a timeout, one hook at a time per instance.
-	kaMsgNotify = "runs as root, not as script_user (started at once and run to completion, concurrently with other hooks, as keepalived does; YAML notify.timeout can bound it)"
-	// The user a check runs as: the shipped unit's CapabilityBoundingSet holds no
-	// CAP_SETUID/CAP_SETGID, so switching users fails there.
-	kaMsgScriptUser = "vrrp_script checks without a user of their own run as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so such a check counts as failed; notify scripts run as root"
-	kaMsgUser       = "the check runs as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so the check counts as failed"
+	// How notify scripts run (hooks.ExecNotifier): as keepalived runs them.
+	kaMsgNotify = "Started at once and run to completion, concurrently with other hooks (YAML notify.timeout can bound them), as script_user or the USER [GROUP] after the script; a block's notify scripts must name the same user"
 )
 
 var kaKeywords = []kaKeyword{
@@ -169,7 +164,7 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxGlobal, "vrrp_garp_master_refresh"),
 	acts(kaCtxGlobal, "vrrp_garp_master_refresh_repeat"),
 	acts(kaCtxGlobal, "vrrp_garp_interval"),
-	warnedH(kaCtxGlobal, "script_user", kaMsgScriptUser),
+	actsNote(kaCtxGlobal, "script_user", "Trackers' scripts and notify scripts run as USER[:GROUP] with only that group (keepalived's setgroups(1, &gid)); without script_user, as keepalived_script when that user exists, else root. The shipped unit grants CAP_SETUID/CAP_SETGID for it"),
 	warnedH(kaCtxGlobal, "enable_script_security", "ebpfvrrp -t checks script ownership and permissions as keepalived -t does; the running daemon does not check them again before running a script, so keep scripts root-owned and not writable by others"),
 	warned(kaCtxGlobal, "notification_email", kaMsgSMTP),
 	warned(kaCtxGlobal, "notification_email_from", kaMsgSMTP),
@@ -261,13 +256,13 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "max_auto_priority", kaMsgSched),
 	warned(kaCtxGlobal, "min_auto_priority_delay", kaMsgSched),
 	warned(kaCtxGlobal, "no_checker_emails", kaMsgSMTP),
-	warned(kaCtxGlobal, "notify_fifo", kaMsgFIFO),
-	warned(kaCtxGlobal, "notify_fifo_script", kaMsgFIFO),
-	warned(kaCtxGlobal, "vrrp_notify_fifo", kaMsgFIFO),
-	warned(kaCtxGlobal, "vrrp_notify_fifo_script", kaMsgFIFO),
+	actsNote(kaCtxGlobal, "notify_fifo", "Lines `INSTANCE \"NAME\" STATE PRIORITY` and `GROUP \"NAME\" STATE 0` on every state change, as keepalived writes them; keepalived's LVS checker lines do not exist here. A USER [GROUP] owner after the path is warned about (the FIFO stays the daemon's, mode 0644)"),
+	actsNote(kaCtxGlobal, "notify_fifo_script", "Started with the FIFO's path as its last argument before the FIFO is opened, as script_user or USER [GROUP]; SIGTERM at exit"),
+	actsNote(kaCtxGlobal, "vrrp_notify_fifo", "The same lines as notify_fifo (ebpfvrrp has only VRRP events)"),
+	actsNote(kaCtxGlobal, "vrrp_notify_fifo_script", "As notify_fifo_script, for vrrp_notify_fifo"),
 	warned(kaCtxGlobal, "checker_notify_fifo", kaMsgFIFO),
 	warned(kaCtxGlobal, "checker_notify_fifo_script", kaMsgFIFO),
-	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", kaMsgFIFO),
+	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", "a reload writes no lines for the states the instances already had; the notify FIFOs get lines on state changes only"),
 	warned(kaCtxGlobal, "vrrp_notify_priority_changes", kaMsgPrioChanges),
 	actsNote(kaCtxGlobal, "vrrp_startup_delay", "Not applied when the daemon takes over running Masters (upgrade, restart), which keepalived cannot do"),
 	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs", kaMsgNetlink),
@@ -291,7 +286,7 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxScript, "weight"),
 	acts(kaCtxScript, "rise"),
 	acts(kaCtxScript, "fall"),
-	warnedH(kaCtxScript, "user", kaMsgUser),
+	actsNote(kaCtxScript, "user", "The script runs as USER[:GROUP], as with script_user"),
 	acts(kaCtxScript, "init_fail"),
 
 	// track_file
@@ -335,11 +330,11 @@ var kaKeywords = []kaKeyword{
 	actsNote(kaCtxInstance, "use_vmac", "IPv4 instances only: validate refuses it on an IPv6 instance, whose VMAC the daemon cannot create; an interface name after it is ignored with a warning"),
 	acts(kaCtxInstance, "dont_track_primary"),
 	actsNote(kaCtxInstance, "accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs"),
-	warnedH(kaCtxInstance, "notify_master", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify_backup", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify_fault", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify_stop", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify", kaMsgNotify+"; it is also called with state SPLIT_BRAIN when two Masters are seen, which keepalived never sends"),
+	actsNote(kaCtxInstance, "notify_master", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify_backup", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify_fault", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify_stop", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify", kaMsgNotify+"; called with INSTANCE NAME STATE PRIORITY; SPLIT_BRAIN and SPLIT_BRAIN_END (ebpfvrrp's own states) only with YAML split_brain.notify"),
 	actsNote(kaCtxInstance, "mcast_src_ip", "The adverts' source address, multicast or unicast: keepalived and ebpfvrrp read it and unicast_src_ip as one setting"),
 	warned(kaCtxInstance, "track_src_ip", "not applied: the instance does not go to FAULT when its advert source address goes away"),
 	warned(kaCtxInstance, "unicast_ttl", "not applied: unicast adverts are sent with TTL 255, and received ones are accepted whatever their TTL"),
@@ -375,19 +370,19 @@ var kaKeywords = []kaKeyword{
 
 	// vrrp_sync_group
 	acts(kaCtxSyncGroup, "group"),
-	warnedH(kaCtxSyncGroup, "notify_master", kaMsgNotify),
-	warnedH(kaCtxSyncGroup, "notify_backup", kaMsgNotify),
-	warnedH(kaCtxSyncGroup, "notify_fault", kaMsgNotify),
-	warnedH(kaCtxSyncGroup, "notify_stop", "never runs: ebpfvrrp sends a sync group no notification when it stops"),
-	warnedH(kaCtxSyncGroup, "notify", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_master", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_backup", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_fault", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_stop", kaMsgNotify+"; runs when the daemon stops, after the instances' notify_stop"),
+	actsNote(kaCtxSyncGroup, "notify", kaMsgNotify+"; called with GROUP NAME STATE 0"),
 	warned(kaCtxSyncGroup, "track_interface", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_script", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_file", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_process", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_bfd", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "smtp_alert", kaMsgSMTP),
-	warned(kaCtxSyncGroup, "global_tracking", kaMsgTrackGrp),
-	warned(kaCtxSyncGroup, "sync_group_tracking_weight", kaMsgTrackGrp),
+	actsNote(kaCtxSyncGroup, "global_tracking", "Old name of sync_group_tracking_weight"),
+	actsNote(kaCtxSyncGroup, "sync_group_tracking_weight", "Members keep their trackers' weights; without it, as in keepalived, a member's tracked interfaces and files get weight 0 (FAULT) and a vrrp_script with a weight is not tracked, each with a warning"),
 	warned(kaCtxSyncGroup, "notify_priority_changes", kaMsgPrioChanges),
 
 	// authentication

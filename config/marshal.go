@@ -181,6 +181,8 @@ func encodeValue(v reflect.Value, path string) (*yaml.Node, error) {
 			p := joinPath(path, name)
 			// An instance's master_delay written as 0 must come back as 0, not inherit.
 			explicitZero := t == garpType && f.Name == "MasterDelay" && v.Interface().(GARP).MasterDelaySet
+			// A file tracker's weight 0 must not come back as the default 1.
+			explicitZero = explicitZero || t == trackerType && f.Name == "Weight" && v.Interface().(Tracker).File != ""
 			if opts == "omitempty" && isEmpty(fv) && !mustEmit(p) && !explicitZero {
 				continue
 			}

@@ -25,7 +25,9 @@ type Config struct {
 	// daemon takes over Masters from an earlier run (upgrade, restart).
 	StartupDelay time.Duration `mapstructure:"startup_delay" yaml:"startup_delay,omitempty"`
 
-	// ScriptUser runs scripts as this user unless a script sets its own.
+	// ScriptUser runs trackers' commands and notify hooks as "USER[:GROUP]"
+	// (names or ids) unless a tracker or notify block sets its own user
+	// (keepalived's script_user USER [GROUP]). Empty: as the daemon's user.
 	ScriptUser string `mapstructure:"script_user" yaml:"script_user,omitempty"`
 
 	Instances  []Instance         `mapstructure:"instances" yaml:"instances"`
@@ -34,6 +36,13 @@ type Config struct {
 	Dataplane  Dataplane          `mapstructure:"dataplane" yaml:"dataplane,omitempty"`
 	Telemetry  Telemetry          `mapstructure:"telemetry" yaml:"telemetry,omitempty"`
 	SplitBrain SplitBrain         `mapstructure:"split_brain" yaml:"split_brain,omitempty"`
+	// NotifyFIFO and VRRPNotifyFIFO are keepalived's notify_fifo and
+	// vrrp_notify_fifo: each state change is written to the pipe as a line
+	// `INSTANCE "VI_1" MASTER 100` or `GROUP "G1" BACKUP 0`. keepalived writes
+	// its LVS checkers' events to notify_fifo too; ebpfvrrp has none, so the two
+	// receive the same lines.
+	NotifyFIFO     NotifyFIFO `mapstructure:"notify_fifo" yaml:"notify_fifo,omitempty"`
+	VRRPNotifyFIFO NotifyFIFO `mapstructure:"vrrp_notify_fifo" yaml:"vrrp_notify_fifo,omitempty"`
 
 	// ScriptSecurity is keepalived's enable_script_security: read so that
 	// `ebpfvrrp -t` fails where `keepalived -t` does; ebpfvrrp itself performs no
@@ -53,6 +62,12 @@ type Config struct {
 	// parent's position. Not part of the schema.
 	Positions map[string]Position `mapstructure:"-" yaml:"-"`
 }
+
+// KeepalivedScriptUser is whom keepalived runs scripts as when script_user is not
+// set, if that user exists, else root (keepalived lib/notify.c,
+// set_default_script_user); the daemon does the same for a keepalived.conf, and
+// with enable_script_security the user must exist.
+const KeepalivedScriptUser = "keepalived_script"
 
 // Position is where a configuration value was written: a file and 1-based line, or
 // for an environment override File "$EBPFVRRP_..." and Line 0.
@@ -155,15 +170,16 @@ type Tracker struct {
 	// Command is argv, executed directly; with Shell it is passed to /bin/sh -c.
 	// In a file it may be a list, or a string: split on whitespace (no quoting;
 	// quotes are rejected), or with shell: true kept whole as the one sh -c argument.
-	Command []string   `mapstructure:"command" yaml:"command,omitempty"`
-	Shell   bool       `mapstructure:"shell" yaml:"shell,omitempty"`
-	User    string     `mapstructure:"user" yaml:"user,omitempty"`
-	HTTP    *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
-	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
+	Command []string `mapstructure:"command" yaml:"command,omitempty"`
+	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	// User runs Command as "USER[:GROUP]" (keepalived's vrrp_script user USER
+	// [GROUP]); empty: as ScriptUser.
+	User string     `mapstructure:"user" yaml:"user,omitempty"`
+	HTTP *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
+	TCP  *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,
-	// or with weight 0 a non-zero value means FAULT. keepalived's default weight for a
-	// track_file is 1; the keepalived importer writes it out, while in YAML an omitted
-	// weight is 0 as for every tracker.
+	// or with weight 0 a non-zero value means FAULT. An omitted weight is 1, as
+	// keepalived's for a track_file (other trackers' omitted weight is 0).
 	File string `mapstructure:"file" yaml:"file,omitempty"`
 	// FileInit, with File, is keepalived's init_file: before the first check the
 	// daemon writes Value (and a newline) to File when File does not exist; with
@@ -232,7 +248,8 @@ type TCPCheck struct {
 }
 
 // Notify hooks, each argv. Generic is called as keepalived calls its notify script:
-// argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP).
+// argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP, PRIORITY 0 for a
+// group). It receives SPLIT_BRAIN / SPLIT_BRAIN_END only with split_brain.notify.
 type Notify struct {
 	Master  []string `mapstructure:"master" yaml:"master,omitempty"`
 	Backup  []string `mapstructure:"backup" yaml:"backup,omitempty"`
@@ -240,10 +257,24 @@ type Notify struct {
 	Stop    []string `mapstructure:"stop" yaml:"stop,omitempty"`
 	Generic []string `mapstructure:"generic" yaml:"generic,omitempty"`
 	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	// User runs these hooks as "USER[:GROUP]" (keepalived's notify_* SCRIPT USER
+	// [GROUP]); empty: as Config.ScriptUser.
+	User string `mapstructure:"user" yaml:"user,omitempty"`
 	// Timeout, when set, kills a hook still running after it (its whole process
 	// group). Unset or 0: hooks run to completion, as keepalived never kills
 	// notify scripts.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
+}
+
+// NotifyFIFO is a named pipe the daemon writes state changes to (created, mode
+// 0644, unless it exists; removed at exit if created), and the script that reads
+// it, started before the pipe is opened with the pipe's path as its last
+// argument and sent SIGTERM at exit, as keepalived does.
+type NotifyFIFO struct {
+	Path   string   `mapstructure:"path" yaml:"path,omitempty"`
+	Script []string `mapstructure:"script" yaml:"script,omitempty"`
+	// User runs Script as "USER[:GROUP]"; empty: as script_user.
+	User string `mapstructure:"user" yaml:"user,omitempty"`
 }
 
 // GARP controls gratuitous ARP / unsolicited NA on becoming Master. Defaults are
@@ -301,6 +332,10 @@ type SplitBrain struct {
 	// ProbeInterval: how often a Master ARP/NS-probes its VIPs (an answer from
 	// another MAC is a split brain); default 1s, 0 disables.
 	ProbeInterval time.Duration `mapstructure:"probe_interval" yaml:"probe_interval,omitempty"`
+	// Notify also calls every instance's generic notify script with state
+	// SPLIT_BRAIN when another Master is seen and SPLIT_BRAIN_END when that
+	// ends (default false: keepalived never sends these states).
+	Notify bool `mapstructure:"notify" yaml:"notify,omitempty"`
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path (default false).
 	TakeoverOnPathFailure bool `mapstructure:"takeover_on_path_failure" yaml:"takeover_on_path_failure,omitempty"`

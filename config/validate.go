@@ -62,9 +62,6 @@ func (v *validator) result() error {
 
 func (v *validator) global() {
 	c := v.c
-	if len(c.Instances) == 0 {
-		v.add("instances", nil, "at least one instance is required")
-	}
 	v.mcastGroup("mcast_group4", c.McastGroup4, true)
 	v.mcastGroup("mcast_group6", c.McastGroup6, false)
 	v.garp("garp", c.GARP)
@@ -103,6 +100,22 @@ func (v *validator) global() {
 	}
 	if sb.ProbeInterval < 0 {
 		v.add("split_brain.probe_interval", sb.ProbeInterval, "%v is negative; 0 disables probing", sb.ProbeInterval)
+	}
+	v.fifo("notify_fifo", c.NotifyFIFO)
+	v.fifo("vrrp_notify_fifo", c.VRRPNotifyFIFO)
+	if p := c.NotifyFIFO.Path; p != "" && filepath.Clean(p) == filepath.Clean(c.VRRPNotifyFIFO.Path) {
+		v.add("vrrp_notify_fifo.path", p, "%s is notify_fifo's path too; every line would be written to it twice (use one of them)", p)
+	}
+}
+
+func (v *validator) fifo(key string, f NotifyFIFO) {
+	switch {
+	case f.Path == "" && (len(f.Script) > 0 || f.User != ""):
+		v.add(key+".path", f.Path, "a script or user needs path: the FIFO to create and write to")
+	case f.Path != "" && !filepath.IsAbs(f.Path):
+		v.add(key+".path", f.Path, "%q is not an absolute path", f.Path)
+	case len(f.Script) > 0 && f.Script[0] == "":
+		v.add(key+".script", f.Script, "empty command")
 	}
 }
 

@@ -500,11 +500,20 @@ func TestMachine(t *testing.T) {
 				{5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 200, Secondary: true}}},
 			want: []Action{
 				SplitBrainDetected{Peer: lowAddr, PeerPriority: 200, Priority: 100, Secondary: true, Action: SplitBrainDemote, Demoted: true},
+				Notify{HookSplitBrainEnd}, // the loser's demotion ends it at once
 				Transition{From: Master, To: Backup, Reason: ReasonSplitBrainDemote, Priority: 100, Master: lowAddr},
 				CancelTimer{TimerAdvert}, RemoveVIPs{},
 				SetKernelState{Backup, 100}, ArmTimer{TimerMasterDown, 3*sec + skew100v3}, Notify{HookBackup},
 			},
 			wantState: Backup,
+		},
+		{
+			name: "both masters, the other one gives up (priority 0): split brain over",
+			cfg:  backupStart,
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: highAddr, Prio: 50}},
+				{6 * sec, KernelPrioZero{Addr: highAddr}}},
+			want:      []Action{Notify{HookSplitBrainEnd}, SendAdvert{100}, ArmTimer{TimerAdvert, sec}},
+			wantState: Master,
 		},
 		{
 			name: "both masters on a secondary path, equal priority, we have the higher address: keep master",

@@ -198,7 +198,7 @@ func configTest(path string, w io.Writer) int {
 			errs = append(errs, fmt.Sprintf("%s:%d: %s", wn.File, wn.Line, wn.Message))
 			continue
 		}
-		fmt.Fprintf(w, "warning: %s:%d: %s\n", wn.File, wn.Line, wn.Message)
+		fmt.Fprintf(w, "warning: %s\n", warningText(wn))
 	}
 	host := config.CheckHost(cfg)
 	// keepalived reports script security only for a config without errors.

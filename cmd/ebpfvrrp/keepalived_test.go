@@ -163,6 +163,9 @@ func TestConfigTestAgreesWithKeepalived(t *testing.T) {
 	variant("check_web with script security, no script_user", script, "    enable_script_security\n")
 	variant("check_web insecure script", insecure, "    enable_script_security\n    script_user root\n")
 	variant("check_web missing script", filepath.Join(dir, "nonexistent.sh"), "")
+	fifo := "    vrrp_notify_fifo " + filepath.Join(dir, "notify.fifo") + "\n    vrrp_notify_fifo_script "
+	variant("notify fifo script installed", script, fifo+script+"\n")
+	variant("script_user unknown", script, "    script_user no-such-user-ebpfvrrp\n")
 
 	broken := []struct{ name, old, new string }{
 		{"vrid 300", "virtual_router_id 50", "virtual_router_id 300"},

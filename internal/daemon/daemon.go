@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -76,6 +77,7 @@ type Daemon struct {
 	addrs    *addressAdapter
 	ann      *announcerAdapter
 	notifier *hooks.ExecNotifier
+	fifos    []*hooks.FIFO   // notify_fifo, vrrp_notify_fifo
 	advClock *timerfd.Thread // closed after the Runner's Shutdown
 	ifaces   map[string]bool // attached
 	groups   *vrrp.Membership
@@ -158,6 +160,9 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
+	if err := runnable(d.cfg); err != nil {
+		return err
+	}
 	if d.inh, err = takeInherited(); err != nil {
 		return err
 	}
@@ -418,7 +423,7 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 		Addresses:    d.addrs,
 		Announcer:    d.ann,
 		Sender:       sender,
-		Notifier:     d.notifier,
+		Notifier:     hooks.Notifiers{d.notifier},
 		Links:        links,
 		Logger:       d.log,
 		OnTransition: d.sd.transition,
@@ -434,10 +439,50 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 	} else {
 		d.log.Debug("advert clock: using Go timers", "err", err)
 	}
+	if d.fifos, err = openFIFOs(d.cfg, d.log); err != nil {
+		return err
+	}
+	for _, f := range d.fifos {
+		deps.Notifier = append(deps.Notifier.(hooks.Notifiers), f)
+	}
 	if d.runner, err = control.NewRunner(deps, setup); err != nil {
+		d.closeFIFOs()
 		return err
 	}
 	return d.runner.Start()
+}
+
+// openFIFOs opens cfg's notify FIFOs, starting their scripts, as keepalived does
+// at start. A reload keeps them as they are.
+func openFIFOs(cfg *config.Config, log *slog.Logger) ([]*hooks.FIFO, error) {
+	var out []*hooks.FIFO
+	for _, fc := range []config.NotifyFIFO{cfg.NotifyFIFO, cfg.VRRPNotifyFIFO} {
+		if fc.Path == "" {
+			continue
+		}
+		runAs := fc.User
+		if runAs == "" {
+			runAs = scriptUser(cfg)
+		}
+		f, err := hooks.OpenFIFO(hooks.FIFOConfig{Path: fc.Path, Script: fc.Script, RunAs: runAs}, log)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (d *Daemon) closeFIFOs() {
+	for _, f := range d.fifos {
+		if err := f.Close(); err != nil {
+			d.log.Warn("close notify fifo", "err", err)
+		}
+	}
+	d.fifos = nil
 }
 
 // stop hands over, once: priority-0 adverts, VIPs removed, trackers stopped; then
@@ -462,6 +507,8 @@ func (d *Daemon) stop() {
 		if err := d.runner.Shutdown(sctx); err != nil {
 			d.log.Warn("shutdown", "err", err)
 		}
+		// After the STOP lines; keepalived closes its FIFOs at exit too.
+		d.closeFIFOs()
 		handover := time.After(d.runner.HandoverWait())
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer wcancel()
@@ -580,6 +627,9 @@ func (d *Daemon) reloadConfig() error {
 	}
 	d.storeConfigHashes(setup)
 	d.trackers = setup.Trackers
+	if !reflect.DeepEqual(cfg.NotifyFIFO, d.cfg.NotifyFIFO) || !reflect.DeepEqual(cfg.VRRPNotifyFIFO, d.cfg.VRRPNotifyFIFO) {
+		d.log.Warn("reload: notify FIFO settings changed; they apply at the next start (the FIFOs and their scripts stay as they are)")
+	}
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()

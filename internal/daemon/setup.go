@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/user"
 	"sort"
 	"strconv"
 
@@ -24,6 +25,9 @@ type vmacFunc func(parent string, vrid uint8, family vrrp.Family) (string, error
 // Instances with use_vmac get their VMAC from vmac.
 func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	s := control.Setup{}
+	if err := runnable(cfg); err != nil {
+		return s, err
+	}
 	var err error
 	if s.Trackers, err = buildTrackers(cfg); err != nil {
 		return s, err
@@ -38,10 +42,22 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	for _, g := range cfg.SyncGroups {
 		s.SyncGroups = append(s.SyncGroups, control.SyncGroupConfig{
 			Name: g.Name, Instances: g.Instances,
-			Notify: notifyConfig(g.Notify),
+			Notify: notifyConfig(cfg, g.Notify),
 		})
 	}
 	return s, nil
+}
+
+// ErrNoInstances: the config is valid (keepalived -t accepts a file without a
+// vrrp_instance, e.g. its LVS-only samples) but gives the daemon nothing to do,
+// so it neither starts nor reloads to it.
+var ErrNoInstances = errors.New("no instances: nothing to run (validate accepts such a config, as keepalived -t does; add an instance)")
+
+func runnable(cfg *config.Config) error {
+	if len(cfg.Instances) == 0 {
+		return fmt.Errorf("%s: %w", cfg.Source, ErrNoInstances)
+	}
+	return nil
 }
 
 // initTrackFiles does keepalived's init_file, at start only: the file a tracker
@@ -81,7 +97,7 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 		case len(t.Command) > 0:
 			user := t.User
 			if user == "" {
-				user = cfg.ScriptUser
+				user = scriptUser(cfg)
 			}
 			tc.Check = hooks.ExecCheck{Argv: t.Command, Shell: t.Shell, User: user,
 				Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
@@ -163,9 +179,10 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
 		// The loader's program always runs the master-down bpf_timer.
 		KernelTimer: true,
-		Notify:      notifyConfig(in.Notify),
+		Notify:      notifyConfig(cfg, in.Notify),
 	}
 	ic.Notify.SplitBrain = cfg.SplitBrain.Script
+	ic.Notify.SplitBrainNotify = cfg.SplitBrain.Notify
 	if len(ic.AllowedPeers) == 0 {
 		ic.AllowedPeers = in.UnicastPeers
 	}
@@ -297,8 +314,24 @@ func controlVIPs(vips []config.VIP, iface string) []control.VIP {
 	return out
 }
 
-// notifyConfig converts the notify hooks of an instance or a sync group.
-func notifyConfig(n config.Notify) control.NotifyConfig {
+// scriptUser is the user scripts without one of their own run as.
+func scriptUser(cfg *config.Config) string {
+	if cfg.ScriptUser != "" || !cfg.Keepalived {
+		return cfg.ScriptUser
+	}
+	if _, err := user.Lookup(config.KeepalivedScriptUser); err == nil {
+		return config.KeepalivedScriptUser
+	}
+	return ""
+}
+
+// notifyConfig converts the notify hooks of an instance or a sync group; they
+// run as the block's user, else as script_user.
+func notifyConfig(cfg *config.Config, n config.Notify) control.NotifyConfig {
+	runAs := n.User
+	if runAs == "" {
+		runAs = scriptUser(cfg)
+	}
 	return control.NotifyConfig{Master: n.Master, Backup: n.Backup, Fault: n.Fault,
-		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, Timeout: n.Timeout}
+		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, User: runAs, Timeout: n.Timeout}
 }
