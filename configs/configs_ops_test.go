@@ -7,7 +7,6 @@ package configs_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -967,7 +966,7 @@ func TestPrometheusScrapesTelemetry(t *testing.T) {
 		}
 	})
 
-	client := nsClient(ns)
+	client := ns.HTTPClient()
 	api := func(path string, q url.Values, v any) error {
 		resp, err := client.Get("http://" + listen + path + "?" + q.Encode())
 		if err != nil {
@@ -1197,7 +1196,7 @@ telemetry:
 	}
 	// nsenter, not `ip netns exec`: the latter remounts /sys and hides bpffs, and
 	// mounting it again would need CAP_SYS_ADMIN, which the unit does not grant.
-	d := &capDaemon{ns: a, ifname: ifa, log: &testutil.SyncBuffer{}, done: make(chan struct{}), client: nsClient(a)}
+	d := &capDaemon{ns: a, ifname: ifa, log: &testutil.SyncBuffer{}, done: make(chan struct{}), client: a.HTTPClient()}
 	argv := append(append([]string{"--net=/run/netns/" + a.Name}, setpriv(caps)...), "--",
 		bin, "run", "--config", cfgPath, "--control-socket", filepath.Join(dir, "ctl.sock"))
 	d.cmd = exec.Command("nsenter", argv...)
@@ -1265,21 +1264,6 @@ func (d *capDaemon) advertsSent() (float64, error) {
 	var n float64
 	_, err = fmt.Sscan(string(m[1]), &n)
 	return n, err
-}
-
-// nsClient is an HTTP client whose connections are made inside ns.
-func nsClient(ns *testutil.Netns) *http.Client {
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := ns.Run(func() error {
-				var err error
-				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
-		},
-	}}
 }
 
 func TestMain(m *testing.M) { testutil.Main(m) }
