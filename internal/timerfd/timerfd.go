@@ -31,6 +31,11 @@ type Thread struct {
 	deadline time.Time
 	token    uint64 // bumped by every arm and stop: stale Timers cannot stop a newer arm
 	closed   bool
+	// handles are the Timers AfterFunc hands out, reused round-robin so an arm
+	// allocates nothing. A handle is valid (its Stop stops only its own arm)
+	// for the next len(handles)-1 arms; the Runner only ever stops its latest.
+	handles [8]handle
+	next    int
 }
 
 // New starts the timer's thread.
@@ -50,12 +55,15 @@ func (t *Thread) AfterFunc(d time.Duration, f func()) control.Timer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.token++
+	h := &t.handles[t.next]
+	t.next = (t.next + 1) % len(t.handles)
+	*h = handle{t, t.token}
 	if t.closed {
-		return handle{t, t.token}
+		return h
 	}
 	t.f, t.deadline = f, time.Now().Add(d)
 	t.set(d)
-	return handle{t, t.token}
+	return h
 }
 
 // set programs the timerfd (relative; 0 would disarm it, so at least 1 ns).
@@ -71,7 +79,7 @@ type handle struct {
 	token uint64
 }
 
-func (h handle) Stop() bool {
+func (h *handle) Stop() bool {
 	h.t.mu.Lock()
 	defer h.t.mu.Unlock()
 	if h.token != h.t.token || h.t.f == nil {

@@ -63,3 +63,18 @@ func TestThreadTimer(t *testing.T) {
 		t.Error("closed timer fired")
 	}
 }
+
+// BenchmarkAfterFunc: re-arming the advert clock, as every tick does, allocates
+// nothing.
+func BenchmarkAfterFunc(b *testing.B) {
+	tt, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tt.Close()
+	f := func() {}
+	b.ReportAllocs()
+	for b.Loop() {
+		tt.AfterFunc(time.Hour, f).Stop()
+	}
+}
