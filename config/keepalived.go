@@ -511,6 +511,10 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP, false)
 		case "vrrp_garp_interval":
 			cfg.GARP.Interval, _ = c.seconds(n)
+		case "vrrp_rt_priority":
+			// keepalived runs its VRRP process in SCHED_RR at this priority;
+			// ebpfvrrp the thread that sends adverts (Validate checks 1-99).
+			cfg.Scheduling.RTPriority, _ = c.int1(n)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
 				c.warnKeyword(n, kaCtxGlobal)
@@ -1074,6 +1078,7 @@ var kaGlobalPaths = map[string]string{
 	"vrrp_garp_master_refresh_repeat": "garp.refresh_repeat",
 	"vrrp_garp_interval":              "garp.interval",
 	"script_user":                     "script_user",
+	"vrrp_rt_priority":                "scheduling.rt_priority",
 }
 
 var kaNotifyPaths = map[string]string{

@@ -101,6 +101,9 @@ func (v *validator) global() {
 	if sb.ProbeInterval < 0 {
 		v.add("split_brain.probe_interval", sb.ProbeInterval, "%v is negative; 0 disables probing", sb.ProbeInterval)
 	}
+	if p := c.Scheduling.RTPriority; p < 0 || p > 99 {
+		v.add("scheduling.rt_priority", p, "%d is not a real-time priority; allowed: 1-99, or 0 for the normal class", p)
+	}
 }
 
 func (v *validator) mcastGroup(path string, a netip.Addr, v4 bool) {

@@ -369,16 +369,33 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 	if iv := d.sd.heartbeatInterval(); iv > 0 {
 		deps.Heartbeat, deps.HeartbeatInterval = d.sd.heartbeat, iv
 	}
-	// Adverts leave from a timerfd thread; without one, from the Go timers.
-	if d.advClock, err = timerfd.New(); err == nil {
-		deps.AdvertClock = d.advClock
-	} else {
-		d.log.Debug("advert clock: using Go timers", "err", err)
-	}
+	deps.AdvertClock = d.newAdvertClock()
 	if d.runner, err = control.NewRunner(deps, setup); err != nil {
 		return err
 	}
 	return d.runner.Start()
+}
+
+// newAdvertClock starts the thread adverts leave from: a timerfd thread, in
+// SCHED_RR at scheduling.rt_priority when set and allowed; nil (the Go
+// timers) without a timerfd.
+func (d *Daemon) newAdvertClock() control.AdvertClock {
+	prio := d.cfg.Scheduling.RTPriority
+	t, err := timerfd.New(prio)
+	switch {
+	case err == nil && prio > 0:
+		d.log.Info("advert thread runs in SCHED_RR", "rt_priority", prio)
+	case err != nil && prio > 0:
+		d.log.Warn("advert thread: real-time priority refused; adverts are sent in the normal scheduling class "+
+			"(grant CAP_SYS_NICE or LimitRTPRIO= in the unit)", "rt_priority", prio, "err", err)
+		t, err = timerfd.New(0)
+	}
+	if err != nil {
+		d.log.Debug("advert clock: using Go timers", "err", err)
+		return nil
+	}
+	d.advClock = t
+	return t
 }
 
 // stop hands over, once: priority-0 adverts, VIPs removed, trackers stopped; then
