@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -373,8 +374,16 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 	if d.runner, err = control.NewRunner(deps, setup); err != nil {
 		return err
 	}
-	return d.runner.Start()
+	err = d.runner.Start()
+	releaseStartupMemory()
+	return err
 }
+
+// releaseStartupMemory hands the heap that loading the dataplane needed
+// (parsing the kernel's BTF is most of it, tens of MB for a few seconds) back
+// to the kernel now, rather than when the runtime's scavenger gets to it: the
+// steady state allocates nothing per advert, so what stays is the live heap.
+func releaseStartupMemory() { debug.FreeOSMemory() }
 
 // newAdvertClock starts the thread adverts leave from: a timerfd thread, in
 // SCHED_RR at scheduling.rt_priority when set and allowed; nil (the Go
