@@ -547,12 +547,15 @@ func renderMarkdown(r *benchResults) string {
 		w("\n## 5. Starvation\n\n")
 		s0 := r.Starve[0]
 		w("Both pairs (VRRPv3, 10 ms adverts, Master_Down_Interval %s) run at the same time while %d busy loops "+
-			"(`sh -c 'while :; do :; done'`, normal priority, one per core) keep every core busy for %s. A false "+
-			"transition is any state change logged meanwhile. The max gap is the longest silence between two adverts "+
-			"from the master as the client's kernel timestamped them.\n\n", fmtDur(masterDown(10*time.Millisecond, 100)), s0.Hogs, s0.Window.Round(time.Second))
-		w("| daemon | false transitions | per minute | master's longest advert gap | adverts seen | scheduling |\n|---|---|---|---|---|---|\n")
+			"(`sh -c 'while :; do :; done'`, normal priority) keep every core busy for %s, once with both daemons in the "+
+			"normal scheduling class and once with the sending path real-time: keepalived's `vrrp_rt_priority` (its whole "+
+			"VRRP process in SCHED_RR) and ebpfvrrp's `scheduling.rt_priority` (the thread that sends adverts in SCHED_RR), "+
+			"the same priority for both. A false transition is any state change logged meanwhile. The max gap is the "+
+			"longest silence between two adverts from the master as the client's kernel timestamped them.\n\n",
+			fmtDur(masterDown(10*time.Millisecond, 100)), s0.Hogs, s0.Window.Round(time.Second))
+		w("| daemon | sending path | false transitions | per minute | master's longest advert gap | adverts seen | scheduling |\n|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Starve {
-			w("| %s | %d | %.2f | %s | %d | %s |\n", s.Daemon, s.Transitions, s.PerMinute, fmtDur(s.MaxGap), s.Adverts, s.Sched)
+			w("| %s | %s | %d | %.2f | %s | %d | %s |\n", s.Daemon, rtName(s.RTPriority), s.Transitions, s.PerMinute, fmtDur(s.MaxGap), s.Adverts, s.Sched)
 		}
 	}
 	if len(r.Restart) > 0 {
@@ -605,7 +608,7 @@ func (r *benchResults) findings() []string {
 		}
 		out = append(out, fmt.Sprintf("Scale: the ebpfvrrp master sent %.0f adverts/s where %d instances at 10 ms mean %.0f/s (%.0f %%); "+
 			"%d silences of one VRID exceeded %s and the worst lasted %s (Master_Down_Interval %s); %d transitions (%v). keepalived's master kept %.0f/s. "+
-			"Adverts are scheduled on a fixed grid (control/runner_apply.go `advertSlot`), so a low rate means the batch timer fired late "+
+			"Adverts are scheduled on a fixed grid (control/scheduler.go `slot`), so a low rate means the batch timer fired late "+
 			"(a stalled controller: look for long sendmmsg calls or lock holders in `flushLocked`) rather than drift.",
 			got, s.Instances, want, 100*got/want, s.LateGaps, fmtDur(scaleLate), fmtDur(s.WorstGap), fmtDur(masterDown(10*time.Millisecond, 100)),
 			s.Flaps, s.FlapKinds, keepalivedAdvertRate(r)))
@@ -614,11 +617,15 @@ func (r *benchResults) findings() []string {
 		if s.Daemon != lab.Ebpfvrrp || s.Transitions == 0 {
 			continue
 		}
-		out = append(out, fmt.Sprintf("Starvation: ebpfvrrp made %d transitions in %s; the master's adverts went silent for up to %s "+
-			"(Master_Down_Interval %s): a sender delayed by the CPU hog, not a receiver error (the kernel timer only fires on real silence). The daemon runs %s. "+
-			"Running the sending path at a real-time priority (keepalived's `vrrp_rt_priority`; for ebpfvrrp e.g. `CPUSchedulingPolicy=rr` in the unit or "+
-			"sched_setattr on the advert timer's thread, control/threadtimer_linux.go) is the usual cure.",
-			s.Transitions, s.Window.Round(time.Second), fmtDur(s.MaxGap), fmtDur(masterDown(10*time.Millisecond, 100)), s.Sched))
+		cure := "Running the sending path at a real-time priority (`scheduling.rt_priority`, keepalived's `vrrp_rt_priority`) is the cure this row lacks."
+		if s.RTPriority > 0 {
+			cure = "The advert thread was real-time here, so what delayed the adverts is outside it: the Runner's lock held by a " +
+				"normal-class goroutine (a kernel event, a tracker, a status request) the hogs preempted, or the Go runtime " +
+				"(a P to run on after the timerfd read, a GC stop-the-world) waiting for a normal-class thread."
+		}
+		out = append(out, fmt.Sprintf("Starvation (%s): ebpfvrrp made %d transitions in %s; the master's adverts went silent for up to %s "+
+			"(Master_Down_Interval %s): a sender delayed by the CPU hogs, not a receiver error (the kernel timer only fires on real silence). The daemon runs %s. %s",
+			rtName(s.RTPriority), s.Transitions, s.Window.Round(time.Second), fmtDur(s.MaxGap), fmtDur(masterDown(10*time.Millisecond, 100)), s.Sched, cure))
 	}
 	for _, s := range r.Scale {
 		if s.Daemon != lab.Ebpfvrrp || s.CPU(lab.LB6) <= 2 {
