@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -385,6 +386,9 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 // steady state allocates nothing per advert, so what stays is the live heap.
 func releaseStartupMemory() { debug.FreeOSMemory() }
 
+// spareP raises GOMAXPROCS once per process (see newAdvertClock).
+var spareP sync.Once
+
 // newAdvertClock starts the thread adverts leave from: a timerfd thread, in
 // SCHED_RR at scheduling.rt_priority when set and allowed; nil (the Go
 // timers) without a timerfd.
@@ -393,7 +397,13 @@ func (d *Daemon) newAdvertClock() control.AdvertClock {
 	t, err := timerfd.New(prio)
 	switch {
 	case err == nil && prio > 0:
-		d.log.Info("advert thread runs in SCHED_RR", "rt_priority", prio)
+		// One P more than the runtime would use: the advert thread needs a
+		// P each time its timerfd read returns, and a normal-class thread
+		// that holds the last one while the CPUs are busy would make it
+		// wait (the runtime's sysmon also leaves a sleeping thread its P
+		// while another is idle).
+		spareP.Do(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) })
+		d.log.Info("advert thread runs in SCHED_RR", "rt_priority", prio, "gomaxprocs", runtime.GOMAXPROCS(0))
 	case err != nil && prio > 0:
 		d.log.Warn("advert thread: real-time priority refused; adverts are sent in the normal scheduling class "+
 			"(grant CAP_SYS_NICE or LimitRTPRIO= in the unit)", "rt_priority", prio, "err", err)
