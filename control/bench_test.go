@@ -11,27 +11,34 @@ type nopSender struct{ batches, adverts int }
 
 func (s *nopSender) Send(m []OutAdvert) error { s.batches++; s.adverts += len(m); return nil }
 
+// startMasters starts a Runner of n owner instances (priority 255: Master at
+// once) at 10 ms on clock, sending to s.
+func startMasters(b *testing.B, clock Clock, s Sender, n int) {
+	b.Helper()
+	var cfgs []InstanceConfig
+	for i := range n {
+		c := inst(fmt.Sprintf("VI_%04d", i), uint8(i%255+1), 255, fmt.Sprintf("198.18.%d.%d/32", 2+i/250, i%250+1))
+		c.Key = InstanceKey{Ifindex: 2 + i/255, VRID: uint8(i%255 + 1)}
+		c.AdvertInterval = 10 * time.Millisecond
+		cfgs = append(cfgs, c)
+	}
+	r, err := NewRunner(Deps{Clock: clock, Dataplane: newFakeDataplane(), Addresses: newFakeAddresses(),
+		Sender: s, Logger: slog.New(slog.DiscardHandler)}, Setup{Instances: cfgs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Start(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkAdvertTick: one 10 ms tick of N Master instances (one batch per tick).
 func BenchmarkAdvertTick(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
-			var cfgs []InstanceConfig
-			for i := range n {
-				c := inst(fmt.Sprintf("VI_%04d", i), uint8(i%255+1), 255, fmt.Sprintf("198.18.%d.%d/32", 2+i/250, i%250+1))
-				c.Key = InstanceKey{Ifindex: 2 + i/255, VRID: uint8(i%255 + 1)}
-				c.AdvertInterval = 10 * time.Millisecond
-				cfgs = append(cfgs, c)
-			}
 			clock := newFakeClock()
 			s := &nopSender{}
-			r, err := NewRunner(Deps{Clock: clock, Dataplane: newFakeDataplane(), Addresses: newFakeAddresses(),
-				Sender: s, Logger: slog.New(slog.DiscardHandler)}, Setup{Instances: cfgs})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := r.Start(); err != nil {
-				b.Fatal(err)
-			}
+			startMasters(b, clock, s, n)
 			s.batches, s.adverts = 0, 0
 			b.ResetTimer()
 			for range b.N {
@@ -65,23 +72,9 @@ func (c *manualClock) AfterFunc(_ time.Duration, f func()) Timer { c.f = f; retu
 // (machine, schedule, batch) allocates nothing.
 func BenchmarkAdvertTickAllocs(b *testing.B) {
 	const n = 1000
-	var cfgs []InstanceConfig
-	for i := range n {
-		c := inst(fmt.Sprintf("VI_%04d", i), uint8(i%255+1), 255, fmt.Sprintf("198.18.%d.%d/32", 2+i/250, i%250+1))
-		c.Key = InstanceKey{Ifindex: 2 + i/255, VRID: uint8(i%255 + 1)}
-		c.AdvertInterval = 10 * time.Millisecond
-		cfgs = append(cfgs, c)
-	}
 	clock := &manualClock{now: t0}
 	s := &nopSender{}
-	r, err := NewRunner(Deps{Clock: clock, Dataplane: newFakeDataplane(), Addresses: newFakeAddresses(),
-		Sender: s, Logger: slog.New(slog.DiscardHandler)}, Setup{Instances: cfgs})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := r.Start(); err != nil {
-		b.Fatal(err)
-	}
+	startMasters(b, clock, s, n)
 	tick := func() {
 		clock.now = clock.now.Add(10 * time.Millisecond)
 		clock.f()

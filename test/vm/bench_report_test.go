@@ -486,16 +486,16 @@ func renderMarkdown(r *benchResults) string {
 			"The floor is the same adverts as pre-built frames sent by a bare loop (one locked thread, one sendmmsg per "+
 			"segment per 10 ms, packet sockets: no encoding, no Go scheduler, no IP layer), after each ebpfvrrp window.\n\n",
 			s0.Segments, s0.Segments, scaleNet)
-		w("What the master's CPU includes: veth delivers in the sender's context, so the bridge's flooding and every "+
-			"receiver's softirq work (the backup's XDP, the client's sniffer, the web hosts dropping the multicast) are "+
-			"charged to the process that sent the advert, for both daemons and the floor alike; on a NIC the receivers are "+
-			"other machines. Worse, the softirq that runs in the sender's context drains the CPU's whole backlog queue, "+
-			"so a daemon is also charged for frames other processes sent on that CPU: with both pairs running at once, or "+
-			"other labs on the machine, each daemon pays for part of the other's traffic. That is why a measurement with both "+
-			"pairs up (or on a busy machine) gives ebpfvrrp's master 2–3× the CPU this section shows for the same instances, "+
-			"and why the numbers here, one pair at a time on a quiet machine, are what one daemon on its own host costs "+
-			"(upper bounds still: the lab's receivers are on the same CPUs). The switch does not run iptables on bridged "+
-			"frames (bridge-nf-call-iptables=0), as a real switch does not; with br_netfilter on, every flooded copy would "+
+		w("What the master's CPU includes: veth delivers in the sender's context, so the bridge's flooding and every " +
+			"receiver's softirq work (the backup's XDP, the client's sniffer, the web hosts dropping the multicast) are " +
+			"charged to the process that sent the advert, for both daemons and the floor alike; on a NIC the receivers are " +
+			"other machines. Worse, the softirq that runs in the sender's context drains the CPU's whole backlog queue, " +
+			"so a daemon is also charged for frames other processes sent on that CPU: with both pairs running at once, or " +
+			"other labs on the machine, each daemon pays for part of the other's traffic. That is why a measurement with both " +
+			"pairs up (or on a busy machine) gives ebpfvrrp's master 2–3× the CPU this section shows for the same instances, " +
+			"and why the numbers here, one pair at a time on a quiet machine, are what one daemon on its own host costs " +
+			"(upper bounds still: the lab's receivers are on the same CPUs). The switch does not run iptables on bridged " +
+			"frames (bridge-nf-call-iptables=0), as a real switch does not; with br_netfilter on, every flooded copy would " +
 			"traverse the hooks, again in the sender's context.\n\n")
 		w("| instances | daemon | window | CPU master (lb-5) | µs per advert | floor µs per frame | CPU backup (lb-6) | RSS master | RSS backup | flaps | VIP moves | VIPs not all on lb-5 at a window's end | time to settle |\n")
 		w("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
