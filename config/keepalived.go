@@ -96,7 +96,10 @@ type kaConverter struct {
 	// versionExplicit[i]: instance i has its own "version" line.
 	versionExplicit map[int]bool
 	instanceSeen    map[string]kaPos
-	trackerSeen     map[string]kaPos
+	// instanceNodes[i] is instance i's block; strict is global_defs vrrp_strict.
+	instanceNodes []*kaNode
+	strict        bool
+	trackerSeen   map[string]kaPos
 }
 
 func (c *kaConverter) errorf(p kaPos, format string, args ...any) {
@@ -159,6 +162,10 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			if name, ok := c.blockName(n); ok {
 				c.trackFile(n, name)
 			}
+		case "vrrp_track_process":
+			if name, ok := c.blockName(n); ok {
+				c.trackProcess(n, name)
+			}
 		case "vrrp_instance":
 			if name, ok := c.blockName(n); ok {
 				c.instance(n, name)
@@ -186,6 +193,7 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			in.Version = 3
 		}
 	}
+	c.strictInstances()
 	// Conflicts keepalived resolves with a warning and still runs; so do we.
 	for i := range c.cfg.Instances {
 		in := &c.cfg.Instances[i]
@@ -515,6 +523,8 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			// keepalived runs its VRRP process in SCHED_RR at this priority;
 			// ebpfvrrp the thread that sends adverts (Validate checks 1-99).
 			cfg.Scheduling.RTPriority, _ = c.int1(n)
+		case "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
+			c.lowerPrioGARP(n, &cfg.GARP)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
 				c.warnKeyword(n, kaCtxGlobal)
@@ -522,6 +532,19 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 				if len(n.Args) == 2 {
 					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
 				}
+			}
+		case "vrrp_startup_delay":
+			// keepalived reads 0.001–4294.967295 s and reports anything else.
+			if d, ok := c.seconds(n); ok {
+				if d < time.Millisecond || d > MaxStartupDelay {
+					c.errorf(n.Args[0].Pos, "vrrp_startup_delay: %s is outside 0.001–4294.967295 seconds (keepalived: \"vrrp_startup_delay '%s' is invalid\")", n.Args[0].Text, n.Args[0].Text)
+					continue
+				}
+				cfg.StartupDelay = d
+			}
+		case "vrrp_strict":
+			if c.flag(n) {
+				c.strict = true
 			}
 		case "enable_script_security":
 			if c.flag(n) {
@@ -630,12 +653,8 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 		case "init_file":
 			t.FileInit = c.initFile(s)
 		case "weight":
-			if c.args(s, 1, 2, "N") {
-				if len(s.Args) == 2 {
-					c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
-					continue
-				}
-				t.Weight, _ = c.intArg(s, s.Args[0])
+			if w, ok := c.blockWeight(s); ok {
+				t.Weight = w
 			}
 		default:
 			c.unhandled(s, n.Name(), kaTrackFile, kaTrackFileUnsupported)
@@ -646,6 +665,20 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 		return
 	}
 	c.addTracker(n, name, t)
+}
+
+// blockWeight reads a track_file or vrrp_track_process block's "weight N";
+// keepalived's "weight N reverse" is refused, as ebpfvrrp does not carry its
+// inverted sense.
+func (c *kaConverter) blockWeight(s *kaNode) (int, bool) {
+	if !c.args(s, 1, 2, "N") {
+		return 0, false
+	}
+	if len(s.Args) == 2 {
+		c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
+		return 0, false
+	}
+	return c.intArg(s, s.Args[0])
 }
 
 // initFile reads "init_file [VALUE] [overwrite]" in either order, as keepalived's
@@ -774,7 +807,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "preempt_delay":
 			in.PreemptDelay, _ = c.seconds(s)
-		case "unicast_src_ip":
+		case "unicast_src_ip", "mcast_src_ip":
+			// keepalived's vrrp_srcip_handler serves both: one source address.
 			if c.args(s, 1, 1, "ADDRESS") {
 				in.UnicastSource, _ = c.addr(s, s.Args[0])
 			}
@@ -787,7 +821,7 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			if c.wantBlock(s, 0) {
 				in.TrackInterfaces = append(in.TrackInterfaces, c.trackInterfaces(s, prefix+".track_interfaces", len(in.TrackInterfaces))...)
 			}
-		case "track_script", "track_file":
+		case "track_script", "track_file", "track_process":
 			if c.wantBlock(s, 0) {
 				in.Track = append(in.Track, c.trackRefs(s, prefix+".track", len(in.Track))...)
 			}
@@ -795,6 +829,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			c.notify(s, &in.Notify, kaCtxInstance)
 		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
 			c.garp(s, s.Name(), &in.GARP, true)
+		case "garp_lower_prio_repeat", "garp_lower_prio_delay":
+			c.lowerPrioGARP(s, &in.GARP)
 		case "use_vmac":
 			if c.args(s, 0, 1, "[NAME]") {
 				in.UseVMAC = true
@@ -808,11 +844,14 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "accept":
 			c.flag(s) // what ebpfvrrp always does: it installs no firewall rules
+		case "strict_mode":
+			c.kaBool(s) // applied by strictInstances once the whole file is read
 		default:
 			c.unhandled(s, "vrrp_instance", kaInstance, kaInstanceUnsupported)
 		}
 	}
 	c.cfg.Instances = append(c.cfg.Instances, in)
+	c.instanceNodes = append(c.instanceNodes, n)
 }
 
 func (c *kaConverter) auth(n *kaNode, a *Auth, prefix string) {
@@ -1077,8 +1116,10 @@ var kaGlobalPaths = map[string]string{
 	"vrrp_garp_master_refresh":        "garp.refresh",
 	"vrrp_garp_master_refresh_repeat": "garp.refresh_repeat",
 	"vrrp_garp_interval":              "garp.interval",
+	"vrrp_garp_lower_prio_repeat":     "garp.lower_prio",
 	"script_user":                     "script_user",
 	"vrrp_rt_priority":                "scheduling.rt_priority",
+	"vrrp_startup_delay":              "startup_delay",
 }
 
 var kaNotifyPaths = map[string]string{
@@ -1103,10 +1144,12 @@ var kaInstancePaths = map[string]string{
 	"preempt":                    "preempt",
 	"preempt_delay":              "preempt_delay",
 	"unicast_src_ip":             "unicast_source",
+	"mcast_src_ip":               "unicast_source",
 	"unicast_peer":               "unicast_peers",
 	"track_interface":            "track_interfaces",
 	"track_script":               "track",
 	"track_file":                 "track",
+	"track_process":              "track",
 	"notify":                     "notify.generic",
 	"notify_master":              "notify.master",
 	"notify_backup":              "notify.backup",
@@ -1116,6 +1159,7 @@ var kaInstancePaths = map[string]string{
 	"garp_master_repeat":         "garp.master_repeat",
 	"garp_master_refresh":        "garp.refresh",
 	"garp_master_refresh_repeat": "garp.refresh_repeat",
+	"garp_lower_prio_repeat":     "garp.lower_prio",
 	"use_vmac":                   "use_vmac",
 	"dont_track_primary":         "dont_track_primary",
 }

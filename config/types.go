@@ -20,6 +20,11 @@ type Config struct {
 	McastGroup4 netip.Addr `mapstructure:"mcast_group4" yaml:"mcast_group4,omitempty"`
 	McastGroup6 netip.Addr `mapstructure:"mcast_group6" yaml:"mcast_group6,omitempty"`
 
+	// StartupDelay holds every instance back this long after the daemon starts
+	// (keepalived's vrrp_startup_delay): not after a reload, and not when the
+	// daemon takes over Masters from an earlier run (upgrade, restart).
+	StartupDelay time.Duration `mapstructure:"startup_delay" yaml:"startup_delay,omitempty"`
+
 	// ScriptUser runs scripts as this user unless a script sets its own.
 	ScriptUser string `mapstructure:"script_user" yaml:"script_user,omitempty"`
 
@@ -88,7 +93,10 @@ type Instance struct {
 	VIPs []VIP `mapstructure:"vips" yaml:"vips"`
 	// ExcludedVIPs are added on Master but not carried in adverts.
 	ExcludedVIPs []VIP `mapstructure:"excluded_vips" yaml:"excluded_vips,omitempty"`
-	// UnicastSource/UnicastPeers switch the instance from multicast to unicast adverts.
+	// UnicastSource is the adverts' source address (keepalived's unicast_src_ip,
+	// or mcast_src_ip, which sets the same address); by default the interface's
+	// primary address. UnicastPeers switch the instance from multicast to unicast
+	// adverts, sent to them.
 	UnicastSource netip.Addr   `mapstructure:"unicast_source" yaml:"unicast_source,omitempty"`
 	UnicastPeers  []netip.Addr `mapstructure:"unicast_peers" yaml:"unicast_peers,omitempty"`
 	// AllowedPeers, when not empty, is the only set of sources whose adverts the kernel
@@ -103,6 +111,12 @@ type Instance struct {
 	// GARP overrides Config.GARP for this instance; zero fields inherit.
 	GARP    GARP `mapstructure:"garp" yaml:"garp,omitempty"`
 	UseVMAC bool `mapstructure:"use_vmac" yaml:"use_vmac,omitempty"`
+	// NoAccept is keepalived's no_accept (RFC 5798 Accept_Mode false): a Master
+	// that is not the address owner (priority < 255) does not accept traffic to
+	// its VIPs. The keepalived importer sets it for vrrp_strict instances without
+	// accept/no_accept, as keepalived does. Enforcing it in the dataplane is work
+	// in progress elsewhere; until then the daemon does not read it.
+	NoAccept bool `mapstructure:"no_accept" yaml:"no_accept,omitempty"`
 	// SecondaryPaths are extra heartbeat paths for split-brain detection: another
 	// interface, or a unicast address of the peer.
 	SecondaryPaths []SecondaryPath `mapstructure:"secondary_paths" yaml:"secondary_paths,omitempty"`
@@ -135,7 +149,7 @@ type TrackInterface struct {
 	Weight int    `mapstructure:"weight" yaml:"weight,omitempty"`
 }
 
-// Tracker is a health check. Exactly one of Command, HTTP, TCP or File is set.
+// Tracker is a health check. Exactly one of Command, HTTP, TCP, File or Process is set.
 // Weight semantics are keepalived's: 0 means failure puts the instance in FAULT;
 // positive adds weight while healthy; negative adds weight while failing.
 type Tracker struct {
@@ -163,10 +177,39 @@ type Tracker struct {
 	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`
 	Rise     int           `mapstructure:"rise" yaml:"rise,omitempty"`
 	Fall     int           `mapstructure:"fall" yaml:"fall,omitempty"`
+	// Process is keepalived's vrrp_track_process: up while the number of running
+	// processes that match is within the quorum.
+	Process *ProcessCheck `mapstructure:"process" yaml:"process,omitempty"`
 	// InitFail starts the tracker failed until its first result (keepalived's
 	// init_fail); by default a tracker starts as succeeded. The daemon passes it
 	// to control.TrackerConfig.InitFail.
 	InitFail bool `mapstructure:"init_fail" yaml:"init_fail,omitempty"`
+}
+
+// ProcessCheck matches running processes as keepalived's vrrp_track_process does
+// (keepalived/core/track_process.c): Name is compared exactly (no pattern, unlike
+// pgrep) with the process name, /proc/PID/stat's comm (at most 15 bytes; zombies
+// do not count), or with FullCommand — implied by Args or ParamMatch — with the
+// first word of /proc/PID/cmdline, Args then with the words after it.
+type ProcessCheck struct {
+	Name string   `mapstructure:"name" yaml:"name"`
+	Args []string `mapstructure:"args" yaml:"args,omitempty"`
+	// ParamMatch says how Args are compared: "exact" (the default once Args or
+	// ParamMatch is set: exactly these arguments, none when Args is empty),
+	// "partial" (the first len(Args) arguments are these) or "initial" (as
+	// partial, but the last one need only start with Args' last).
+	ParamMatch  string `mapstructure:"param_match" yaml:"param_match,omitempty"`
+	FullCommand bool   `mapstructure:"full_command" yaml:"full_command,omitempty"`
+	// Quorum is the least number of matching processes for success (default 1;
+	// 0 only with QuorumMax 0). QuorumMax, when set, the most: 0 means success
+	// only while no such process runs.
+	Quorum    int  `mapstructure:"quorum" yaml:"quorum,omitempty"`
+	QuorumMax *int `mapstructure:"quorum_max" yaml:"quorum_max,omitempty"`
+	// ForkDelay holds a gained quorum back this long before the tracker goes up,
+	// TerminateDelay a lost one before it goes down (keepalived's fork_delay,
+	// terminate_delay; delay sets both).
+	ForkDelay      time.Duration `mapstructure:"fork_delay" yaml:"fork_delay,omitempty"`
+	TerminateDelay time.Duration `mapstructure:"terminate_delay" yaml:"terminate_delay,omitempty"`
 }
 
 // FileInit is how a track_file's file is initialised (keepalived's
@@ -220,6 +263,10 @@ type GARP struct {
 	Refresh        time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
 	RefreshRepeat  int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
 	Interval       time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+	// LowerPrio: a Master that hears a lower-priority advert sends this schedule
+	// again (keepalived's garp_lower_prio_*). nil: inherit, and by default yes;
+	// false is keepalived's garp_lower_prio_repeat 0 (strict mode's default).
+	LowerPrio *bool `mapstructure:"lower_prio" yaml:"lower_prio,omitempty"`
 }
 
 // SecondaryPath is a second heartbeat path: an interface, or a unicast peer address.

@@ -242,7 +242,7 @@ instances:
 			want: []string{"t.yaml:8: instances[0].auth.password: is set but auth type is none; set type: pass or remove it"},
 		},
 		{
-			name: "unicast family and missing peers",
+			name: "source and peer families (a source without peers is the multicast source)",
 			yaml: `
 instances:
   - name: VI_1
@@ -260,7 +260,7 @@ instances:
       - fd00:198:18::6
 `,
 			want: []string{
-				"t.yaml:7: instances[0].unicast_source: is set but unicast_peers is empty; unicast needs peers",
+				"t.yaml:7: instances[0].unicast_source: fd00:198:18::5 is IPv6 but the VIPs are IPv4",
 				"t.yaml:15: instances[1].unicast_peers[1]: fd00:198:18::6 is IPv6 but the VIPs are IPv4",
 			},
 		},
@@ -300,8 +300,8 @@ instances:
     vips: [198.18.0.3]
 `,
 			want: []string{
-				"t.yaml:3: trackers.empty: set exactly one of command, http, tcp, file; none is set",
-				"t.yaml:5: trackers.both: set exactly one of command, http, tcp, file; command and file are set",
+				"t.yaml:3: trackers.empty: set exactly one of command, http, tcp, file, process; none is set",
+				"t.yaml:5: trackers.both: set exactly one of command, http, tcp, file, process; command and file are set",
 			},
 		},
 		{

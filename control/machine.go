@@ -264,8 +264,11 @@ type ProbeVIPs struct{ Seq uint64 }
 type Refresh struct{}
 
 // Reannounce restarts the GARP / unsolicited NA schedule of a Master: a split brain
-// ended and neighbours may still point at the other node.
-type Reannounce struct{}
+// ended and neighbours may still point at the other node, or (LowerPriority) a
+// lower-priority Master was heard, whose neighbours keepalived wins back the same
+// way (vrrp.c, vrrp_state_master_rx: garp_lower_prio_repeat GARPs at once, again
+// after garp_lower_prio_delay, by default the master's repeat and delay).
+type Reannounce struct{ LowerPriority bool }
 
 func (SendAdvert) isAction()         {}
 func (AddVIPs) isAction()            {}
@@ -891,6 +894,9 @@ func (m *Machine) bothMasters(now time.Time, e KernelBothMasters) []Action {
 	if !e.Secondary {
 		// keepalived answers a lower-priority master at once so it steps down.
 		acts = append(acts, SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval})
+		if e.Prio < m.eff && !m.cfg.NoLowerPrioGARP {
+			acts = append(acts, Reannounce{LowerPriority: true})
+		}
 	}
 	return acts
 }

@@ -461,11 +461,33 @@ func TestMachine(t *testing.T) {
 			wantState: Master,
 		},
 		{
-			name:  "both masters, lower peer, alert: detect and answer at once",
+			// keepalived's vrrp_state_master_rx (keepalived/vrrp/vrrp.c) answers a
+			// lower priority with an advert and its GARPs (garp_lower_prio_repeat).
+			name:  "both masters, lower peer, alert: detect, answer at once and GARP again",
 			cfg:   backupStart,
 			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: highAddr, Prio: 50}}},
 			want: []Action{
 				SplitBrainDetected{Peer: highAddr, PeerPriority: 50, Priority: 100, Action: SplitBrainAlert},
+				SendAdvert{100}, ArmTimer{TimerAdvert, sec}, Reannounce{LowerPriority: true},
+			},
+			wantState: Master,
+		},
+		{
+			name:  "both masters, lower peer, no lower-priority GARP (garp_lower_prio_repeat 0)",
+			cfg:   func(c *InstanceConfig) { backupStart(c); c.NoLowerPrioGARP = true },
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: highAddr, Prio: 50}}},
+			want: []Action{
+				SplitBrainDetected{Peer: highAddr, PeerPriority: 50, Priority: 100, Action: SplitBrainAlert},
+				SendAdvert{100}, ArmTimer{TimerAdvert, sec},
+			},
+			wantState: Master,
+		},
+		{
+			name:  "both masters, equal priority and lower address: answered, no GARP",
+			cfg:   backupStart,
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 100}}},
+			want: []Action{
+				SplitBrainDetected{Peer: lowAddr, PeerPriority: 100, Priority: 100, Action: SplitBrainAlert},
 				SendAdvert{100}, ArmTimer{TimerAdvert, sec},
 			},
 			wantState: Master,

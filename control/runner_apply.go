@@ -71,7 +71,11 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 		case Refresh:
 			r.startRefresh(inst)
 		case Reannounce:
-			r.log.Info("split brain over: VIPs no longer answered by another host", "instance", inst.cfg.Name)
+			if a.LowerPriority {
+				r.log.Info("lower-priority master heard: GARP/NA again", "instance", inst.cfg.Name)
+			} else {
+				r.log.Info("split brain over: VIPs no longer answered by another host", "instance", inst.cfg.Name)
+			}
 			r.stopAnnounce(inst)
 			r.startAnnounce(inst)
 		}

@@ -194,9 +194,13 @@ type InstanceConfig struct {
 	TrackInterfaces []TrackRef
 	// DontTrackPrimary: link down on Interface does not cause FAULT.
 	DontTrackPrimary bool
-	Notify           NotifyConfig
-	SecondaryPaths   []Path
-	SplitBrain       SplitBrainAction
+	// NoLowerPrioGARP: a Master that hears a lower-priority advert does not send
+	// its GARP/NA schedule again (keepalived's garp_lower_prio_repeat 0, and its
+	// strict mode's default).
+	NoLowerPrioGARP bool
+	Notify          NotifyConfig
+	SecondaryPaths  []Path
+	SplitBrain      SplitBrainAction
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path.
 	TakeoverOnPathFailure bool

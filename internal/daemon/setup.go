@@ -91,6 +91,8 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 			tc.Check = hooks.TCPCheck{Address: t.TCP.Address}
 		case t.File != "":
 			tc.Check = hooks.FileCheck{Path: t.File}
+		case t.Process != nil:
+			tc.Check = processCheck(t.Process)
 		default:
 			return nil, fmt.Errorf("trackers.%s: no check configured", name)
 		}
@@ -99,6 +101,41 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 	// Map iteration order must not leak into the Runner (reload compares setups).
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// processCheck is the hooks check of a process tracker.
+func processCheck(p *config.ProcessCheck) *hooks.ProcessCheck {
+	params := map[string]hooks.ParamMatch{"exact": hooks.ParamExact, "partial": hooks.ParamPartial, "initial": hooks.ParamInitial}[p.ParamMatch]
+	if params == hooks.ParamNone && len(p.Args) > 0 {
+		params = hooks.ParamExact
+	}
+	max := -1
+	if p.QuorumMax != nil {
+		max = *p.QuorumMax
+	}
+	return &hooks.ProcessCheck{
+		Match:  hooks.ProcessMatch{Name: p.Name, Args: p.Args, Params: params, FullCommand: p.FullCommand || params != hooks.ParamNone},
+		Quorum: p.Quorum, QuorumMax: max, ForkDelay: p.ForkDelay, TerminateDelay: p.TerminateDelay,
+	}
+}
+
+// keepProcessChecks puts the running process check (prev) in place of a new one
+// in next wherever a reload left the tracker as it was. The Runner compares
+// tracker configs deeply, and a process check holds its pending fork/terminate
+// delay: a fresh one would restart the tracker on every reload, its verdict
+// briefly back to up while the process is missing.
+func keepProcessChecks(prev, next []control.TrackerConfig) {
+	running := map[string]*hooks.ProcessCheck{}
+	for _, t := range prev {
+		if pc, ok := t.Check.(*hooks.ProcessCheck); ok {
+			running[t.Name] = pc
+		}
+	}
+	for i, t := range next {
+		if pc, ok := t.Check.(*hooks.ProcessCheck); ok && running[t.Name].SameAs(pc) {
+			next[i].Check = running[t.Name]
+		}
+	}
 }
 
 // buildInstance turns instance i of cfg into the Runner's InstanceConfig.
@@ -121,6 +158,7 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		Peers:                 in.UnicastPeers,
 		AllowedPeers:          in.AllowedPeers,
 		DontTrackPrimary:      in.DontTrackPrimary,
+		NoLowerPrioGARP:       in.GARP.LowerPrio != nil && !*in.GARP.LowerPrio,
 		SplitBrain:            splitBrainAction(cfg.SplitBrain.Action),
 		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
 		// The loader's program always runs the master-down bpf_timer.
