@@ -3,6 +3,7 @@ package control
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -89,4 +90,21 @@ func BenchmarkAdvertTickAllocs(b *testing.B) {
 		b.Fatalf("%d batches / %d adverts for ticks of %d instances", s.batches, s.adverts, n)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(s.adverts), "ns/advert")
+}
+
+// BenchmarkInstanceMemory reports the heap a running Master instance costs
+// the Runner (machine, config, timers, schedule), measured over 1000 of them.
+func BenchmarkInstanceMemory(b *testing.B) {
+	const n = 1000
+	var before, after runtime.MemStats
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		clock := &manualClock{now: t0}
+		startMasters(b, clock, &nopSender{}, n)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(clock)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/instance")
 }

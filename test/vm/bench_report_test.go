@@ -177,6 +177,8 @@ type scaleRow struct {
 	Settle         time.Duration
 	// VIPMoves: the backup's transitions to Master inside the windows.
 	VIPMoves int
+	// TxFrames: frames lb-5 sent in the windows (kernel link counters).
+	TxFrames uint64
 	// The floor (ebpfvrrp rows): lb-5's adverts as pre-built frames from a
 	// bare sendmmsg loop (sendFloor), after each window.
 	FloorFrames int
@@ -190,13 +192,13 @@ func (r scaleRow) CPU(h string) float64 {
 	return float64(r.Ticks[h]) / clkTck / r.Window.Seconds() * 100
 }
 
-// USPerAdvert is the master's CPU (every thread, user+sys) per advert the
-// client saw from it.
+// USPerAdvert is the master's CPU (every thread, user+sys) per frame it sent
+// (its adverts; the kernel's tx counters of its links).
 func (r scaleRow) USPerAdvert() float64 {
-	if r.Adverts == 0 {
+	if r.TxFrames == 0 {
 		return math.NaN()
 	}
-	return float64(r.Ticks[lab.LB5]) / clkTck * 1e6 / float64(r.Adverts)
+	return float64(r.Ticks[lab.LB5]) / clkTck * 1e6 / float64(r.TxFrames)
 }
 
 // FloorUS is the floor's CPU per frame (NaN: not measured).
@@ -482,7 +484,7 @@ func renderMarkdown(r *benchResults) string {
 			"one VIP each in %s), as an LB host with VLANs has them. Each daemon runs alone (the other pair is stopped) in two "+
 			"rounds, alternating; CPU (every thread, user+sys, from /proc) is measured over the rounds' windows (total below) "+
 			"after all VIPs settled on lb-5 plus 3 s. A flap is any state transition logged inside the windows; a VIP move is "+
-			"the backup becoming Master. µs per advert is the master's CPU over the adverts the client saw from it. "+
+			"the backup becoming Master. µs per advert is the master's CPU over the frames its links sent (kernel counters). "+
 			"The floor is the same adverts as pre-built frames sent by a bare loop (one locked thread, one sendmmsg per "+
 			"segment per 10 ms, packet sockets: no encoding, no Go scheduler, no IP layer), after each ebpfvrrp window.\n\n",
 			s0.Segments, s0.Segments, scaleNet)
@@ -490,11 +492,15 @@ func renderMarkdown(r *benchResults) string {
 			"receiver's softirq work (the backup's XDP, the client's sniffer, the web hosts dropping the multicast) are " +
 			"charged to the process that sent the advert, for both daemons and the floor alike; on a NIC the receivers are " +
 			"other machines. Worse, the softirq that runs in the sender's context drains the CPU's whole backlog queue, " +
-			"so a daemon is also charged for frames other processes sent on that CPU: with both pairs running at once, or " +
-			"other labs on the machine, each daemon pays for part of the other's traffic. That is why a measurement with both " +
-			"pairs up (or on a busy machine) gives ebpfvrrp's master 2–3× the CPU this section shows for the same instances, " +
-			"and why the numbers here, one pair at a time on a quiet machine, are what one daemon on its own host costs " +
-			"(upper bounds still: the lab's receivers are on the same CPUs). The switch does not run iptables on bridged " +
+			"so a daemon is also charged for frames other processes sent on that CPU (the other pair, other labs, anything " +
+			"sending on the machine). So the same build measures very differently on a quiet and a loaded machine: on this " +
+			"2-core VM with other labs running (load average 4–5) the floor alone cost 12–13 µs per frame, twice what " +
+			"the whole ebpfvrrp master cost per advert (6 µs, 12 %% of a core at 200 instances) on the quiet machine, and " +
+			"an outside measurement at 200 instances that gave it 30 %% of a core (15 µs per advert) was of that kind; " +
+			"keepalived shows less CPU there, not more, because an overloaded keepalived sends fewer adverts (and flaps). " +
+			"Both daemons' CPU here, one pair at a time on a quiet machine, is what one daemon on its own host costs " +
+			"(an upper bound still: the lab's receivers share its CPUs), and the master's ratio to the floor is what " +
+			"the daemon adds to the kernel's own cost. The switch does not run iptables on bridged " +
 			"frames (bridge-nf-call-iptables=0), as a real switch does not; with br_netfilter on, every flooded copy would " +
 			"traverse the hooks, again in the sender's context.\n\n")
 		w("| instances | daemon | window | CPU master (lb-5) | µs per advert | floor µs per frame | CPU backup (lb-6) | RSS master | RSS backup | flaps | VIP moves | VIPs not all on lb-5 at a window's end | time to settle |\n")
