@@ -790,11 +790,36 @@ func benchStarvation(t *testing.T, res *benchResults, window time.Duration, hogs
 		n := pairTransitions(bl.l) - tr0[d]
 		gap, ads := bl.s.maxGap(lab.Addr4(lab.LB5), from, to)
 		row := starveRow{Daemon: d, Window: to.Sub(from), Transitions: n, Hogs: len(pids), RTPriority: rtPrio,
-			PerMinute: float64(n) / to.Sub(from).Minutes(), MaxGap: gap, Adverts: ads, Sched: sched[d]}
-		t.Logf("starvation %s rt=%d: %d transitions in %v (%.2f/min), master advert max gap %v over %d adverts, %s",
-			d, rtPrio, n, row.Window.Round(time.Second), row.PerMinute, ms(gap), ads, row.Sched)
+			PerMinute: float64(n) / to.Sub(from).Minutes(), MaxGap: gap, Adverts: ads, Sched: sched[d], TxMaxGap: -1}
+		if d == lab.Ebpfvrrp {
+			// The master's own view at TC egress (in its sending thread's
+			// context): whether its adverts left on time, whatever the
+			// receivers' softirq work made of them.
+			row.TxMaxGap = txMaxGap(t, bl.l, lab.LB5)
+		}
+		t.Logf("starvation %s rt=%d: %d transitions in %v (%.2f/min), master advert max gap %v over %d adverts (at its TC egress %v), %s",
+			d, rtPrio, n, row.Window.Round(time.Second), row.PerMinute, ms(gap), ads, ms(row.TxMaxGap), row.Sched)
 		res.Starve = append(res.Starve, row)
 	}
+}
+
+// txMaxGap is the longest gap between two of host's own adverts its TC egress
+// program saw since it started (ebpfvrrp_tx_max_gap_seconds, worst VRID).
+func txMaxGap(t *testing.T, l *lab.Lab, host string) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := l.Metrics(ctx, host)
+	if err != nil {
+		t.Fatalf("%s metrics: %v", host, err)
+	}
+	var worst float64
+	for k, v := range m {
+		if strings.HasPrefix(k, "ebpfvrrp_tx_max_gap_seconds") {
+			worst = max(worst, v)
+		}
+	}
+	return time.Duration(worst * float64(time.Second))
 }
 
 // startHogs starts n busy loops at normal priority, killed at cleanup.
