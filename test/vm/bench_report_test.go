@@ -215,13 +215,13 @@ type loaderRow struct {
 }
 
 type starveRow struct {
-	Daemon      lab.Daemon
-	Window      time.Duration
-	Hogs        int
-	RTPriority  int // 0: normal class
+	Daemon     lab.Daemon
+	Window     time.Duration
+	Hogs       int
+	RTPriority int // 0: normal class
 	// TxMaxGap: ebpfvrrp's longest gap between its own adverts at its TC
 	// egress (since start); -1: not measured (keepalived).
-	TxMaxGap time.Duration
+	TxMaxGap    time.Duration
 	Transitions int
 	PerMinute   float64
 	MaxGap      time.Duration
@@ -562,8 +562,8 @@ func renderMarkdown(r *benchResults) string {
 			"the same priority for both. A false transition is any state change logged meanwhile. The max gap is the "+
 			"longest silence between two adverts from the master as the client's kernel timestamped them.\n\n",
 			fmtDur(masterDown(10*time.Millisecond, 100)), s0.Hogs, s0.Window.Round(time.Second))
-		w("The gap at TC egress is ebpfvrrp's own count (its egress program, run in the sending thread's context, since "+
-			"the daemon started): when it stays under Master_Down_Interval while the client saw longer gaps, the adverts "+
+		w("The gap at TC egress is ebpfvrrp's own count (its egress program, run in the sending thread's context, since " +
+			"the daemon started): when it stays under Master_Down_Interval while the client saw longer gaps, the adverts " +
 			"left on time and were delayed on the way in, in softirq work the busy loops delayed.\n\n")
 		w("| daemon | sending path | false transitions | per minute | master's longest advert gap | at its TC egress | adverts seen | scheduling |\n|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Starve {

@@ -671,31 +671,7 @@ func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, win
 		t.Logf("scale %s: %d transitions in the window: %v", l.Daemon(lab.LB5), n, row.FlapKinds)
 	}
 	if l.Daemon(lab.LB5) == lab.Ebpfvrrp {
-		// The floor: pre-built copies of the same adverts from lb-5 at the same
-		// rate, by a bare sendmmsg loop on packet sockets (see sendFloor).
-		// lb-5's daemon is stopped (SIGSTOP) meanwhile: the softirq work in
-		// a sender's context drains the CPU's whole backlog, so two senders
-		// at once would each pay for part of the other's frames. The floor's
-		// adverts keep the backup a backup.
-		var f floorResult
-		var ferr error
-		done := make(chan struct{})
-		go func() { defer close(done); f, ferr = sendFloor(l, n, window) }()
-		time.Sleep(50 * time.Millisecond)
-		pid := l.LBPid(lab.LB5)
-		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
-		<-done
-		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-			t.Fatal(err)
-		}
-		if ferr != nil {
-			t.Fatal(ferr)
-		}
-		t.Logf("scale floor: %d frames in %v, %.2f µs of CPU per frame", f.Frames, f.Elapsed.Round(time.Millisecond), f.USPerFrame())
-		row.FloorFrames += f.Frames
-		row.FloorCPU += f.CPU
+		measureFloor(t, l, row, n, window)
 	}
 	m, _ := benchCountAddrs(l, lab.LB5, scaleNet)
 	b, _ := benchCountAddrs(l, lab.LB6, scaleNet)
@@ -707,6 +683,37 @@ func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, win
 			t.Fatal(err)
 		}
 	}
+}
+
+// measureFloor runs sendFloor for lb-5's n adverts over window and adds it to
+// row.
+func measureFloor(t *testing.T, l *lab.Lab, row *scaleRow, n int, window time.Duration) {
+	t.Helper()
+	// The floor: pre-built copies of the same adverts from lb-5 at the same
+	// rate, by a bare sendmmsg loop on packet sockets (see sendFloor).
+	// lb-5's daemon is stopped (SIGSTOP) meanwhile: the softirq work in
+	// a sender's context drains the CPU's whole backlog, so two senders
+	// at once would each pay for part of the other's frames. The floor's
+	// adverts keep the backup a backup.
+	var f floorResult
+	var ferr error
+	done := make(chan struct{})
+	go func() { defer close(done); f, ferr = sendFloor(l, n, window) }()
+	time.Sleep(50 * time.Millisecond)
+	pid := l.LBPid(lab.LB5)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	t.Logf("scale floor: %d frames in %v, %.2f µs of CPU per frame", f.Frames, f.Elapsed.Round(time.Millisecond), f.USPerFrame())
+	row.FloorFrames += f.Frames
+	row.FloorCPU += f.CPU
 }
 
 // --- 4. dataplane (issue 3) ----------------------------------------------------
