@@ -497,7 +497,7 @@ func renderMarkdown(r *benchResults) string {
 			"other machines. Worse, the softirq that runs in the sender's context drains the CPU's whole backlog queue, " +
 			"so a daemon is also charged for frames other processes sent on that CPU (the other pair, other labs, anything " +
 			"sending on the machine). So the same build measures very differently on a quiet and a loaded machine: on this " +
-			"2-core VM with other labs running (load average 4–5) the floor alone cost 12–13 µs per frame, twice what " +
+			"2-core VM with other labs running (load average 4–13) the floor alone cost 12–15 µs per frame, twice what " +
 			"the whole ebpfvrrp master cost per advert (6 µs, 12 %% of a core at 200 instances) on the quiet machine, and " +
 			"an outside measurement at 200 instances that gave it 30 %% of a core (15 µs per advert) was of that kind; " +
 			"keepalived shows less CPU there, not more, because an overloaded keepalived sends fewer adverts (and flaps). " +
