@@ -523,6 +523,10 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP, false)
 		case "vrrp_garp_interval":
 			cfg.GARP.Interval, _ = c.seconds(n)
+		case "vrrp_rt_priority":
+			// keepalived runs its VRRP process in SCHED_RR at this priority;
+			// ebpfvrrp the thread that sends adverts (Validate checks 1-99).
+			cfg.Scheduling.RTPriority, _ = c.int1(n)
 		case "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
 			c.lowerPrioGARP(n, &cfg.GARP)
 		case "script_user":
@@ -1235,6 +1239,7 @@ var kaGlobalPaths = map[string]string{
 	"notify_fifo_script":              "notify_fifo.script",
 	"vrrp_notify_fifo":                "vrrp_notify_fifo.path",
 	"vrrp_notify_fifo_script":         "vrrp_notify_fifo.script",
+	"vrrp_rt_priority":                "scheduling.rt_priority",
 	"vrrp_startup_delay":              "startup_delay",
 }
 

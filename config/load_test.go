@@ -402,7 +402,7 @@ extra: 1
 	want := []string{
 		"t.yaml:4: instances[0].priority: 300 is outside 1–255 (255 means address owner)",
 		"t.yaml:5: instances[1].vips[0]: 198.18.0.3 is also a VIP of instance \"VI_1\"; two virtual routers would fight over it",
-		`t.yaml:15: extra: unknown key "extra"; allowed: dataplane, garp, instances, mcast_group4, mcast_group6, notify_fifo, router_id, script_user, split_brain, startup_delay, sync_groups, telemetry, trackers, vrrp_notify_fifo`,
+		`t.yaml:15: extra: unknown key "extra"; allowed: dataplane, garp, instances, mcast_group4, mcast_group6, notify_fifo, router_id, scheduling, script_user, split_brain, startup_delay, sync_groups, telemetry, trackers, vrrp_notify_fifo`,
 	}
 	if d := lineDiff(strings.Join(want, "\n"), strings.Join(got, "\n")); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)

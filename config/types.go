@@ -43,6 +43,7 @@ type Config struct {
 	// receive the same lines.
 	NotifyFIFO     NotifyFIFO `mapstructure:"notify_fifo" yaml:"notify_fifo,omitempty"`
 	VRRPNotifyFIFO NotifyFIFO `mapstructure:"vrrp_notify_fifo" yaml:"vrrp_notify_fifo,omitempty"`
+	Scheduling     Scheduling `mapstructure:"scheduling" yaml:"scheduling,omitempty"`
 
 	// ScriptSecurity is keepalived's enable_script_security: read so that
 	// `ebpfvrrp -t` fails where `keepalived -t` does; ebpfvrrp itself performs no
@@ -323,6 +324,18 @@ type Dataplane struct {
 // Telemetry: Prometheus /metrics listen address, default 127.0.0.1:9864; "" disables.
 type Telemetry struct {
 	Listen string `mapstructure:"listen" yaml:"listen,omitempty"`
+}
+
+// Scheduling: how the thread that sends adverts is scheduled.
+type Scheduling struct {
+	// RTPriority, 1-99, runs the advert thread (the advert clock, the state
+	// machines' advert tick and the sendmmsg calls) in SCHED_RR at this
+	// priority, so busy processes of the normal class cannot delay a Master's
+	// adverts (keepalived's global_defs vrrp_rt_priority). It needs
+	// CAP_SYS_NICE or an RLIMIT_RTPRIO of at least this value (the shipped
+	// unit's LimitRTPRIO=); without either the daemon warns and runs it in
+	// the normal class. 0 (default): normal class.
+	RTPriority int `mapstructure:"rt_priority" yaml:"rt_priority,omitempty"`
 }
 
 // SplitBrain: what to do when two Masters are seen. Action alert (default), demote, script.

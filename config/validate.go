@@ -101,6 +101,9 @@ func (v *validator) global() {
 	if sb.ProbeInterval < 0 {
 		v.add("split_brain.probe_interval", sb.ProbeInterval, "%v is negative; 0 disables probing", sb.ProbeInterval)
 	}
+	if p := c.Scheduling.RTPriority; p < 0 || p > 99 {
+		v.add("scheduling.rt_priority", p, "%d is not a real-time priority; allowed: 1-99, or 0 for the normal class", p)
+	}
 	v.fifo("notify_fifo", c.NotifyFIFO)
 	v.fifo("vrrp_notify_fifo", c.VRRPNotifyFIFO)
 	if p := c.NotifyFIFO.Path; p != "" && filepath.Clean(p) == filepath.Clean(c.VRRPNotifyFIFO.Path) {

@@ -323,6 +323,12 @@ type Machine struct {
 	probing      bool       // Backup: a takeover probe (probeSeq) is out
 	probeSeq     uint64
 	lastReason   Reason
+
+	// tick holds the advert tick's actions (advertActions), so a Master's
+	// steady state allocates nothing; arm is its boxed ArmTimer for armAfter.
+	tick     [2]Action
+	arm      Action
+	armAfter time.Duration
 }
 
 // MachineStatus is a read-only view of a Machine.
@@ -348,6 +354,18 @@ func NewMachine(cfg InstanceConfig) *Machine {
 // PriorityChanged when the effective priority changes.
 func (m *Machine) Reconfigure(cfg InstanceConfig) { m.cfg = cfg }
 
+// advertActions is a Master's answer to its advert timer: send, re-arm. The
+// slice lives in the Machine (valid until the next Handle), so the tick every
+// Master runs each interval allocates nothing.
+func (m *Machine) advertActions() []Action {
+	if m.arm == nil || m.armAfter != m.cfg.AdvertInterval {
+		m.armAfter = m.cfg.AdvertInterval
+		m.arm = ArmTimer{TimerAdvert, m.armAfter}
+	}
+	m.tick = [2]Action{SendAdvert{m.eff}, m.arm}
+	return m.tick[:]
+}
+
 // Status reports the machine's current view.
 func (m *Machine) Status() MachineStatus {
 	master := m.master
@@ -370,6 +388,7 @@ func (m *Machine) Status() MachineStatus {
 // Handle feeds one event at time now and returns the actions to apply, in order.
 // When the event ends a split brain (the other Master gone, or this one no longer
 // Master), a Notify{HookSplitBrainEnd} comes first.
+// The slice may be reused by the next Handle: apply it before calling again.
 func (m *Machine) Handle(now time.Time, ev Event) []Action {
 	was := m.splitBrain || m.vipConflict
 	acts := m.handle(now, ev)
@@ -418,7 +437,7 @@ func (m *Machine) handle(now time.Time, ev Event) []Action {
 		if m.state != Master {
 			return nil
 		}
-		return []Action{SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval}}
+		return m.advertActions()
 	case MasterDownTimer:
 		return m.masterDownTimer(now, e)
 	case PreemptDelayTimer:

@@ -136,7 +136,7 @@ func NewRunner(d Deps, s Setup) (*Runner, error) {
 		trackers: make(map[string]*trackerRun),
 	}
 	r.setup = s
-	r.adv = newAdvertScheduler(d.AdvertClock, d.Sender, d.Logger, d.Clock.Now())
+	r.adv = newAdvertScheduler(d.AdvertClock, d.Sender, d.Logger, d.Clock.Now(), r.fireAdverts)
 	r.probeCtx, r.probeCancel = context.WithCancel(context.Background())
 	return r, nil
 }

@@ -26,8 +26,12 @@ type advertScheduler struct {
 	epoch   time.Time
 	pending []OutAdvert
 	timer   Timer
-	gen     uint64
 	due     time.Time // when timer fires; zero: not armed
+	// onTimer is what every arm of the timer calls, made once (a closure per
+	// arm would allocate on every tick). A call from an arm since replaced is
+	// told apart by nothing: the tick it runs sends only what is due, so it
+	// costs a wake-up and no advert.
+	onTimer func()
 	// batching: inside the advert tick, the timer is set once at the end.
 	batching bool
 
@@ -44,8 +48,8 @@ type advertSlot struct {
 	due time.Time
 }
 
-func newAdvertScheduler(clock AdvertClock, sender Sender, log *slog.Logger, epoch time.Time) *advertScheduler {
-	return &advertScheduler{clock: clock, sender: sender, log: log, epoch: epoch}
+func newAdvertScheduler(clock AdvertClock, sender Sender, log *slog.Logger, epoch time.Time, onTimer func()) *advertScheduler {
+	return &advertScheduler{clock: clock, sender: sender, log: log, epoch: epoch, onTimer: onTimer}
 }
 
 // queue appends inst's adverts with priority prio to the batch.
@@ -108,9 +112,9 @@ func (s *advertScheduler) slot(ref time.Time, after time.Duration) time.Time {
 	return s.epoch.Add(k * after)
 }
 
-// set arms the timer to call fire(gen) at due (zero: disarm). A timer already
+// set arms the timer to call onTimer at due (zero: disarm). A timer already
 // armed for due is left alone.
-func (s *advertScheduler) set(now, due time.Time, fire func(gen uint64)) {
+func (s *advertScheduler) set(now, due time.Time) {
 	if s.timer != nil && !due.IsZero() && due.Equal(s.due) {
 		return
 	}
@@ -119,29 +123,22 @@ func (s *advertScheduler) set(now, due time.Time, fire func(gen uint64)) {
 	if due.IsZero() {
 		return
 	}
-	gen := s.gen
-	s.timer = s.clock.AfterFunc(max(due.Sub(now), 0), func() { fire(gen) })
+	s.timer = s.clock.AfterFunc(max(due.Sub(now), 0), s.onTimer)
 }
 
-// stop disarms the timer; a call already on its way is told apart by its gen.
+// stop disarms the timer.
 func (s *advertScheduler) stop() {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	s.gen++
 	s.due = time.Time{}
 }
 
-// fired reports whether a timer call with gen is the current one, and if so
-// marks the timer spent.
-func (s *advertScheduler) fired(gen uint64) bool {
-	if gen != s.gen {
-		return false
-	}
+// fired marks the timer spent: its call is running.
+func (s *advertScheduler) fired() {
 	s.timer = nil
 	s.due = time.Time{}
-	return true
 }
 
 // advertWindow is how early an advert may go out to share a batch with others: an
@@ -222,17 +219,18 @@ func (r *Runner) rescheduleAdverts(now time.Time) {
 	if r.heartbeatOn() && (due.IsZero() || r.nextBeat.Before(due)) {
 		due = r.nextBeat
 	}
-	r.adv.set(now, due, r.fireAdverts)
+	r.adv.set(now, due)
 }
 
 // fireAdverts is the advert tick: every instance due within its window sends,
 // in one batch.
-func (r *Runner) fireAdverts(gen uint64) {
+func (r *Runner) fireAdverts() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || !r.adv.fired(gen) {
+	if r.closed {
 		return
 	}
+	r.adv.fired()
 	now := r.d.Clock.Now()
 	r.adv.batching = true
 	for _, inst := range r.ordered() {

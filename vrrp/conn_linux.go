@@ -133,6 +133,132 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	if err := c.encode(msgs); err != nil {
 		return 0, fmt.Errorf("vrrp: write batch on %s: %w", c.ifi.Name, err)
 	}
+	return c.send()
+}
+
+func (c *Conn) encode(msgs []Message) error {
+	if err := c.resolveSource(msgs); err != nil {
+		return err
+	}
+	c.buf = c.buf[:0]
+	c.ends = c.ends[:0]
+	if cap(c.ms) < len(msgs) {
+		c.ms = make([]ipv4.Message, len(msgs))
+		c.bufs = make([][]byte, len(msgs))
+	}
+	c.ms, c.bufs = c.ms[:len(msgs)], c.bufs[:len(msgs)]
+	for i, m := range msgs {
+		var err error
+		if c.buf, c.ms[i], err = c.appendMessage(c.buf, m); err != nil {
+			return fmt.Errorf("message %d: %w", i, err)
+		}
+		c.ends = append(c.ends, len(c.buf))
+	}
+	// Slice only now: appending may have moved c.buf.
+	start := 0
+	for i, end := range c.ends {
+		c.bufs[i] = c.buf[start:end:end]
+		c.ms[i].Buffers = c.bufs[i : i+1]
+		start = end
+	}
+	return nil
+}
+
+// resolveSource looks up the interface's address if it had none when the
+// Conn was made and some message needs it.
+func (c *Conn) resolveSource(msgs []Message) error {
+	if c.src.IsValid() {
+		return nil
+	}
+	src, err := SourceAddress(c.ifi, c.family)
+	if err != nil && needsDefaultSource(msgs) {
+		return err
+	}
+	c.src = src
+	return nil
+}
+
+// appendMessage appends m's encoding (an IPv4 packet, or an IPv6 VRRP
+// message) to b and returns the socket message to send it with (Buffers unset).
+func (c *Conn) appendMessage(b []byte, m Message) ([]byte, ipv4.Message, error) {
+	if m.Adv == nil {
+		return b, ipv4.Message{}, errors.New("nil advertisement")
+	}
+	group := IPv4Multicast
+	if c.family == 6 {
+		group = IPv6Multicast
+	}
+	adv := *m.Adv
+	adv.Source, adv.Destination = c.src, group
+	if m.Src.IsValid() {
+		adv.Source = m.Src.Unmap()
+	}
+	if m.Dst.IsValid() {
+		adv.Destination = m.Dst.Unmap()
+	}
+	if adv.Destination.Is6() != (c.family == 6) || adv.Source.Is6() != (c.family == 6) {
+		return b, ipv4.Message{}, fmt.Errorf("%v -> %v on an IPv%d conn", adv.Source, adv.Destination, c.family)
+	}
+	var err error
+	if c.family == 4 {
+		b, err = appendPacket(b, &adv, TTL, 0)
+	} else {
+		b, err = adv.AppendBinary(b)
+	}
+	if err != nil {
+		return b, ipv4.Message{}, err
+	}
+	ms := ipv4.Message{Addr: c.dstAddr(adv.Destination)}
+	if c.family == 6 {
+		ms.OOB = c.oob6(adv.Source)
+	}
+	return b, ms, nil
+}
+
+// Packet is one advertisement encoded for one Conn: built once by Encode, sent
+// any number of times by WritePackets. A Master re-sends the same advert every
+// interval until its priority, state, addresses or authentication change, so
+// encoding it once takes the per-advert work down to the system call.
+type Packet struct {
+	b   [][]byte // one buffer
+	msg ipv4.Message
+}
+
+// Encode encodes m for c (validated as WriteBatch does).
+func (c *Conn) Encode(m Message) (Packet, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	msgs := [1]Message{m}
+	if err := c.resolveSource(msgs[:]); err != nil {
+		return Packet{}, fmt.Errorf("vrrp: encode on %s: %w", c.ifi.Name, err)
+	}
+	b, ms, err := c.appendMessage(nil, m)
+	if err != nil {
+		return Packet{}, fmt.Errorf("vrrp: encode on %s: %w", c.ifi.Name, err)
+	}
+	p := Packet{b: [][]byte{b[:len(b):len(b)]}, msg: ms}
+	p.msg.Buffers = p.b
+	return p, nil
+}
+
+// WritePackets sends ps (encoded by Encode on c) with as few sendmmsg calls as
+// the kernel allows and returns how many were sent. It does not allocate once
+// its buffers have grown to the batch size.
+func (c *Conn) WritePackets(ps []Packet) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cap(c.ms) < len(ps) {
+		c.ms = make([]ipv4.Message, len(ps))
+	}
+	c.ms = c.ms[:len(ps)]
+	for i := range ps {
+		c.ms[i] = ps[i].msg
+	}
+	return c.send()
+}
+
+// send writes c.ms.
+func (c *Conn) send() (int, error) {
 	sent := 0
 	for sent < len(c.ms) {
 		n, err := c.c.WriteBatch(c.ms[sent:], 0)
@@ -147,65 +273,6 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 		}
 	}
 	return sent, nil
-}
-
-func (c *Conn) encode(msgs []Message) error {
-	if !c.src.IsValid() {
-		src, err := SourceAddress(c.ifi, c.family)
-		if err != nil && needsDefaultSource(msgs) {
-			return err
-		}
-		c.src = src
-	}
-	group := IPv4Multicast
-	if c.family == 6 {
-		group = IPv6Multicast
-	}
-	c.buf = c.buf[:0]
-	c.ends = c.ends[:0]
-	if cap(c.ms) < len(msgs) {
-		c.ms = make([]ipv4.Message, len(msgs))
-		c.bufs = make([][]byte, len(msgs))
-	}
-	c.ms, c.bufs = c.ms[:len(msgs)], c.bufs[:len(msgs)]
-	for i, m := range msgs {
-		if m.Adv == nil {
-			return fmt.Errorf("message %d: nil advertisement", i)
-		}
-		adv := *m.Adv
-		adv.Source, adv.Destination = c.src, group
-		if m.Src.IsValid() {
-			adv.Source = m.Src.Unmap()
-		}
-		if m.Dst.IsValid() {
-			adv.Destination = m.Dst.Unmap()
-		}
-		if adv.Destination.Is6() != (c.family == 6) || adv.Source.Is6() != (c.family == 6) {
-			return fmt.Errorf("message %d: %v -> %v on an IPv%d conn", i, adv.Source, adv.Destination, c.family)
-		}
-		var err error
-		if c.family == 4 {
-			c.buf, err = appendPacket(c.buf, &adv, TTL, 0)
-		} else {
-			c.buf, err = adv.AppendBinary(c.buf)
-		}
-		if err != nil {
-			return fmt.Errorf("message %d: %w", i, err)
-		}
-		c.ends = append(c.ends, len(c.buf))
-		c.ms[i] = ipv4.Message{Addr: c.dstAddr(adv.Destination)}
-		if c.family == 6 {
-			c.ms[i].OOB = c.oob6(adv.Source)
-		}
-	}
-	// Slice only now: appending may have moved c.buf.
-	start := 0
-	for i, end := range c.ends {
-		c.bufs[i] = c.buf[start:end:end]
-		c.ms[i].Buffers = c.bufs[i : i+1]
-		start = end
-	}
-	return nil
 }
 
 // dstAddr returns the (cached) socket address of dst. The cache holds at most a

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,7 +119,31 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// LinkKind is how each host's eth0 reaches the switch. Default Veth.
 	LinkKind LinkKind
+	// Segments is how many L2 segments the lab has (default 1: eth0 on br0).
+	// Segment i > 0 is bridge br<i> in the switch joining eth<i> of lb-5, lb-6
+	// and the client (veth; their ports are named <host>.<i>), addressed
+	// SegmentAddr4(host, i). Only with LinkKind Veth.
+	Segments int
 }
+
+// SegmentHosts are the hosts on every segment after the first.
+var SegmentHosts = []string{LB5, LB6, Client}
+
+// SegmentAddr4 is host's IPv4 address on segment seg (0: Addr4), in
+// 198.18.(10+seg).0/24.
+func SegmentAddr4(host string, seg int) netip.Addr {
+	if seg == 0 {
+		return Addr4(host)
+	}
+	n, ok := hostNum[host]
+	if !ok || seg < 0 || seg > 200 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4([4]byte{198, 18, byte(10 + seg), n})
+}
+
+// SegmentLink is the name of host's interface on segment seg.
+func SegmentLink(seg int) string { return "eth" + strconv.Itoa(seg) }
 
 // LinkKind is how a host's eth0 is wired to the switch namespace.
 type LinkKind string
@@ -197,6 +222,9 @@ func (o *Options) setDefaults() {
 	if o.LinkKind == "" {
 		o.LinkKind = Veth
 	}
+	if o.Segments == 0 {
+		o.Segments = 1
+	}
 }
 
 // New builds the lab: six namespaces (five hosts and the switch), the bridge, veths,
@@ -210,6 +238,9 @@ func New(ctx context.Context, opts Options) (*Lab, error) {
 	}
 	if opts.LinkKind != Veth && opts.LinkKind != Macvlan {
 		return nil, fmt.Errorf("vm: unknown link kind %q", opts.LinkKind)
+	}
+	if opts.Segments > 1 && opts.LinkKind != Veth {
+		return nil, fmt.Errorf("vm: %d segments need link kind %s", opts.Segments, Veth)
 	}
 	var b [3]byte
 	_, _ = rand.Read(b[:])
@@ -383,7 +414,66 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
+	for seg := 1; seg < l.opts.Segments; seg++ {
+		if err := l.addSegment(sw, seg); err != nil {
+			return err
+		}
+	}
 	return l.startWebTier(ctx)
+}
+
+// addSegment makes segment seg: bridge br<seg> and a veth from it to each of
+// SegmentHosts.
+func (l *Lab) addSegment(sw *host, seg int) error {
+	snoop := false
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br" + strconv.Itoa(seg)}, MulticastSnooping: &snoop}
+	if err := sw.nl.LinkAdd(br); err != nil {
+		return fmt.Errorf("vm: add bridge %s: %w", br.Name, err)
+	}
+	if err := sw.nl.LinkSetUp(br); err != nil {
+		return fmt.Errorf("vm: bridge %s up: %w", br.Name, err)
+	}
+	for _, name := range SegmentHosts {
+		h, err := l.host(name)
+		if err != nil {
+			return err
+		}
+		port := fmt.Sprintf("%s.%d", name, seg)
+		veth := &netlink.Veth{
+			LinkAttrs:     netlink.LinkAttrs{Name: port, MasterIndex: br.Index},
+			PeerName:      SegmentLink(seg),
+			PeerNamespace: netlink.NsFd(int(h.ns)),
+		}
+		if err := sw.nl.LinkAdd(veth); err != nil {
+			return fmt.Errorf("vm: add veth %s: %w", port, err)
+		}
+		if err := setUp(sw.nl, port); err != nil {
+			return err
+		}
+		eth, err := h.nl.LinkByName(veth.PeerName)
+		if err != nil {
+			return fmt.Errorf("vm: %w", err)
+		}
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: SegmentAddr4(name, seg).AsSlice(), Mask: net.CIDRMask(24, 32)}}
+		if err := h.nl.AddrAdd(eth, a); err != nil {
+			return fmt.Errorf("vm: add %s on %s %s: %w", a, name, veth.PeerName, err)
+		}
+		if err := h.nl.LinkSetUp(eth); err != nil {
+			return fmt.Errorf("vm: %s up on %s: %w", veth.PeerName, name, err)
+		}
+	}
+	return nil
+}
+
+func setUp(nl *netlink.Handle, name string) error {
+	lk, err := nl.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("vm: %w", err)
+	}
+	if err := nl.LinkSetUp(lk); err != nil {
+		return fmt.Errorf("vm: %s up: %w", name, err)
+	}
+	return nil
 }
 
 // addTrunk makes the Macvlan kind's trunk: a veth whose Uplink end is a bridge port

@@ -31,17 +31,42 @@ type Thread struct {
 	deadline time.Time
 	token    uint64 // bumped by every arm and stop: stale Timers cannot stop a newer arm
 	closed   bool
+	// handles are the Timers AfterFunc hands out, reused round-robin so an arm
+	// allocates nothing. A handle is valid (its Stop stops only its own arm)
+	// for the next len(handles)-1 arms; the Runner only ever stops its latest.
+	handles [8]handle
+	next    int
 }
 
-// New starts the timer's thread.
-func New() (*Thread, error) {
+// New starts the timer's thread. With rtPriority 1-99 the thread runs in
+// SCHED_RR at that priority (CAP_SYS_NICE or RLIMIT_RTPRIO >= rtPriority), so
+// busy normal-class processes cannot delay what it calls; if the kernel
+// refuses, New returns the error and no thread. 0: the normal class.
+func New(rtPriority int) (*Thread, error) {
+	if rtPriority < 0 || rtPriority > 99 {
+		return nil, fmt.Errorf("timerfd: real-time priority %d, want 0-99", rtPriority)
+	}
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("timerfd: %w", err)
 	}
 	t := &Thread{fd: fd}
-	go t.loop()
+	started := make(chan error, 1)
+	go t.loop(rtPriority, started)
+	if err := <-started; err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
 	return t, nil
+}
+
+// setRealtime puts the calling thread in SCHED_RR at prio.
+func setRealtime(prio int) error {
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Priority: uint32(prio)}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		return fmt.Errorf("timerfd: SCHED_RR priority %d: %w", prio, err)
+	}
+	return nil
 }
 
 // AfterFunc arms the timer to call f after d, replacing whatever was armed (a
@@ -50,12 +75,15 @@ func (t *Thread) AfterFunc(d time.Duration, f func()) control.Timer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.token++
+	h := &t.handles[t.next]
+	t.next = (t.next + 1) % len(t.handles)
+	*h = handle{t, t.token}
 	if t.closed {
-		return handle{t, t.token}
+		return h
 	}
 	t.f, t.deadline = f, time.Now().Add(d)
 	t.set(d)
-	return handle{t, t.token}
+	return h
 }
 
 // set programs the timerfd (relative; 0 would disarm it, so at least 1 ns).
@@ -71,7 +99,7 @@ type handle struct {
 	token uint64
 }
 
-func (h handle) Stop() bool {
+func (h *handle) Stop() bool {
 	h.t.mu.Lock()
 	defer h.t.mu.Unlock()
 	if h.token != h.t.token || h.t.f == nil {
@@ -97,9 +125,21 @@ func (t *Thread) Close() {
 	t.set(0) // wake the thread
 }
 
-func (t *Thread) loop() {
+func (t *Thread) loop(rtPriority int, started chan<- error) {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if rtPriority > 0 {
+		if err := setRealtime(rtPriority); err != nil {
+			// The thread may have changed class halfway: it dies with
+			// the goroutine (no UnlockOSThread) rather than return to
+			// the pool.
+			started <- err
+			return
+		}
+		// Never unlocked: a real-time thread must not go back to the pool.
+	} else {
+		defer runtime.UnlockOSThread()
+	}
+	started <- nil
 	var buf [8]byte
 	for {
 		_, err := unix.Read(t.fd, buf[:])

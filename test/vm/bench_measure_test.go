@@ -65,7 +65,11 @@ func startSniffer(t *testing.T, l *lab.Lab, hostName string) *sniffer {
 			return fmt.Errorf("sniffer socket: %w", err)
 		}
 		s.fd = fd
-		if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: eth.Attrs().Index}); err != nil {
+		ifindex := eth.Attrs().Index
+		if l.Options().Segments > 1 {
+			ifindex = 0 // every segment's link
+		}
+		if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: ifindex}); err != nil {
 			return fmt.Errorf("sniffer bind: %w", err)
 		}
 		// Kernel receive timestamps: the reading goroutine may be descheduled (the
@@ -556,11 +560,8 @@ func benchCountAddrs(l *lab.Lab, hostName string, prefix netip.Prefix) (int, err
 	if err != nil {
 		return 0, err
 	}
-	eth, err := h.Netlink.LinkByName("eth0")
-	if err != nil {
-		return 0, err
-	}
-	addrs, err := h.Netlink.AddrList(eth, netlink.FAMILY_V4)
+	// Every link: the scale benchmark's VIPs sit on each segment's interface.
+	addrs, err := h.Netlink.AddrList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return 0, err
 	}

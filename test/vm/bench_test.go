@@ -60,10 +60,17 @@ func TestBenchmarks(t *testing.T) {
 		t.Run("flood", func(t *testing.T) { benchFlood(t, res, b.dur(10*time.Second)) })
 	}
 	if b.want("scale") {
-		t.Run("scale", func(t *testing.T) { benchScale(t, res, 200, b.dur(15*time.Second)) })
+		window := b.envDur(t, "EBPFVRRP_BENCH_SCALE_WINDOW", 60*time.Second)
+		for _, n := range b.envInts(t, "EBPFVRRP_BENCH_SCALE", []int{200, 500, 1000}) {
+			t.Run(fmt.Sprintf("scale/%d", n), func(t *testing.T) { benchScale(t, res, n, window) })
+		}
 	}
 	if b.want("starvation") {
-		t.Run("starvation", func(t *testing.T) { benchStarvation(t, res, b.dur(60*time.Second)) })
+		window := b.envDur(t, "EBPFVRRP_BENCH_STARVE_WINDOW", 60*time.Second)
+		hogs := b.envInts(t, "EBPFVRRP_BENCH_HOGS", []int{64})[0]
+		for _, rt := range b.envInts(t, "EBPFVRRP_BENCH_RT_PRIORITY", []int{0, starveRTPriority}) {
+			t.Run(fmt.Sprintf("starvation/rt=%d", rt), func(t *testing.T) { benchStarvation(t, res, window, hogs, rt) })
+		}
 	}
 	if b.want("restart") {
 		for _, cfg := range restartConfigs {
@@ -115,6 +122,40 @@ func (b benchConfig) dur(d time.Duration) time.Duration {
 		return d / 5
 	}
 	return d
+}
+
+// envDur is the duration in the environment variable name (a Go duration), or
+// def shortened by quick.
+func (b benchConfig) envDur(t *testing.T, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return b.dur(def)
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a positive duration such as 20s", name, v)
+	}
+	return d
+}
+
+// envInts is the comma-separated list of integers in name, or def.
+func (b benchConfig) envInts(t *testing.T, name string, def []int) []int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	var out []int
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			t.Fatalf("%s=%q: want a comma-separated list of numbers", name, v)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s is empty", name)
+	}
+	return out
 }
 
 // outDir is docs/ for a full run, else EBPFVRRP_BENCH_OUT or a temp dir.
@@ -447,7 +488,18 @@ func floodRun(t *testing.T, l *lab.Lab, kind Forgery, d time.Duration, workers i
 // --- 3. scale ------------------------------------------------------------------
 
 // scaleNet holds the scale benchmark's VIPs, one per instance.
-var scaleNet = netip.MustParsePrefix("198.18.1.0/24")
+var scaleNet = netip.MustParsePrefix("198.19.0.0/16")
+
+// scaleSegments is how many L2 segments the scale benchmark spreads its VRIDs
+// over (a VRID is unique per segment only: 255 at most on each).
+const scaleSegments = 4
+
+// scaleInstance places instance i (0-based) of n: its segment and VRID, the
+// instances spread evenly over the segments.
+func scaleInstance(i, n int) (seg, vrid int) {
+	per := (n + scaleSegments - 1) / scaleSegments
+	return i / per, i%per + 1
+}
 
 func scaleConfig(host string, n int) lab.LBConfig {
 	c := lab.LBConfig{RouterID: host, MetricsListen: lab.MetricsListen}
@@ -455,29 +507,53 @@ func scaleConfig(host string, n int) lab.LBConfig {
 	if host == lab.LB5 {
 		prio, state = 150, "MASTER"
 	}
-	for i := 1; i <= n; i++ {
+	for i := range n {
+		seg, vrid := scaleInstance(i, n)
 		c.Instances = append(c.Instances, lab.Instance{
-			Name: fmt.Sprintf("VI_%d", i), Interface: "eth0", VRID: i, Priority: prio, State: state,
+			Name: fmt.Sprintf("VI_%d", i+1), Interface: lab.SegmentLink(seg), VRID: vrid, Priority: prio, State: state,
 			Version: 3, AdvertInterval: 10 * time.Millisecond,
-			VIPs: []netip.Addr{netip.AddrFrom4([4]byte{198, 18, 1, byte(i)})},
+			VIPs: []netip.Addr{scaleVIP(i)},
 		})
 	}
 	return c
 }
 
+func scaleVIP(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{198, 19, byte(i / 250), byte(i%250 + 1)})
+}
+
+// txFrames is how many frames host sent on all its segments' links (its
+// adverts, and the odd ARP), counted by the kernel: unlike the client's
+// sniffer it does not miss frames when the machine is overloaded.
+func txFrames(t *testing.T, l *lab.Lab, host string) uint64 {
+	t.Helper()
+	var n uint64
+	for seg := range l.Options().Segments {
+		st, err := l.LinkStats(host, lab.SegmentLink(seg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += st.TxPackets
+	}
+	return n
+}
+
 func benchScale(t *testing.T, res *benchResults, n int, window time.Duration) {
+	if n > scaleSegments*255 {
+		t.Fatalf("%d instances do not fit %d segments of 255 VRIDs", n, scaleSegments)
+	}
 	labs := map[lab.Daemon]*lab.Lab{}
 	sniffers := map[lab.Daemon]*sniffer{}
 	rows := map[lab.Daemon]*scaleRow{}
 	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
-		l := newLab(t, pairOf(d), lab.Options{Version: 3, AdvertInterval: 10 * time.Millisecond})
+		l := newLab(t, pairOf(d), lab.Options{Version: 3, AdvertInterval: 10 * time.Millisecond, Segments: scaleSegments})
 		l.SetLogf(nil)
 		labs[d] = l
 		sniffers[d] = startSniffer(t, l, lab.Client)
-		rows[d] = &scaleRow{Daemon: d, Instances: n}
+		rows[d] = &scaleRow{Daemon: d, Instances: n, Segments: scaleSegments}
 	}
-	// Two rounds each, one pair running at a time: 200 instances at 10 ms from both
-	// pairs at once would measure each against the other's load.
+	// Two rounds each, one pair running at a time: both pairs at once would
+	// measure each against the other's load.
 	for round := range 2 {
 		for _, d := range daemonsFor(round) {
 			scaleRound(t, labs[d], sniffers[d], rows[d], n, window)
@@ -485,8 +561,8 @@ func benchScale(t *testing.T, res *benchResults, n int, window time.Duration) {
 	}
 	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 		r := rows[d]
-		t.Logf("scale %s: master %.2f%% backup %.2f%% CPU, RSS %.1f/%.1f MB, flaps %d, settle %v",
-			d, r.CPU(lab.LB5), r.CPU(lab.LB6), r.RSSMB[lab.LB5], r.RSSMB[lab.LB6], r.Flaps, r.Settle)
+		t.Logf("scale %d %s: master %.2f%% (%.2f µs/advert) backup %.2f%% CPU, RSS %.1f/%.1f MB, flaps %d, VIP moves %d, worst gap %v, floor %.2f µs/frame, settle %v",
+			n, d, r.CPU(lab.LB5), r.USPerAdvert(), r.CPU(lab.LB6), r.RSSMB[lab.LB5], r.RSSMB[lab.LB6], r.Flaps, r.VIPMoves, r.WorstGap, r.FloorUS(), r.Settle)
 		res.Scale = append(res.Scale, *r)
 	}
 }
@@ -537,9 +613,11 @@ func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, win
 		logOff[h] = len(l.Log(h, "lb"))
 	}
 	sn.dropped()
+	tx0 := txFrames(t, l, lab.LB5)
 	tr0, t0 := pairTransitions(l), time.Now()
 	time.Sleep(window)
 	elapsed := time.Since(t0)
+	row.TxFrames += txFrames(t, l, lab.LB5) - tx0
 	// The client's view of the master's adverts tells a sender problem (late or
 	// missing adverts) from a receiver one (a backup that times out anyway).
 	gap, vrid, ads, late := sn.worstVRIDGap(lab.Addr4(lab.LB5), t0, t0.Add(elapsed), scaleLate)
@@ -585,9 +663,15 @@ func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, win
 		for _, h := range lab.LBHosts {
 			for k, c := range transitionKinds(l, h, logOff[h]) {
 				row.FlapKinds[k] += c
+				if h == lab.LB6 && (strings.Contains(k, "→MASTER") || strings.Contains(k, "entering MASTER")) {
+					row.VIPMoves += c
+				}
 			}
 		}
 		t.Logf("scale %s: %d transitions in the window: %v", l.Daemon(lab.LB5), n, row.FlapKinds)
+	}
+	if l.Daemon(lab.LB5) == lab.Ebpfvrrp {
+		measureFloor(t, l, row, n, window)
 	}
 	m, _ := benchCountAddrs(l, lab.LB5, scaleNet)
 	b, _ := benchCountAddrs(l, lab.LB6, scaleNet)
@@ -599,6 +683,37 @@ func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, win
 			t.Fatal(err)
 		}
 	}
+}
+
+// measureFloor runs sendFloor for lb-5's n adverts over window and adds it to
+// row.
+func measureFloor(t *testing.T, l *lab.Lab, row *scaleRow, n int, window time.Duration) {
+	t.Helper()
+	// The floor: pre-built copies of the same adverts from lb-5 at the same
+	// rate, by a bare sendmmsg loop on packet sockets (see sendFloor).
+	// lb-5's daemon is stopped (SIGSTOP) meanwhile: the softirq work in
+	// a sender's context drains the CPU's whole backlog, so two senders
+	// at once would each pay for part of the other's frames. The floor's
+	// adverts keep the backup a backup.
+	var f floorResult
+	var ferr error
+	done := make(chan struct{})
+	go func() { defer close(done); f, ferr = sendFloor(l, n, window) }()
+	time.Sleep(50 * time.Millisecond)
+	pid := l.LBPid(lab.LB5)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	t.Logf("scale floor: %d frames in %v, %.2f µs of CPU per frame", f.Frames, f.Elapsed.Round(time.Millisecond), f.USPerFrame())
+	row.FloorFrames += f.Frames
+	row.FloorCPU += f.CPU
 }
 
 // --- 4. dataplane (issue 3) ----------------------------------------------------
@@ -637,11 +752,26 @@ func benchLoader(t *testing.T, res *benchResults) {
 
 // --- 5. starvation -------------------------------------------------------------
 
-func benchStarvation(t *testing.T, res *benchResults, window time.Duration) {
+// starveRTPriority is the real-time priority both daemons get in the
+// starvation rows that set one (keepalived's vrrp_rt_priority, ebpfvrrp's
+// scheduling.rt_priority).
+const starveRTPriority = 50
+
+func benchStarvation(t *testing.T, res *benchResults, window time.Duration, hogs, rtPrio int) {
 	labs := map[lab.Daemon]*benchLab{}
 	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 		bl := newBenchLab(t, d, lab.Options{Version: 3, AdvertInterval: 10 * time.Millisecond})
-		startPair(t, bl.l)
+		for _, h := range lab.LBHosts {
+			c := bl.l.LBConfig(h)
+			c.RTPriority = rtPrio
+			text := c.Keepalived()
+			if d == lab.Ebpfvrrp {
+				text = c.YAML()
+			}
+			if err := bl.l.StartLB(h, text); err != nil {
+				t.Fatalf("StartLB(%s): %v", h, err)
+			}
+		}
 		labs[d] = bl
 	}
 	for _, bl := range labs {
@@ -653,8 +783,8 @@ func benchStarvation(t *testing.T, res *benchResults, window time.Duration) {
 		sched[d] = schedInfo(bl.l.LBPid(lab.LB5))
 	}
 	// Both pairs run under the same hog at the same time: the fairest alternation.
-	hogs := startHogs(t, runtime.NumCPU())
-	t.Logf("starvation: %d busy loops running (pids %v)", len(hogs), hogs)
+	pids := startHogs(t, hogs)
+	t.Logf("starvation: %d busy loops running, real-time priority %d", len(pids), rtPrio)
 	tr0 := map[lab.Daemon]int{}
 	for d, bl := range labs {
 		tr0[d] = pairTransitions(bl.l)
@@ -666,12 +796,37 @@ func benchStarvation(t *testing.T, res *benchResults, window time.Duration) {
 		bl := labs[d]
 		n := pairTransitions(bl.l) - tr0[d]
 		gap, ads := bl.s.maxGap(lab.Addr4(lab.LB5), from, to)
-		row := starveRow{Daemon: d, Window: to.Sub(from), Transitions: n, Hogs: len(hogs),
-			PerMinute: float64(n) / to.Sub(from).Minutes(), MaxGap: gap, Adverts: ads, Sched: sched[d]}
-		t.Logf("starvation %s: %d transitions in %v (%.2f/min), master advert max gap %v over %d adverts, %s",
-			d, n, row.Window.Round(time.Second), row.PerMinute, ms(gap), ads, row.Sched)
+		row := starveRow{Daemon: d, Window: to.Sub(from), Transitions: n, Hogs: len(pids), RTPriority: rtPrio,
+			PerMinute: float64(n) / to.Sub(from).Minutes(), MaxGap: gap, Adverts: ads, Sched: sched[d], TxMaxGap: -1}
+		if d == lab.Ebpfvrrp {
+			// The master's own view at TC egress (in its sending thread's
+			// context): whether its adverts left on time, whatever the
+			// receivers' softirq work made of them.
+			row.TxMaxGap = txMaxGap(t, bl.l, lab.LB5)
+		}
+		t.Logf("starvation %s rt=%d: %d transitions in %v (%.2f/min), master advert max gap %v over %d adverts (at its TC egress %v), %s",
+			d, rtPrio, n, row.Window.Round(time.Second), row.PerMinute, ms(gap), ads, ms(row.TxMaxGap), row.Sched)
 		res.Starve = append(res.Starve, row)
 	}
+}
+
+// txMaxGap is the longest gap between two of host's own adverts its TC egress
+// program saw since it started (ebpfvrrp_tx_max_gap_seconds, worst VRID).
+func txMaxGap(t *testing.T, l *lab.Lab, host string) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := l.Metrics(ctx, host)
+	if err != nil {
+		t.Fatalf("%s metrics: %v", host, err)
+	}
+	var worst float64
+	for k, v := range m {
+		if strings.HasPrefix(k, "ebpfvrrp_tx_max_gap_seconds") {
+			worst = max(worst, v)
+		}
+	}
+	return time.Duration(worst * float64(time.Second))
 }
 
 // startHogs starts n busy loops at normal priority, killed at cleanup.
@@ -693,36 +848,55 @@ func startHogs(t *testing.T, n int) []int {
 	return pids
 }
 
-// schedInfo describes the scheduling class of every process in a daemon's group.
+// schedInfo describes the scheduling class of every process in a daemon's
+// group, and of each of its threads whose class differs from the process's
+// (ebpfvrrp's real-time advert thread).
 func schedInfo(pgid int) string {
 	var parts []string
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
+		name, pg, policy, ok := taskSched(filepath.Join("/proc", e.Name(), "stat"))
+		if !ok || pg != pgid {
 			continue
 		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
+		parts = append(parts, name+": "+policy)
+		tasks, _ := os.ReadDir(filepath.Join("/proc", e.Name(), "task"))
+		for _, task := range tasks {
+			if tn, _, tp, ok := taskSched(filepath.Join("/proc", e.Name(), "task", task.Name(), "stat")); ok && tp != policy {
+				parts = append(parts, fmt.Sprintf("%s thread %s: %s", tn, task.Name(), tp))
+			}
 		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 39 || f[2] != strconv.Itoa(pgid) {
-			continue
-		}
-		name := s[strings.IndexByte(s, '(')+1 : i]
-		policy := map[string]string{"0": "SCHED_OTHER", "1": "SCHED_FIFO", "2": "SCHED_RR", "3": "SCHED_BATCH", "5": "SCHED_IDLE"}[f[38]]
-		if policy == "" {
-			policy = "policy " + f[38]
-		}
-		desc := fmt.Sprintf("%s: %s nice %s", name, policy, f[16])
-		if f[37] != "0" {
-			desc += " rtprio " + f[37]
-		}
-		parts = append(parts, desc)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// taskSched reads a /proc stat file: the task's name, process group and
+// scheduling class.
+func taskSched(path string) (name string, pgid int, policy string, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", 0, "", false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return "", 0, "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 39 {
+		return "", 0, "", false
+	}
+	pgid, _ = strconv.Atoi(f[2])
+	name = s[strings.IndexByte(s, '(')+1 : i]
+	policy = map[string]string{"0": "SCHED_OTHER", "1": "SCHED_FIFO", "2": "SCHED_RR", "3": "SCHED_BATCH", "5": "SCHED_IDLE"}[f[38]]
+	if policy == "" {
+		policy = "policy " + f[38]
+	}
+	policy += " nice " + f[16]
+	if f[37] != "0" {
+		policy += " rtprio " + f[37]
+	}
+	return name, pgid, policy, true
 }
 
 func ms(d time.Duration) string {

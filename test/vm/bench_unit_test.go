@@ -131,9 +131,15 @@ func TestVerdicts(t *testing.T) {
 		{"late and slower", benchResults{Failover: []failoverSet{set(ref+9*time.Millisecond, ref+3*time.Millisecond)}},
 			[]string{"within 5 ms", "no worse than keepalived"}},
 		{"early", benchResults{Failover: []failoverSet{set(ref-4*time.Millisecond, ref)}}, []string{"RFC conformance"}},
-		{"scale over target", benchResults{Scale: []scaleRow{{Daemon: lab.Ebpfvrrp, Instances: 200, Window: 10 * time.Second,
-			Ticks: map[string]uint64{lab.LB5: 100, lab.LB6: 30}, RSSMB: map[string]float64{lab.LB5: 20, lab.LB6: 41}}}},
-			[]string{"backup ≤ 2 %", "RSS ≤ 40 MB"}},
+		{"scale over target", benchResults{Scale: []scaleRow{{Daemon: lab.Ebpfvrrp, Instances: 1000, Window: 10 * time.Second,
+			Ticks: map[string]uint64{lab.LB5: 600, lab.LB6: 30}, RSSMB: map[string]float64{lab.LB5: 20, lab.LB6: 41},
+			TxFrames: 1_000_000, FloorFrames: 1_000_000, FloorCPU: 5 * time.Second}}},
+			[]string{"backup ≤ 2 %", "master ≤ 50 %", "RSS ≤ 30 MB"}},
+		{"scale far from the floor, over half keepalived's", benchResults{Scale: []scaleRow{
+			{Daemon: lab.Ebpfvrrp, Instances: 500, Window: 10 * time.Second, Ticks: map[string]uint64{lab.LB5: 400, lab.LB6: 10},
+				RSSMB: map[string]float64{lab.LB5: 20, lab.LB6: 20}, TxFrames: 500_000, FloorFrames: 500_000, FloorCPU: 2 * time.Second},
+			{Daemon: lab.Keepalived, Instances: 500, Window: 10 * time.Second, Ticks: map[string]uint64{lab.LB5: 600, lab.LB6: 300}}}},
+			[]string{"within 1.5× of the send floor", "half of keepalived's"}},
 		{"flood transition", benchResults{Floods: []floodRow{{Daemon: lab.Ebpfvrrp, Kind: ForeignVRID, Transitions: 1, CPU: map[string]float64{lab.LB5: 1}}}},
 			[]string{"zero false transitions"}},
 	}

@@ -25,6 +25,7 @@ import (
 //     instance and for a sync group: keepalived 2.2.7 writes GROUP "G1" BACKUP 0,
 //     MASTER 0, STOP 0 and INSTANCE "VIP_1" BACKUP 160, MASTER 160, STOP 160.
 func TestHooksSideBySide(t *testing.T) {
+	testutil.Privileged(t)
 	t.Parallel()
 	var mu sync.Mutex
 	lines := map[lab.Daemon][]string{}
@@ -190,6 +191,7 @@ func (h *hooksDir) lines() []string {
 // ebpfvrrp, importing the same keepalived.conf, must fault too, and write the
 // same FIFO lines.
 func TestSyncGroupIgnoresTrackWeights(t *testing.T) {
+	testutil.Privileged(t)
 	t.Parallel()
 	var mu sync.Mutex
 	lines := map[lab.Daemon][]string{}
