@@ -97,6 +97,13 @@ type kaConverter struct {
 	versionExplicit map[int]bool
 	instanceSeen    map[string]kaPos
 	trackerSeen     map[string]kaPos
+	// Global defaults of instance settings, resolved after the whole file:
+	// vrrp_skip_check_adv_addr, and vrrp_strict's no_accept.
+	skipCheckAdvAddr bool
+	strict           bool
+	// Per instance: an explicit skip_check_adv_addr, and strict_mode.
+	skipExplicit map[int]bool
+	strictMode   map[int]bool
 }
 
 func (c *kaConverter) errorf(p kaPos, format string, args ...any) {
@@ -145,6 +152,8 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 	c.instanceSeen = map[string]kaPos{}
 	c.trackerSeen = map[string]kaPos{}
 	c.versionExplicit = map[int]bool{}
+	c.skipExplicit = map[int]bool{}
+	c.strictMode = map[int]bool{}
 	for _, n := range nodes {
 		switch n.Name() {
 		case "global_defs":
@@ -179,6 +188,19 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 		if c.versionSet {
 			in.Version = c.version
 			c.cfg.Positions[fmt.Sprintf("instances[%d].version", i)] = c.cfg.Positions["version"]
+		}
+		if !c.skipExplicit[i] {
+			in.SkipCheckAdvAddr = c.skipCheckAdvAddr
+		}
+		// keepalived.conf(5), vrrp_strict: "If accept/no accept is not
+		// specified, accept is set if priority is 255 and cleared otherwise".
+		strict, set := c.strictMode[i]
+		if !set {
+			strict = c.strict
+		}
+		if in.Accept == nil && strict {
+			accept := in.Priority == 255
+			in.Accept = &accept
 		}
 		// keepalived runs an IPv6 instance as VRRPv3 unless told otherwise: v2 has
 		// no IPv6.
@@ -259,6 +281,24 @@ func (c *kaConverter) args(n *kaNode, min, max int, usage string) bool {
 }
 
 func (c *kaConverter) flag(n *kaNode) bool { return c.args(n, 0, 0, "") }
+
+// optBool reads keepalived's optional boolean argument: none means on.
+func (c *kaConverter) optBool(n *kaNode) (bool, bool) {
+	if !c.args(n, 0, 1, "[on|off|true|false|yes|no]") {
+		return false, false
+	}
+	if len(n.Args) == 0 {
+		return true, true
+	}
+	switch strings.ToLower(n.Args[0].Text) {
+	case "on", "true", "yes":
+		return true, true
+	case "off", "false", "no":
+		return false, true
+	}
+	c.errorf(n.Args[0].Pos, "%s: %q is not one of on, off, true, false, yes, no", n.Name(), n.Args[0].Text)
+	return false, false
+}
 
 func (c *kaConverter) str(n *kaNode) (string, bool) {
 	if !c.args(n, 1, 1, "VALUE") {
@@ -518,6 +558,13 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 				if len(n.Args) == 2 {
 					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
 				}
+			}
+		case "vrrp_skip_check_adv_addr":
+			c.skipCheckAdvAddr, _ = c.optBool(n)
+		case "vrrp_strict":
+			if c.flag(n) {
+				c.strict = true
+				c.warnKeyword(n, kaCtxGlobal)
 			}
 		case "enable_script_security":
 			if c.flag(n) {
@@ -802,8 +849,21 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			if c.flag(s) {
 				in.DontTrackPrimary = true
 			}
-		case "accept":
-			c.flag(s) // what ebpfvrrp always does: it installs no firewall rules
+		case "accept", "no_accept":
+			if c.flag(s) {
+				accept := s.Name() == "accept"
+				in.Accept = &accept
+			}
+		case "skip_check_adv_addr":
+			if v, ok := c.optBool(s); ok {
+				in.SkipCheckAdvAddr = v
+				c.skipExplicit[idx] = true
+			}
+		case "strict_mode":
+			if v, ok := c.optBool(s); ok {
+				c.strictMode[idx] = v
+				c.warnKeyword(s, kaCtxInstance)
+			}
 		default:
 			c.unhandled(s, "vrrp_instance", kaInstance, kaInstanceUnsupported)
 		}

@@ -113,8 +113,8 @@ const (
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
 
 	kaMsgProcTrack       = "no process is tracked, so priorities ignore it; use a vrrp_script such as \"pidof nginx\""
-	kaMsgStrict          = "strict mode is not enforced: what keepalived's strict mode refuses (authentication, unicast peers and more) is accepted, and no firewall rules are installed, so a Master accepts traffic to its VIPs"
-	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
+	kaMsgStrict          = "strict mode is not enforced: what keepalived's strict mode refuses (authentication, unicast peers and more) is accepted; its default of no_accept below priority 255 is applied"
+	kaMsgNoAccept        = "a Master that is not the address owner drops traffic to its VIPs in XDP on every interface ebpfvrrp attaches to (ARP, neighbour discovery and VRRP pass); keepalived's firewall rule also drops packets sent from the VIPs, which ebpfvrrp does not"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
 	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA"
 	kaMsgLowerPrioAdvert = "a Master always answers a lower-priority advert with an advert at once (keepalived's default)"
@@ -191,7 +191,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "enable_traps", kaMsgSNMP),
 	warned(kaCtxGlobal, "enable_dbus", kaMsgDBus),
 	warned(kaCtxGlobal, "dbus_service_name", kaMsgDBus),
-	warned(kaCtxGlobal, "vrrp_strict", kaMsgStrict),
+	warnedH(kaCtxGlobal, "vrrp_strict", kaMsgStrict),
 	warned(kaCtxGlobal, "vrrp_iptables", kaMsgFirewall),
 	warned(kaCtxGlobal, "vrrp_ipsets", kaMsgFirewall),
 	warned(kaCtxGlobal, "nftables", kaMsgFirewall),
@@ -199,7 +199,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "nftables_counters", kaMsgFirewall),
 	warned(kaCtxGlobal, "nftables_ifindex", kaMsgFirewall),
 	warned(kaCtxGlobal, "nftables_no_lower_prio_vip", kaMsgFirewall),
-	warned(kaCtxGlobal, "vrrp_skip_check_adv_addr", kaMsgSkipCheck),
+	acts(kaCtxGlobal, "vrrp_skip_check_adv_addr"),
 	warned(kaCtxGlobal, "vrrp_check_unicast_src", kaMsgCheckUnicastSrc),
 	warned(kaCtxGlobal, "vrrp_garp_lower_prio_delay", kaMsgLowerPrioGARP),
 	warned(kaCtxGlobal, "vrrp_garp_lower_prio_repeat", kaMsgLowerPrioGARP),
@@ -323,7 +323,7 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxInstance, "garp_master_refresh_repeat"),
 	actsNote(kaCtxInstance, "use_vmac", "IPv4 instances only: validate refuses it on an IPv6 instance, whose VMAC the daemon cannot create; an interface name after it is ignored with a warning"),
 	acts(kaCtxInstance, "dont_track_primary"),
-	actsNote(kaCtxInstance, "accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs"),
+	actsNote(kaCtxInstance, "accept", "the default unless vrrp_strict / strict_mode"),
 	warnedH(kaCtxInstance, "notify_master", kaMsgNotify),
 	warnedH(kaCtxInstance, "notify_backup", kaMsgNotify),
 	warnedH(kaCtxInstance, "notify_fault", kaMsgNotify),
@@ -344,9 +344,9 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxInstance, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
 	warned(kaCtxInstance, "virtual_routes", "the routes are not added or removed: ebpfvrrp moves only the VIP addresses"),
 	warned(kaCtxInstance, "virtual_rules", "the routing rules are not added or removed: ebpfvrrp moves only the VIP addresses"),
-	warned(kaCtxInstance, "no_accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs (keepalived's no_accept would drop it)"),
-	warned(kaCtxInstance, "skip_check_adv_addr", kaMsgSkipCheck),
-	warned(kaCtxInstance, "strict_mode", kaMsgStrict),
+	actsNote(kaCtxInstance, "no_accept", kaMsgNoAccept),
+	acts(kaCtxInstance, "skip_check_adv_addr"),
+	warnedH(kaCtxInstance, "strict_mode", kaMsgStrict),
 	warned(kaCtxInstance, "debug", "use --log-level debug"),
 	warned(kaCtxInstance, "notify_deleted", "no notify script runs when an instance is removed by a reload"),
 	warned(kaCtxInstance, "notify_master_rx_lower_pri", "no notify script runs when a Master hears a lower priority"),

@@ -78,6 +78,8 @@ func TestKeywordsWarnedAsTheTableSays(t *testing.T) {
 		kaCtxGlobal + " script_user":            "script_user nobody",
 		kaCtxGlobal + " enable_script_security": "enable_script_security",
 		kaCtxScript + " user":                   "user nobody",
+		kaCtxGlobal + " vrrp_strict":            "vrrp_strict",
+		kaCtxInstance + " strict_mode":          "strict_mode",
 	}
 	for _, ctx := range []string{kaCtxInstance, kaCtxSyncGroup} {
 		for _, n := range []string{"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop"} {

@@ -102,6 +102,14 @@ type Instance struct {
 	// GARP overrides Config.GARP for this instance; zero fields inherit.
 	GARP    GARP `mapstructure:"garp" yaml:"garp,omitempty"`
 	UseVMAC bool `mapstructure:"use_vmac" yaml:"use_vmac,omitempty"`
+	// Accept is VRRPv3's Accept_Mode (keepalived's accept / no_accept): false
+	// makes a Master that is not the address owner (priority < 255) drop
+	// traffic to its VIPs in XDP. Unset means true, keepalived's default
+	// without vrrp_strict.
+	Accept *bool `mapstructure:"accept" yaml:"accept,omitempty"`
+	// SkipCheckAdvAddr is keepalived's skip_check_adv_addr: a Backup does not
+	// compare the addresses of adverts from the master it follows with VIPs.
+	SkipCheckAdvAddr bool `mapstructure:"skip_check_adv_addr" yaml:"skip_check_adv_addr,omitempty"`
 	// SecondaryPaths are extra heartbeat paths for split-brain detection: another
 	// interface, or a unicast address of the peer.
 	SecondaryPaths []SecondaryPath `mapstructure:"secondary_paths" yaml:"secondary_paths,omitempty"`

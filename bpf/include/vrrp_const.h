@@ -14,7 +14,9 @@
 #define IPPROTO_HOPOPTS_ 0
 #define IPPROTO_FRAGMENT_ 44
 #define IPPROTO_ICMPV6_ 58
+#define ND_ROUTER_SOLICIT 133 /* 133-137: neighbour discovery (RFC 4861) */
 #define ND_NEIGHBOR_SOLICIT 135
+#define ND_REDIRECT 137
 #define ARPOP_REQUEST_ 1
 
 #define VRRP_MCAST4 0xE0000012 /* 224.0.0.18 */
@@ -65,6 +67,7 @@ enum drop_reason {
 	DROP_NOT_PEER = 10,
 	DROP_INTERVAL_MISMATCH = 11,
 	DROP_BAD_INTERVAL = 12,
+	DROP_ADDR_LIST = 13, /* addresses are not the instance's VIPs (keepalived's addr_list_err) */
 	DROP_REASON_MAX,
 };
 
