@@ -2,13 +2,8 @@ package control
 
 import (
 	"net/netip"
-	"slices"
 	"time"
 )
-
-// sendErrorLogEvery rate-limits the log line of a failing Sender (it may fail on
-// every tick).
-const sendErrorLogEvery = 10 * time.Second
 
 // dispatch feeds ev to inst's machine and applies the resulting actions. Adverts are
 // only queued; the caller flushes them (flushLocked) once per top-level operation.
@@ -25,7 +20,7 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 			if a.Priority == 0 && r.removals != nil {
 				continue // Shutdown sent it already, before dispatching
 			}
-			r.pending = r.appendAdverts(r.pending, inst, a.Priority)
+			r.adv.queue(inst, a.Priority)
 		case AddVIPs:
 			if err := r.d.Addresses.Add(inst.cfg.Name, inst.cfg.allVIPs()); err != nil {
 				r.log.Error("add VIPs", "instance", inst.cfg.Name, "err", err)
@@ -53,7 +48,7 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 			r.armTimer(now, inst, a.Kind, a.After)
 		case CancelTimer:
 			if a.Kind == TimerAdvert {
-				inst.advertArmed = false
+				inst.advert.armed = false
 			} else {
 				r.stopTimer(inst, a.Kind)
 			}
@@ -220,239 +215,4 @@ func (r *Runner) removeVIPs(inst *instance) {
 	if err := r.d.Addresses.Remove(inst.cfg.Name, inst.cfg.allVIPs()); err != nil {
 		r.log.Error("remove VIPs", "instance", inst.cfg.Name, "err", err)
 	}
-}
-
-func groupFor(c *InstanceConfig) netip.Addr {
-	if c.Group.IsValid() {
-		return c.Group
-	}
-	if c.Key.IsIPv6() {
-		return DefaultGroup6
-	}
-	return DefaultGroup4
-}
-
-// appendAdverts appends inst's adverts with priority prio: one per destination on
-// the primary path, plus one per secondary path with a source address.
-func (r *Runner) appendAdverts(out []OutAdvert, inst *instance, prio uint8) []OutAdvert {
-	c := &inst.cfg
-	base := OutAdvert{
-		Instance: c.Name, Interface: c.Interface, Key: c.Key, Version: c.Version, VRID: c.Key.VRID,
-		Priority: prio, Interval: c.AdvertInterval, Addresses: inst.advertAddrs(),
-		AuthType: c.AuthType, AuthData: c.AuthData, Src: c.PrimaryAddr,
-	}
-	if len(c.Peers) == 0 {
-		a := base
-		a.Dst = groupFor(c)
-		out = append(out, a)
-	}
-	for _, p := range c.Peers {
-		a := base
-		a.Dst = p
-		out = append(out, a)
-	}
-	for _, p := range c.SecondaryPaths {
-		a := base
-		a.Key, a.Interface, a.Src = p.Key, p.Interface, p.Src
-		if !a.Src.IsValid() && p.Key == c.Key {
-			a.Src, a.Interface = c.PrimaryAddr, c.Interface
-		}
-		if !a.Src.IsValid() {
-			continue
-		}
-		a.Dst = p.Peer
-		if !a.Dst.IsValid() {
-			a.Dst = groupFor(c)
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-// flushLocked sends every queued advert in one batch.
-func (r *Runner) flushLocked() {
-	if len(r.pending) == 0 {
-		return
-	}
-	batch := r.pending
-	// The buffer is reused for the next tick (Sender must not retain it).
-	defer func() { r.pending = batch[:0] }()
-	if err := r.d.Sender.Send(batch); err != nil {
-		r.sendErrors++
-		now := r.d.Clock.Now()
-		if now.Sub(r.lastSendErrLog) >= sendErrorLogEvery || r.lastSendErrLog.IsZero() {
-			r.log.Error("send adverts", "adverts", len(batch), "errors_total", r.sendErrors, "err", err)
-			r.lastSendErrLog = now
-		}
-	}
-}
-
-func (r *Runner) stopTimer(inst *instance, k TimerKind) {
-	inst.gens[k]++
-	if inst.timers[k] != nil {
-		inst.timers[k].Stop()
-		inst.timers[k] = nil
-	}
-	if k == TimerAdvert {
-		inst.advertArmed = false
-	}
-}
-
-func (r *Runner) armTimer(now time.Time, inst *instance, k TimerKind, after time.Duration) {
-	if k == TimerAdvert {
-		inst.advertArmed = true
-		ref := now
-		if due := inst.advertDue; due.After(now) {
-			// Sent early, sharing a batch: the period runs from the grid point.
-			ref = due
-		}
-		inst.advertDue = time.Time{}
-		inst.nextAdvert = r.advertSlot(ref, after)
-		if !r.batching {
-			r.rescheduleAdverts(now)
-		}
-		return
-	}
-	r.stopTimer(inst, k)
-	gen := inst.gens[k]
-	inst.timers[k] = r.d.Clock.AfterFunc(after, func() { r.fire(inst, k, gen) })
-}
-
-func (r *Runner) fire(inst *instance, k TimerKind, gen uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed || inst.removed || inst.gens[k] != gen {
-		return
-	}
-	inst.timers[k] = nil
-	now := r.d.Clock.Now()
-	switch k {
-	case TimerMasterDown:
-		age, heard, err := r.d.Dataplane.MasterAge(inst.cfg.Key)
-		if err != nil {
-			// No evidence of a live master: behave as the RFC would without one.
-			r.log.Warn("master age", "instance", inst.cfg.Name, "err", err)
-			heard = false
-		}
-		ev := MasterDownTimer{Heard: heard, Age: age}
-		if !heard || age >= inst.m.Status().MasterDownInterval {
-			ev.SecondaryAlive = r.secondaryAlive(inst)
-		}
-		r.dispatch(now, inst, ev)
-	case TimerPreemptDelay:
-		r.dispatch(now, inst, PreemptDelayTimer{})
-	}
-	r.flushLocked()
-}
-
-// advertSlot returns when an advert due at most after past ref goes out: the
-// latest point of the advert grid (advEpoch + k·after) not later than ref+after,
-// so in (ref, ref+after]. Adverts are never late, at most one is early (the
-// first after becoming Master, to join the grid), and a timer that fires late
-// neither stretches the period (the grid does not drift) nor makes a burst (a
-// tick more than an interval behind skips to the next slot). At 200 instances ×
-// 10 ms this is one batch, one wake-up and one sendmmsg per interval, where
-// anchoring each instance to its own phase kept the phases of the order in
-// which instances became Master (three batches per interval in the lab).
-func (r *Runner) advertSlot(ref time.Time, after time.Duration) time.Time {
-	end := ref.Add(after)
-	if after <= 0 || end.Before(r.advEpoch) {
-		return end
-	}
-	k := end.Sub(r.advEpoch) / after
-	return r.advEpoch.Add(k * after)
-}
-
-// advertWindow is how early an advert may go out to share a batch with others: an
-// eighth of the instance's interval. Once sent together, instances with the same
-// interval stay in phase, so steady state is one batch per interval.
-func advertWindow(c *InstanceConfig) time.Duration { return c.AdvertInterval / 8 }
-
-// rescheduleAdverts arms the single advert timer for the earliest due advert,
-// or the heartbeat if that is due first.
-func (r *Runner) rescheduleAdverts(now time.Time) {
-	var due time.Time
-	for _, inst := range r.insts {
-		if inst.advertArmed && (due.IsZero() || inst.nextAdvert.Before(due)) {
-			due = inst.nextAdvert
-		}
-	}
-	if r.heartbeatOn() && (due.IsZero() || r.nextBeat.Before(due)) {
-		due = r.nextBeat
-	}
-	if r.advTimer != nil && !due.IsZero() && due.Equal(r.advDue) {
-		return
-	}
-	if r.advTimer != nil {
-		r.advTimer.Stop()
-		r.advTimer = nil
-	}
-	r.advGen++
-	r.advDue = due
-	if due.IsZero() {
-		return
-	}
-	gen := r.advGen
-	r.advTimer = r.d.AdvertClock.AfterFunc(max(due.Sub(now), 0), func() { r.fireAdverts(gen) })
-}
-
-func (r *Runner) fireAdverts(gen uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed || gen != r.advGen {
-		return
-	}
-	r.advTimer = nil
-	r.advDue = time.Time{}
-	now := r.d.Clock.Now()
-	r.batching = true
-	for _, inst := range r.ordered() {
-		if inst.advertArmed && !inst.nextAdvert.After(now.Add(advertWindow(&inst.cfg))) {
-			inst.advertArmed = false
-			inst.advertDue = inst.nextAdvert
-			r.dispatch(now, inst, AdvertTimer{})
-			inst.advertDue = time.Time{}
-		}
-	}
-	r.batching = false
-	r.flushLocked()
-	// A heartbeat due within a quarter interval rides on this tick rather than
-	// waking the thread again.
-	if r.heartbeatOn() && !now.Add(r.d.HeartbeatInterval/4).Before(r.nextBeat) {
-		r.d.Heartbeat()
-		r.nextBeat = now.Add(r.d.HeartbeatInterval)
-	}
-	r.rescheduleAdverts(now)
-}
-
-// heartbeatOn: Deps.Heartbeat is set and Start has run.
-func (r *Runner) heartbeatOn() bool { return r.d.Heartbeat != nil && !r.nextBeat.IsZero() }
-
-// ordered returns the instances sorted by name (batches and tests are deterministic).
-func (r *Runner) ordered() []*instance {
-	if len(r.order) != len(r.insts) || slices.ContainsFunc(r.order, func(i *instance) bool { return i.removed }) {
-		r.order = r.order[:0]
-		for _, inst := range r.insts {
-			r.order = append(r.order, inst)
-		}
-		slices.SortFunc(r.order, func(a, b *instance) int {
-			switch {
-			case a.cfg.Name < b.cfg.Name:
-				return -1
-			case a.cfg.Name > b.cfg.Name:
-				return 1
-			}
-			return 0
-		})
-	}
-	return r.order
-}
-
-// advertAddrs caches the advertised addresses (shared by every advert of the
-// instance; a Sender must not modify OutAdvert.Addresses).
-func (inst *instance) advertAddrs() []netip.Addr {
-	if inst.addrs == nil {
-		inst.addrs = inst.cfg.advertAddrs()
-	}
-	return inst.addrs
 }

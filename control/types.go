@@ -1,10 +1,11 @@
 package control
 
 import (
-	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 )
 
 // State is the VRRP state of one instance (RFC 5798 §6.4), plus Fault, which RFC

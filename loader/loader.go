@@ -16,14 +16,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultPinPath is where maps and links are pinned unless Options says otherwise.
-const DefaultPinPath = "/sys/fs/bpf/ebpfvrrp"
-
 // Options configures Load.
 type Options struct {
-	// PinPath is the bpffs directory for pinned maps and links; default
-	// DefaultPinPath. bpffs is mounted on its parent if nothing is. Two
-	// daemons (e.g. in two network namespaces) need two pin paths.
+	// PinPath is the bpffs directory for pinned maps and links (required; the
+	// default is the config's, config.DefaultPinPath). bpffs is mounted on its
+	// parent if nothing is. Two daemons (e.g. in two network namespaces) need
+	// two pin paths.
 	PinPath string
 	// Logger for the rare lifecycle messages (incompatible pin replaced...);
 	// default slog.Default().
@@ -100,11 +98,10 @@ type Dataplane struct {
 // temporary directory and renames it into place, so a concurrent reader never
 // sees half a set; a lock on the parent directory serialises loaders.
 func Load(opts Options) (*Dataplane, error) {
-	pin := opts.PinPath
-	if pin == "" {
-		pin = DefaultPinPath
+	if opts.PinPath == "" {
+		return nil, errors.New("loader: Options.PinPath is required")
 	}
-	pin = filepath.Clean(pin)
+	pin := filepath.Clean(opts.PinPath)
 	if err := CheckKernel(); err != nil {
 		return nil, err
 	}

@@ -283,20 +283,13 @@ func (d *Dataplane) Reclaim() error {
 // SameObject reports whether the pinned links under pin run this binary's
 // programs, so that a start over them skips the verifier (see Load).
 func SameObject(pin string) bool {
-	if pin == "" {
-		pin = DefaultPinPath
-	}
 	mv, ok, err := pinnedLayout(filepath.Clean(pin))
 	return err == nil && ok && mv.Layout == LayoutVersion && mv.Object == objectID
 }
 
-// CompatiblePins reports whether the pins under pin (default DefaultPinPath)
-// are of this binary's layout, so that a daemon of this binary started over
+// CompatiblePins reports whether the pins under pin are of this binary's layout, so that a daemon of this binary started over
 // them adopts their state; if not, why. No pins at all is not compatible.
 func CompatiblePins(pin string) (bool, string, error) {
-	if pin == "" {
-		pin = DefaultPinPath
-	}
 	if _, err := os.Stat(pin); errors.Is(err, fs.ErrNotExist) {
 		return false, "no pinned maps", nil
 	}

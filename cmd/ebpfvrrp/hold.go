@@ -61,7 +61,7 @@ func cmdHold(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "ebpfvrrp hold: no daemon is running (nothing at %s)\n", *sock)
 		return nil
 	}
-	client := controlClient(*sock, 5*time.Second)
+	client := daemon.ControlClient(*sock, 5*time.Second)
 	// The daemon declines when this binary's programs differ from the
 	// running ones and their verification would outlast its peers' patience.
 	url := "http://ebpfvrrp/hold?programs=same"

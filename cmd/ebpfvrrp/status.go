@@ -114,22 +114,12 @@ func watchStatus(ctx context.Context, env Env, sock string, interval time.Durati
 	}
 }
 
-// controlClient talks HTTP to the daemon's control socket sock.
-func controlClient(sock string, timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
-}
-
 func fetchStatus(ctx context.Context, sock string) (daemon.Status, error) {
 	var st daemon.Status
 	if _, err := os.Stat(sock); err != nil {
 		return st, errNoDaemon
 	}
-	client := controlClient(sock, 5*time.Second)
+	client := daemon.ControlClient(sock, 5*time.Second)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ebpfvrrp/status", nil)
 	if err != nil {
 		return st, err

@@ -56,7 +56,7 @@ func postUpgrade(ctx context.Context, sock string) (daemon.UpgradeResult, error)
 	if _, err := os.Stat(sock); err != nil {
 		return res, errNoDaemon
 	}
-	client := controlClient(sock, daemon.UpgradeTimeout+10*time.Second)
+	client := daemon.ControlClient(sock, daemon.UpgradeTimeout+10*time.Second)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ebpfvrrp/upgrade", nil)
 	if err != nil {
 		return res, err

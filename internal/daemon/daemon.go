@@ -40,7 +40,7 @@ type Options struct {
 	ConfigPath string
 	Config     *config.Config
 	// PinPath is the bpffs directory for pinned maps and links (default:
-	// Config.Dataplane.PinPath, then loader.DefaultPinPath).
+	// Config.Dataplane.PinPath, then config.DefaultPinPath).
 	PinPath string
 	// MetricsListen is the TCP address of /metrics and /status (default:
 	// Config.Telemetry.Listen); "" after defaulting, or "off", disables it.
@@ -105,6 +105,9 @@ func New(opts Options) *Daemon {
 	if opts.PinPath == "" {
 		opts.PinPath = opts.Config.Dataplane.PinPath
 	}
+	if opts.PinPath == "" {
+		opts.PinPath = config.DefaultPinPath
+	}
 	if opts.MetricsListen == "" {
 		opts.MetricsListen = opts.Config.Telemetry.Listen
 	}
@@ -155,15 +158,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if d.inh, err = takeInherited(); err != nil {
 		return err
 	}
-	// Started by an upgrade: the predecessor waits for our word.
-	defer func() {
-		if d.successorPending() {
-			if err == nil {
-				err = errors.New("stopped before taking over")
-			}
-			d.inh.report(err)
-		}
-	}()
+	defer d.reportToPredecessor(&err)
 	removePIDs, err := writePIDFiles(d.opts.PIDFiles)
 	if err != nil {
 		return err
@@ -175,16 +170,54 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		close(sdStop)
 		<-d.sd.done
 	}()
+	release, err := d.loadDataplane()
+	if err != nil {
+		return err
+	}
+	defer release()
+	d.ifaces = map[string]bool{}
+	d.vmacs = map[string]bool{}
+	defer d.removeVMACs()
+	// Left last, after the priority-0 advert and the handover wait.
+	d.groups = vrrp.NewMembership()
+	defer d.groups.Close()
+	setup, err := d.prepare()
+	if err != nil {
+		return err
+	}
+	return d.runInstances(ctx, setup)
+}
+
+// reportToPredecessor tells the process that started this one by an upgrade
+// (it waits for our word) that we stopped before taking over, and why.
+func (d *Daemon) reportToPredecessor(errp *error) {
+	if !d.successorPending() {
+		return
+	}
+	if *errp == nil {
+		*errp = errors.New("stopped before taking over")
+	}
+	d.inh.report(*errp)
+}
+
+// loadDataplane loads (or adopts) the BPF programs and maps. release closes
+// them at the end: a clean stop detaches and unpins; a failed start leaves
+// nothing either; a hold or a pending successor leaves them in place.
+func (d *Daemon) loadDataplane() (release func(), err error) {
 	loadStart := time.Now()
 	d.dp, err = loader.Load(loader.Options{PinPath: d.opts.PinPath, Logger: d.log, LayoutVersion: d.opts.layoutVersion,
 		RequireCompatible: d.inh != nil})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d.log.Info("dataplane loaded", "pin_path", d.dp.PinPath(), "programs_verified", d.dp.ProgramsLoaded(),
 		"took", time.Since(loadStart).Round(time.Millisecond).String())
-	// Clean shutdown detaches and unpins; a failed start leaves nothing either.
-	defer func() {
+	if private, why := d.dp.PrivateBPFFS(); private {
+		d.log.Warn("bpffs is private to this process: its pins, the programs they hold and the ghost-VIP guard end with it",
+			"pin_path", d.dp.PinPath(), "why", why,
+			"fix", "run in the host's mount namespace: under systemd, with nsenter --net=/run/netns/NAME rather than ip netns exec, or with the host's /sys/fs/bpf mounted into the container")
+	}
+	return func() {
 		if d.successorPending() || d.leaving() {
 			// The predecessor still runs on all of it, or a successor (the
 			// next start, an upgraded process) goes on from it.
@@ -199,36 +232,37 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			d.log.Error("unpinning dataplane", "err", uerr)
 		}
 		d.dp.Close()
-	}()
-	if private, why := d.dp.PrivateBPFFS(); private {
-		d.log.Warn("bpffs is private to this process: its pins, the programs they hold and the ghost-VIP guard end with it",
-			"pin_path", d.dp.PinPath(), "why", why,
-			"fix", "run in the host's mount namespace: under systemd, with nsenter --net=/run/netns/NAME rather than ip netns exec, or with the host's /sys/fs/bpf mounted into the container")
-	}
-	d.ifaces = map[string]bool{}
-	d.vmacs = map[string]bool{}
-	defer d.removeVMACs()
-	// Left last, after the priority-0 advert and the handover wait.
-	d.groups = vrrp.NewMembership()
-	defer d.groups.Close()
+	}, nil
+}
+
+// prepare attaches the interfaces, initialises track files and builds the
+// instances' setup, deciding which Masters the earlier run left are adopted.
+func (d *Daemon) prepare() (control.Setup, error) {
 	if err := d.attach(d.cfg); err != nil {
-		return err
+		return control.Setup{}, err
 	}
 	if err := initTrackFiles(d.cfg); err != nil {
-		return err
+		return control.Setup{}, err
 	}
 	setup, err := buildSetup(d.cfg, d.vmac)
 	if err != nil {
-		return err
+		return control.Setup{}, err
 	}
 	// Decided before anything writes the instances: the kernel's view of
 	// them is what the earlier run left.
 	var unadopted []string
 	setup.Adopt, unadopted = d.adopt(setup)
 	if d.inh != nil && len(unadopted) > 0 {
-		return fmt.Errorf("cannot adopt every Master: %s", strings.Join(unadopted, "; "))
+		return control.Setup{}, fmt.Errorf("cannot adopt every Master: %s", strings.Join(unadopted, "; "))
 	}
+	return setup, nil
+}
 
+// runInstances starts the state machines, the address, announcement and
+// sending adapters, the kernel event reader, the control socket and the
+// background loops, and runs until ctx ends, a successor takes over or the
+// event reader stops.
+func (d *Daemon) runInstances(ctx context.Context, setup control.Setup) error {
 	// Pinned to this namespace, the Manager keeps one rtnetlink socket open
 	// instead of opening one per request (VIP adds are on the failover path).
 	selfNS, err := netns.Get()
@@ -263,42 +297,60 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-
-	srvs, err := d.serve()
+	closeServers, err := d.serveControl()
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if d.ctlLn != nil {
-			// The socket file goes with a clean stop, also when it was
-			// inherited (those are not unlinked by default), unless it is
-			// a successor's now.
-			d.ctlLn.SetUnlinkOnClose(d.dp.Owned() && !d.successorPending())
-		}
-		for _, s := range srvs {
-			s.Close()
-		}
-	}()
+	defer closeServers()
 	bg.Go(func() { d.probeLoop(runCtx) })
 	stopHangup := d.reloadOnHangup()
 	defer stopHangup()
 	stopUpgrade := d.upgradeOnSignal()
 	defer stopUpgrade()
-	if d.inh != nil {
-		// Adopted, advertising, serving: the predecessor may go.
-		d.inh.report(nil)
-		d.mu.Lock()
-		d.tookOver = true
-		d.mu.Unlock()
-		d.log.Info("upgrade: took over from the previous process")
-	}
-
+	d.tookOverFromPredecessor()
 	d.log.Info("ebpfvrrp running", "version", d.opts.Version, "config", d.opts.ConfigPath,
 		"instances", len(setup.Instances), "pin_path", d.dp.PinPath(), "metrics", d.opts.MetricsListen,
 		"control_socket", d.opts.ControlSocket, "systemd_watchdog", d.sd.watchdog)
 	// Every interface is attached (d.attach) and every instance has started
 	// (Runner.Start); the control socket and metrics answer.
 	d.sd.ready(d.runner.Snapshot())
+	return d.waitStop(ctx, readerDone)
+}
+
+// serveControl starts the control socket and metrics listeners; closeServers
+// stops them, removing the socket file with a clean stop (also when it was
+// inherited, which is not unlinked by default) unless it is a successor's now.
+func (d *Daemon) serveControl() (closeServers func(), err error) {
+	srvs, err := d.serve()
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if d.ctlLn != nil {
+			d.ctlLn.SetUnlinkOnClose(d.dp.Owned() && !d.successorPending())
+		}
+		for _, s := range srvs {
+			s.Close()
+		}
+	}, nil
+}
+
+// tookOverFromPredecessor, in a process started by an upgrade, tells the
+// predecessor that we adopted, advertise and serve: it may go.
+func (d *Daemon) tookOverFromPredecessor() {
+	if d.inh == nil {
+		return
+	}
+	d.inh.report(nil)
+	d.mu.Lock()
+	d.tookOver = true
+	d.mu.Unlock()
+	d.log.Info("upgrade: took over from the previous process")
+}
+
+// waitStop runs until ctx ends (a stop, or a hold before a restart), a
+// successor took over, or the kernel event reader stopped.
+func (d *Daemon) waitStop(ctx context.Context, readerDone <-chan struct{}) error {
 	select {
 	case <-ctx.Done():
 		d.sd.stopping()

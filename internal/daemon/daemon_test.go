@@ -138,11 +138,19 @@ func TestEventNumbering(t *testing.T) {
 	}
 }
 
-// TestDefaultPinPath: config's default (what a config without pin_path gets and
-// `ebpfvrrp status` asks) is the loader's.
+// TestDefaultPinPath: a daemon whose config names no pin path pins under
+// config.DefaultPinPath (the one home of the default, which `ebpfvrrp status`
+// also asks), and its control socket follows it; the loader has no default.
 func TestDefaultPinPath(t *testing.T) {
-	if config.DefaultPinPath != loader.DefaultPinPath {
-		t.Errorf("config.DefaultPinPath %q, loader.DefaultPinPath %q", config.DefaultPinPath, loader.DefaultPinPath)
+	d := New(Options{Config: &config.Config{}})
+	if d.opts.PinPath != config.DefaultPinPath {
+		t.Errorf("pin path %q, want %q", d.opts.PinPath, config.DefaultPinPath)
+	}
+	if want := DefaultControlSocket(config.DefaultPinPath); d.opts.ControlSocket != want {
+		t.Errorf("control socket %q, want %q", d.opts.ControlSocket, want)
+	}
+	if _, err := loader.Load(loader.Options{}); err == nil || !strings.Contains(err.Error(), "PinPath") {
+		t.Errorf("loader.Load without a pin path: %v, want an error naming PinPath", err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -158,15 +157,8 @@ func (n *node) signal(sig syscall.Signal) {
 // nodeStatus asks n's control socket, as `ebpfvrrp status` does.
 func nodeStatus(t *testing.T, n *node) (Status, error) {
 	t.Helper()
-	sock := DefaultControlSocket(n.pin)
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
 	var st Status
-	resp, err := client.Get("http://ebpfvrrp/status")
+	resp, err := ControlClient(DefaultControlSocket(n.pin), 5*time.Second).Get("http://ebpfvrrp/status")
 	if err != nil {
 		return st, fmt.Errorf("status: %w", err)
 	}

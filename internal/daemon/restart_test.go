@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -29,6 +27,74 @@ instances:
     advert_interval: 1s
     vips: [198.18.12.3/32]
 `
+
+// restartPair is the two hosts of the restart and upgrade tests: a Master
+// (lb-5, priority 150) and a Backup (lb-6, 100) on one veth link, both daemons
+// started under nsenter so their pins outlive them, and an address monitor on
+// the Master's namespace.
+type restartPair struct {
+	master, backup *node
+	mon            *addrMonitor
+	masterAddr     string
+}
+
+// newRestartPair builds the pair from cfg (a format taking router_id and
+// priority) on 198.18.net.0/24 with the given namespace prefix; mod, if not
+// nil, adjusts each node before it starts.
+func newRestartPair(t *testing.T, prefix string, net int, cfg string, mod func(*node)) *restartPair {
+	t.Helper()
+	testutil.Privileged(t)
+	testutil.Require(t, "ip", "nsenter")
+	a, b := testutil.NewNetns(t, prefix+"a"), testutil.NewNetns(t, prefix+"b")
+	pairLinks(t, "veth", a, b, netip.MustParsePrefix(fmt.Sprintf("198.18.%d.5/24", net)),
+		netip.MustParsePrefix(fmt.Sprintf("198.18.%d.6/24", net)))
+	dir := t.TempDir()
+	mk := func(ns *testutil.Netns, name string, prio int) *node {
+		path := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(path, []byte(fmt.Sprintf(cfg, name, prio)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n := &node{ns: ns, cfg: path, pin: "/sys/fs/bpf/" + testutil.UniqueName(prefix+"t"), hostBPFFS: true}
+		if mod != nil {
+			mod(n)
+		}
+		return n
+	}
+	p := &restartPair{master: mk(a, "lb-5", 150), backup: mk(b, "lb-6", 100), masterAddr: fmt.Sprintf("198.18.%d.5", net)}
+	p.mon = monitorAddresses(t, a)
+	return p
+}
+
+// again is a new process of n's host over n's pins and config.
+func (n *node) again(env ...string) *node {
+	return &node{ns: n.ns, cfg: n.cfg, pin: n.pin, hostBPFFS: true, logFile: n.logFile, env: env}
+}
+
+// waitRoles waits until m is MASTER and the pair's backup BACKUP following
+// the Master's address.
+func (p *restartPair) waitRoles(t *testing.T, what string, m *node) {
+	t.Helper()
+	p.waitStates(t, what, m, "MASTER", "BACKUP")
+}
+
+// waitStates waits until m is in mState and the pair's backup in bState
+// (following the Master's address when it is BACKUP). The bound is generous:
+// a first start verifies the programs, which takes tens of seconds on a busy
+// two-core machine.
+func (p *restartPair) waitStates(t *testing.T, what string, m *node, mState, bState string) {
+	t.Helper()
+	testutil.WaitFor(t, 60*time.Second, what, func() (bool, string) {
+		sm, err1 := nodeStatus(t, m)
+		sb, err2 := nodeStatus(t, p.backup)
+		if err1 != nil || err2 != nil {
+			return false, fmt.Sprint(err1, err2)
+		}
+		ok := len(sm.Instances) == 1 && sm.Instances[0].State == mState &&
+			len(sb.Instances) == 1 && sb.Instances[0].State == bState &&
+			(bState != "BACKUP" || sb.Instances[0].Master == p.masterAddr)
+		return ok, fmt.Sprintf("%+v / %+v", sm.Instances, sb.Instances)
+	})
+}
 
 // addrMonitor records `ip monitor address` in ns until the test ends.
 type addrMonitor struct {
@@ -93,41 +159,17 @@ func transitions(n *node) []string {
 // backup. Back later, it starts clean and the pair converges as the RFC says
 // (the backup took over; the higher priority preempts it back).
 func TestDaemonCrashRestart(t *testing.T) {
-	testutil.Privileged(t)
-	testutil.Require(t, "ip", "nsenter")
-	a, b := testutil.NewNetns(t, "dmra"), testutil.NewNetns(t, "dmrb")
-	pairLinks(t, "veth", a, b, netip.MustParsePrefix("198.18.12.5/24"), netip.MustParsePrefix("198.18.12.6/24"))
-	dir := t.TempDir()
-	mk := func(ns *testutil.Netns, name string, prio int) *node {
-		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(restartConfig, name, prio)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmrt"), hostBPFFS: true}
-	}
-	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
-	mon := monitorAddresses(t, a)
+	p := newRestartPair(t, "dmr", 12, restartConfig, nil)
+	master, backup, mon := p.master, p.backup, p.mon
 	startNode(t, master)
 	startNode(t, backup)
-	waitRoles := func(what string, m *node) {
-		t.Helper()
-		testutil.WaitFor(t, 20*time.Second, what, func() (bool, string) {
-			sm, err1 := nodeStatus(t, m)
-			sb, err2 := nodeStatus(t, backup)
-			if err1 != nil || err2 != nil {
-				return false, fmt.Sprint(err1, err2)
-			}
-			ok := len(sm.Instances) == 1 && sm.Instances[0].State == "MASTER" &&
-				len(sb.Instances) == 1 && sb.Instances[0].State == "BACKUP" && sb.Instances[0].Master == "198.18.12.5"
-			return ok, fmt.Sprintf("%+v / %+v", sm.Instances, sb.Instances)
-		})
-	}
+	waitRoles := func(what string, m *node) { t.Helper(); p.waitRoles(t, what, m) }
 	waitRoles("lb-5 MASTER, lb-6 BACKUP", master)
 	backupTrans := len(transitions(backup))
 
 	// kill -9 and straight back.
 	killNode(t, master)
-	again := &node{ns: master.ns, cfg: master.cfg, pin: master.pin, hostBPFFS: true}
+	again := master.again()
 	startNode(t, again)
 	testutil.WaitFor(t, 20*time.Second, "the restarted lb-5 adopts", func() (bool, string) {
 		l := again.logs.String()
@@ -158,7 +200,7 @@ func TestDaemonCrashRestart(t *testing.T) {
 		sb, err := nodeStatus(t, backup)
 		return err == nil && len(sb.Instances) == 1 && sb.Instances[0].State == "MASTER", fmt.Sprintf("%+v %v", sb, err)
 	})
-	late := &node{ns: master.ns, cfg: master.cfg, pin: master.pin, hostBPFFS: true}
+	late := master.again()
 	startNode(t, late)
 	waitRoles("lb-5 preempts back", late)
 	if l := late.logs.String(); !strings.Contains(l, `"msg":"instance starts clean"`) || !strings.Contains(l, "Master_Down_Interval") {
@@ -171,38 +213,15 @@ func TestDaemonCrashRestart(t *testing.T) {
 // clean (saying why), the backup takes over, and the pair converges as after
 // any fresh start. The same build adopts (TestDaemonCrashRestart).
 func TestDaemonLayoutChange(t *testing.T) {
-	testutil.Privileged(t)
-	testutil.Require(t, "ip", "nsenter")
-	a, b := testutil.NewNetns(t, "dmla"), testutil.NewNetns(t, "dmlb")
-	pairLinks(t, "veth", a, b, netip.MustParsePrefix("198.18.12.5/24"), netip.MustParsePrefix("198.18.12.6/24"))
-	dir := t.TempDir()
-	mk := func(ns *testutil.Netns, name string, prio int) *node {
-		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(restartConfig, name, prio)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmlt"), hostBPFFS: true}
-	}
-	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
+	p := newRestartPair(t, "dml", 12, restartConfig, nil)
+	master, backup := p.master, p.backup
 	startNode(t, master)
 	startNode(t, backup)
-	roles := func(m, bk *node, mState, bState string) func() (bool, string) {
-		return func() (bool, string) {
-			sm, err1 := nodeStatus(t, m)
-			sb, err2 := nodeStatus(t, bk)
-			if err1 != nil || err2 != nil {
-				return false, fmt.Sprint(err1, err2)
-			}
-			return len(sm.Instances) == 1 && sm.Instances[0].State == mState &&
-				len(sb.Instances) == 1 && sb.Instances[0].State == bState, fmt.Sprintf("%+v / %+v", sm.Instances, sb.Instances)
-		}
-	}
-	testutil.WaitFor(t, 20*time.Second, "lb-5 MASTER, lb-6 BACKUP", roles(master, backup, "MASTER", "BACKUP"))
+	p.waitRoles(t, "lb-5 MASTER, lb-6 BACKUP", master)
 	backupTrans := len(transitions(backup))
 
 	killNode(t, master)
-	other := &node{ns: master.ns, cfg: master.cfg, pin: master.pin, hostBPFFS: true,
-		env: []string{fmt.Sprintf("%s=%d", envLayout, loader.LayoutVersion+1)}}
+	other := master.again(fmt.Sprintf("%s=%d", envLayout, loader.LayoutVersion+1))
 	startNode(t, other)
 	testutil.WaitFor(t, 20*time.Second, "the other build starts clean", func() (bool, string) {
 		l := other.logs.String()
@@ -211,7 +230,7 @@ func TestDaemonLayoutChange(t *testing.T) {
 	if strings.Contains(other.logs.String(), `"msg":"instance adopted"`) {
 		t.Fatalf("a build of another layout adopted the pins:\n%s", other.logs.String())
 	}
-	testutil.WaitFor(t, 20*time.Second, "lb-5 MASTER again", roles(other, backup, "MASTER", "BACKUP"))
+	p.waitRoles(t, "lb-5 MASTER again", other)
 	if got := transitions(backup); len(got) <= backupTrans {
 		t.Errorf("lb-6 made no transition although lb-5 started clean (the VIP must have moved): %v", got)
 	}
@@ -220,14 +239,7 @@ func TestDaemonLayoutChange(t *testing.T) {
 // postHold asks n's daemon to treat its next stop as a restart.
 func postHold(t *testing.T, n *node) {
 	t.Helper()
-	sock := DefaultControlSocket(n.pin)
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
-	resp, err := c.Post("http://ebpfvrrp/hold", "", nil)
+	resp, err := ControlClient(DefaultControlSocket(n.pin), 5*time.Second).Post("http://ebpfvrrp/hold", "", nil)
 	if err != nil {
 		t.Fatalf("POST /hold: %v", err)
 	}
@@ -241,31 +253,11 @@ func postHold(t *testing.T, n *node) {
 // hold, SIGTERM, a new start. The stop sends no priority 0 and leaves the VIP
 // and the pins; the new daemon adopts; the backup makes no transition.
 func TestDaemonHoldRestart(t *testing.T) {
-	testutil.Privileged(t)
-	testutil.Require(t, "ip", "nsenter")
-	a, b := testutil.NewNetns(t, "dmha"), testutil.NewNetns(t, "dmhb")
-	pairLinks(t, "veth", a, b, netip.MustParsePrefix("198.18.12.5/24"), netip.MustParsePrefix("198.18.12.6/24"))
-	dir := t.TempDir()
-	mk := func(ns *testutil.Netns, name string, prio int) *node {
-		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(restartConfig, name, prio)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmht"), hostBPFFS: true}
-	}
-	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
-	mon := monitorAddresses(t, a)
+	p := newRestartPair(t, "dmh", 12, restartConfig, nil)
+	master, backup, mon := p.master, p.backup, p.mon
 	startNode(t, master)
 	startNode(t, backup)
-	testutil.WaitFor(t, 20*time.Second, "lb-5 MASTER, lb-6 BACKUP", func() (bool, string) {
-		sm, err1 := nodeStatus(t, master)
-		sb, err2 := nodeStatus(t, backup)
-		if err1 != nil || err2 != nil {
-			return false, fmt.Sprint(err1, err2)
-		}
-		return len(sm.Instances) == 1 && sm.Instances[0].State == "MASTER" &&
-			len(sb.Instances) == 1 && sb.Instances[0].State == "BACKUP" && sb.Instances[0].Master == "198.18.12.5", ""
-	})
+	p.waitRoles(t, "lb-5 MASTER, lb-6 BACKUP", master)
 	before6 := len(transitions(backup))
 
 	postHold(t, master)
@@ -284,7 +276,7 @@ func TestDaemonHoldRestart(t *testing.T) {
 	if _, err := os.Stat(master.pin); err != nil {
 		t.Errorf("the held stop removed the pins: %v", err)
 	}
-	again := &node{ns: master.ns, cfg: master.cfg, pin: master.pin, hostBPFFS: true}
+	again := master.again()
 	startNode(t, again)
 	testutil.WaitFor(t, 20*time.Second, "the restarted lb-5 adopts as MASTER", func() (bool, string) {
 		st, err := nodeStatus(t, again)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/ebpfvrrp/ebpfvrrp/loader"
+	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/telemetry"
 )
 
@@ -20,9 +21,20 @@ import (
 // network namespaces, with two pin paths) never share one.
 func DefaultControlSocket(pinPath string) string {
 	if pinPath == "" {
-		pinPath = loader.DefaultPinPath
+		pinPath = config.DefaultPinPath
 	}
 	return filepath.Join("/run/ebpfvrrp", filepath.Base(filepath.Clean(pinPath))+".sock")
+}
+
+// ControlClient talks HTTP to a daemon's control socket sock (its requests'
+// host part is ignored: "http://ebpfvrrp/status").
+func ControlClient(sock string, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
 }
 
 // serve starts the metrics listener (if enabled) and the control socket.

@@ -1,12 +1,8 @@
 package daemon
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,14 +28,7 @@ instances:
 // postUpgrade asks n's control socket for an upgrade, as `ebpfvrrp upgrade`.
 func postUpgrade(t *testing.T, n *node) UpgradeResult {
 	t.Helper()
-	sock := DefaultControlSocket(n.pin)
-	c := &http.Client{Timeout: UpgradeTimeout + 10*time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
-	resp, err := c.Post("http://ebpfvrrp/upgrade", "", nil)
+	resp, err := ControlClient(DefaultControlSocket(n.pin), UpgradeTimeout+10*time.Second).Post("http://ebpfvrrp/upgrade", "", nil)
 	if err != nil {
 		t.Fatalf("POST /upgrade: %v", err)
 	}
@@ -83,22 +72,13 @@ print(s.recv(200).decode().splitlines()[0])`
 // no transition on either host and the VIP never deleted; another user may
 // not ask for an upgrade.
 func TestDaemonUpgrade(t *testing.T) {
-	testutil.Privileged(t)
-	testutil.Require(t, "ip", "nsenter")
-	a, b := testutil.NewNetns(t, "dmua"), testutil.NewNetns(t, "dmub")
-	pairLinks(t, "veth", a, b, netip.MustParsePrefix("198.18.13.5/24"), netip.MustParsePrefix("198.18.13.6/24"))
 	dir := t.TempDir()
 	failFlag := filepath.Join(dir, "fail-upgrade")
-	mk := func(ns *testutil.Netns, name string, prio int) *node {
-		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(upgradeConfig, name, prio)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return &node{ns: ns, cfg: cfg, pin: "/sys/fs/bpf/" + testutil.UniqueName("dmut"), hostBPFFS: true,
-			logFile: filepath.Join(dir, name+".log"), env: []string{envFailUpgrade + "=" + failFlag}}
-	}
-	master, backup := mk(a, "lb-5", 150), mk(b, "lb-6", 100)
-	mon := monitorAddresses(t, a)
+	p := newRestartPair(t, "dmu", 13, upgradeConfig, func(n *node) {
+		n.logFile = filepath.Join(dir, filepath.Base(n.cfg)+".log")
+		n.env = []string{envFailUpgrade + "=" + failFlag}
+	})
+	master, backup, mon := p.master, p.backup, p.mon
 	startNode(t, master)
 	// The processes an upgrade starts are in the first one's process group.
 	pgid := master.cmd.Process.Pid
@@ -113,19 +93,7 @@ func TestDaemonUpgrade(t *testing.T) {
 		}
 	})
 	startNode(t, backup)
-	roles := func(what string) {
-		t.Helper()
-		testutil.WaitFor(t, 20*time.Second, what, func() (bool, string) {
-			sm, err1 := nodeStatus(t, master)
-			sb, err2 := nodeStatus(t, backup)
-			if err1 != nil || err2 != nil {
-				return false, fmt.Sprint(err1, err2)
-			}
-			return len(sm.Instances) == 1 && sm.Instances[0].State == "MASTER" &&
-					len(sb.Instances) == 1 && sb.Instances[0].State == "BACKUP" && sb.Instances[0].Master == "198.18.13.5",
-				fmt.Sprintf("%+v / %+v", sm.Instances, sb.Instances)
-		})
-	}
+	roles := func(what string) { t.Helper(); p.waitRoles(t, what, master) }
 	roles("lb-5 MASTER, lb-6 BACKUP")
 	before5, before6 := len(transitions(master)), len(transitions(backup))
 
@@ -196,13 +164,7 @@ func TestDaemonUpgrade(t *testing.T) {
 
 	// A restart onto a binary that must verify its programs first would
 	// outlast the peers' 361 ms: the daemon declines to hold.
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
-	if resp, err := c.Post("http://ebpfvrrp/hold?programs=new", "", nil); err != nil || resp.StatusCode != http.StatusConflict {
+	if resp, err := ControlClient(sock, 5*time.Second).Post("http://ebpfvrrp/hold?programs=new", "", nil); err != nil || resp.StatusCode != http.StatusConflict {
 		t.Errorf("POST /hold?programs=new at 100 ms adverts = %v, %v; want 409", resp, err)
 	} else {
 		resp.Body.Close()
