@@ -42,6 +42,12 @@ type KernelConfig struct {
 	// Unicast: adverts go to unicast peers and may be routed, so the kernel skips
 	// the TTL-255 check for them, as keepalived does for unicast_peer.
 	Unicast bool
+	// SkipAddrCheck: while Backup, adverts from the master followed are not
+	// compared with Addresses (keepalived's skip_check_adv_addr).
+	SkipAddrCheck bool
+	// NoAccept, when not empty, are the addresses whose traffic the kernel
+	// drops while State is Master (keepalived's no_accept, not the owner).
+	NoAccept []netip.Addr
 }
 
 // Addresses adds and removes an instance's VIPs (implemented by vip).

@@ -205,12 +205,23 @@ func unicast3(t testing.TB, old bool) []byte {
 	return ip
 }
 
-func tcpFrame() []byte {
+func tcpFrame() []byte { return tcpTo(ipSelf) }
+
+// tcpTo is a TCP segment from ipA (IPv4) or ip6A (IPv6) to dst.
+func tcpTo(dst netip.Addr) []byte {
+	if dst.Is6() {
+		ip := make([]byte, 60)
+		ip[0], ip[6], ip[7] = 0x60, 6, 64
+		binary.BigEndian.PutUint16(ip[4:], 20)
+		copy(ip[8:], ip6A.AsSlice())
+		copy(ip[24:], dst.AsSlice())
+		return ether(ip)
+	}
 	ip := make([]byte, 40)
 	ip[0], ip[8], ip[9] = 0x45, 64, 6
 	binary.BigEndian.PutUint16(ip[2:], 40)
 	copy(ip[12:], ipA.AsSlice())
-	copy(ip[16:], ipSelf.AsSlice())
+	copy(ip[16:], dst.AsSlice())
 	return ether(ip)
 }
 
@@ -283,8 +294,8 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v2 PASS advert: new master", frame: ether(good2()), want: XDPPass, peer: peer(10, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v2 PASS advert again: no event", frame: ether(good2()), want: XDPPass, peer: peer(10, ipA)},
 		// As many addresses as the count field holds (keepalived sends them).
-		{name: "v2 advert with 40 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 12, 150, ipA, "secret"), 40), 255)), want: XDPPass, peer: peer(12, ipA)},
-		{name: "v2 advert with 255 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 13, 150, ipA, "secret"), 255), 255)), want: XDPPass, peer: peer(13, ipA)},
+		{name: "v2 advert with 40 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 12, 150, ipA, "secret"), 40), 255)), want: XDPPass, peer: peer(12, ipA), events: []EventType{EventNewMaster}, stateful: true},
+		{name: "v2 advert with 255 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 13, 150, ipA, "secret"), 255), 255)), want: XDPPass, peer: peer(13, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v2 master priority changes", frame: ether(advert(t, v2adv(t, 10, 120, ipA, "secret"), 255)), want: XDPPass, peer: peer(10, ipA), events: []EventType{EventPrioChange}, stateful: true},
 		{name: "v2 lower router while master known: stats only", frame: ether(advert(t, v2adv(t, 10, 110, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), stateful: true},
 		{name: "v2 higher router takes over", frame: ether(advert(t, v2adv(t, 10, 130, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), events: []EventType{EventNewMaster}, stateful: true},
@@ -298,9 +309,9 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v3 ipv6 after hop-by-hop header", frame: ether(ipv6HopByHop(adv6())), want: XDPPass, peer: peer(30, ip6A)},
 		// 9 IPv6 addresses: 152 bytes, whose length word once overflowed the
 		// 32-bit pseudo-header sum (a bad checksum for every such advert).
-		{name: "v3 ipv6 advert with 9 addresses", frame: ether(advert(t, withAddrs(v3adv(33, 150, ip6A), 9), 255)), want: XDPPass, peer: peer(33, ip6A)},
+		{name: "v3 ipv6 advert with 9 addresses", frame: ether(advert(t, withAddrs(v3adv(33, 150, ip6A), 9), 255)), want: XDPPass, peer: peer(33, ip6A), events: []EventType{EventNewMaster}, stateful: true},
 		// 90 IPv6 addresses: the most a 1500-byte MTU carries.
-		{name: "v3 ipv6 advert with 90 addresses", frame: ether(advert(t, withAddrs(v3adv(34, 150, ip6A), 90), 255)), want: XDPPass, peer: peer(34, ip6A)},
+		{name: "v3 ipv6 advert with 90 addresses", frame: ether(advert(t, withAddrs(v3adv(34, 150, ip6A), 90), 255)), want: XDPPass, peer: peer(34, ip6A), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 802.1Q", frame: ether(good3(50, 150), 100), want: XDPPass, peer: peer(50, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		// Tagged adverts reach XDP on the parent with the parent's
 		// ifindex; a VRID we do not run there belongs to the VLAN
@@ -308,7 +319,7 @@ func fixtures(t testing.TB) []fixture {
 		{name: "802.1Q advert for a VRID not ours on the parent passes", frame: ether(good3(99, 150), 100), want: XDPPass},
 		{name: "v3 802.1ad QinQ", frame: ether(good3(50, 150), 100, 200), want: XDPPass, peer: peer(50, ipA)},
 		{name: "v3 IPv4 options", frame: ether(ipv4Options(good3(50, 150))), want: XDPPass, peer: peer(50, ipA)},
-		{name: "v3 advert with 255 addresses", frame: ether(advert(t, withAddrs(v3adv(51, 150, ipA), 255), 255)), want: XDPPass, peer: peer(51, ipA)},
+		{name: "v3 advert with 255 addresses", frame: ether(advert(t, withAddrs(v3adv(51, 150, ipA), 255), 255)), want: XDPPass, peer: peer(51, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 advert with our two VIPs in another order", frame: ether(advert(t, reversed(withAddrs(v3adv(14, 150, ipA), 2)), 255)), want: XDPPass, peer: peer(14, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 ethernet padding ignored", frame: append(ether(good3(50, 150)), make([]byte, 16)...), want: XDPPass, peer: peer(50, ipA)},
 		{name: "master: higher priority preempts", frame: ether(good3(40, 200)), want: XDPPass, peer: peer(40, ipA), events: []EventType{EventPreempt}, stateful: true},
@@ -369,11 +380,11 @@ func fixtures(t testing.TB) []fixture {
 		// skip_check_adv_addr skips the check only while Backup, for the
 		// master already followed (keepalived/vrrp/vrrp.c, vrrp_state_backup;
 		// vrrp_state_master_rx always checks).
-		{name: "skip_check_adv_addr: no master yet, checked", frame: ether(advert(t, listing(v3adv(15, 150, ipA), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "skip_check_adv_addr: no master yet, checked", frame: ether(advert(t, listing(v3adv(15, 150, ipA), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList), stateful: true},
 		{name: "skip_check_adv_addr: a good advert makes a master", frame: ether(good3(15, 150)), want: XDPPass, peer: peer(15, ipA), events: []EventType{EventNewMaster}, stateful: true},
-		{name: "skip_check_adv_addr: the master's, not checked", frame: ether(advert(t, listing(v3adv(15, 150, ipA), ipB), 255)), want: XDPPass, peer: peer(15, ipA)},
-		{name: "skip_check_adv_addr: another router's, checked", frame: ether(advert(t, listing(v3adv(15, 200, ipB), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
-		{name: "skip_check_adv_addr: a Master checks", frame: ether(advert(t, listing(v3adv(16, 150, ipA), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "skip_check_adv_addr: the master's, not checked", frame: ether(advert(t, listing(v3adv(15, 150, ipA), ipB), 255)), want: XDPPass, peer: peer(15, ipA), stateful: true},
+		{name: "skip_check_adv_addr: another router's, checked", frame: ether(advert(t, listing(v3adv(15, 200, ipB), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList), stateful: true},
+		{name: "skip_check_adv_addr: a Master checks", frame: ether(advert(t, listing(v3adv(16, 150, ipA), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList), stateful: true},
 		{name: "v3 interval 0", frame: ether(resum(withVRRP(good3(20, 150), func(m []byte) { m[4], m[5] = 0, 0 }))), want: XDPDrop, drop: reason(vrrp.ReasonBadInterval)},
 	}
 }

@@ -121,6 +121,8 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		Peers:                 in.UnicastPeers,
 		AllowedPeers:          in.AllowedPeers,
 		DontTrackPrimary:      in.DontTrackPrimary,
+		SkipCheckAdvAddr:      in.SkipCheckAdvAddr,
+		NoAccept:              in.Accept != nil && !*in.Accept,
 		SplitBrain:            splitBrainAction(cfg.SplitBrain.Action),
 		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
 		// The loader's program always runs the master-down bpf_timer.

@@ -37,6 +37,9 @@ type Instance struct {
 	AllowedPeers []netip.Addr
 	// Track names Scripts whose failure puts the instance in FAULT.
 	Track []string
+	// NoAccept: a Master that is not the address owner drops traffic to the
+	// VIPs (keepalived no_accept, ebpfvrrp accept: false).
+	NoAccept bool
 }
 
 // Script is a health check run by the daemon (keepalived vrrp_script, ebpfvrrp
@@ -72,6 +75,7 @@ func (l *Lab) LBConfig(hostName string) LBConfig {
 		AdvertInterval: o.AdvertInterval,
 		Nopreempt:      o.Nopreempt,
 		VIPs:           []netip.Addr{l.VIP()},
+		NoAccept:       o.NoAccept,
 	}
 	if hostName == LB5 {
 		in.Priority = 150
@@ -145,6 +149,9 @@ func (c LBConfig) Keepalived() string {
 		if in.Nopreempt {
 			b.WriteString("    nopreempt\n")
 		}
+		if in.NoAccept {
+			b.WriteString("    no_accept\n")
+		}
 		if in.AuthPass != "" {
 			fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", in.AuthPass)
 		}
@@ -177,6 +184,9 @@ func (c LBConfig) YAML() string {
 		fmt.Fprintf(&b, "  - name: %s\n    interface: %s\n    vrid: %d\n    priority: %d\n", in.Name, in.Interface, in.VRID, in.Priority)
 		fmt.Fprintf(&b, "    version: %d\n    advert_interval: %s\n", in.Version, in.AdvertInterval)
 		fmt.Fprintf(&b, "    state: %s\n    preempt: %t\n", strings.ToLower(in.State), !in.Nopreempt)
+		if in.NoAccept {
+			b.WriteString("    accept: false\n")
+		}
 		if in.AuthPass != "" {
 			fmt.Fprintf(&b, "    auth:\n      type: pass\n      password: %q\n", in.AuthPass)
 		}
