@@ -355,6 +355,46 @@ bad:
  * lists as many addresses as we have VIPs, and every VIP is among them. Each
  * listed address must be in adv_addrs; the indices found must cover all
  * ndistinct VIPs (an advert listing one VIP twice lacks another). */
+static __always_inline int addrs_match_inline(const struct rx *rx, const struct instance_cfg *cfg,
+					      void *data_end, __u32 count)
+{
+	__u32 seen = 0, found = 0;
+	for (int i = 0; i < INLINE_ADDRS; i++) {
+		if (i >= count)
+			break;
+		__u8 *a;
+		__u64 hi, lo;
+		if (rx->family == 4) {
+			a = rx->vrrp + VRRP_HDR_LEN + i * 4;
+			if ((void *)(a + 4) > data_end)
+				return 0;
+			hi = *(__u32 *)a;
+			lo = 0;
+		} else {
+			a = rx->vrrp + VRRP_HDR_LEN + i * 16;
+			if ((void *)(a + 16) > data_end)
+				return 0;
+			hi = *(__u64 *)a;
+			lo = *(__u64 *)(a + 8);
+		}
+		__u32 j = INLINE_ADDRS;
+#pragma unroll
+		for (int k = 0; k < INLINE_ADDRS; k++) {
+			const __u8 *c = cfg->addrs[k];
+			__u64 chi = rx->family == 4 ? *(__u32 *)c : *(__u64 *)c;
+			if (k < cfg->ndistinct && chi == hi && *(__u64 *)(c + 8) == lo)
+				j = k;
+		}
+		if (j == INLINE_ADDRS)
+			return 0;
+		if (!(seen & (1U << j))) {
+			seen |= 1U << j;
+			found++;
+		}
+	}
+	return found == cfg->ndistinct;
+}
+
 static __always_inline int addrs_match(const struct rx *rx, const struct instance_key *ik,
 				       const struct instance_cfg *cfg, void *data_end)
 {
@@ -363,6 +403,8 @@ static __always_inline int addrs_match(const struct rx *rx, const struct instanc
 		return 0;
 	if (count == 0)
 		return 1;
+	if (count <= INLINE_ADDRS)
+		return addrs_match_inline(rx, cfg, data_end, count);
 	struct addr_walk w = {
 		.list = rx->vrrp + VRRP_HDR_LEN,
 		.data_end = data_end,
@@ -492,12 +534,8 @@ static __always_inline int guard_vip(__u32 ifindex, __u8 family, const void *add
 /* no_accept: a Master that is not the address owner does not accept traffic
  * to its VIPs (keepalived's firewall drop rule, vrrp.c vrrp_handle_accept_mode).
  * The controller fills no_accept while such a Master holds the VIPs. */
-static __always_inline int guard_no_accept(__u8 family, const void *daddr)
+static __always_inline int no_accept_drop(__u8 family, const void *daddr)
 {
-	__u32 zero = 0;
-	__u32 *on = bpf_map_lookup_elem(&no_accept_on, &zero);
-	if (!on || !*on)
-		return VERDICT_PASS;
 	struct vip_key k = {.family = family};
 	if (family == 4)
 		__builtin_memcpy(k.addr, daddr, 4);
@@ -508,6 +546,33 @@ static __always_inline int guard_no_accept(__u8 family, const void *daddr)
 		return VERDICT_PASS;
 	__sync_fetch_and_add(&n->dropped, 1);
 	return VERDICT_DROP;
+}
+
+static __always_inline int guard_no_accept(__u8 family, const void *daddr)
+{
+	__u32 zero = 0;
+	struct no_accept_set *set = bpf_map_lookup_elem(&no_accept_on, &zero);
+	if (!set)
+		return VERDICT_PASS;
+	__u32 n = family == 4 ? set->n4 : set->n6;
+	if (!n)
+		return VERDICT_PASS;
+	if (n > NO_ACCEPT_INLINE)
+		return no_accept_drop(family, daddr);
+	if (family == 4) {
+		__be32 d = *(const __be32 *)daddr;
+#pragma unroll
+		for (int i = 0; i < NO_ACCEPT_INLINE; i++)
+			if (i < n && set->v4[i] == d)
+				return no_accept_drop(family, daddr);
+		return VERDICT_PASS;
+	}
+	__u64 hi = *(const __u64 *)daddr, lo = *(const __u64 *)(daddr + 8);
+#pragma unroll
+	for (int i = 0; i < NO_ACCEPT_INLINE; i++)
+		if (i < n && *(__u64 *)set->v6[i] == hi && *(__u64 *)(set->v6[i] + 8) == lo)
+			return no_accept_drop(family, daddr);
+	return VERDICT_PASS;
 }
 
 /* The whole receive path over a frame; shared by XDP and TC ingress. */

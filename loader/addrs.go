@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -23,7 +24,13 @@ func (c InstanceConfig) rawAddrs(k InstanceKey, r *vrrpInstanceCfg) error {
 		}
 	}
 	r.Naddr = uint8(len(c.Addresses))
-	r.Ndistinct = uint8(len(advAddrIndex(k, c.Addresses)))
+	idx := advAddrIndex(k, c.Addresses)
+	r.Ndistinct = uint8(len(idx))
+	if len(c.Addresses) <= len(r.Addrs) {
+		for ak, i := range idx {
+			r.Addrs[i] = ak.Addr
+		}
+	}
 	if c.SkipAddrCheck {
 		r.SkipAddrCheck = 1
 	}
@@ -140,21 +147,31 @@ func (d *Dataplane) clearNoAccept(k InstanceKey, keep map[vrrpVipKey]bool) error
 	return d.countNoAccept()
 }
 
-// countNoAccept stores the number of no_accept entries where every packet's
-// first check reads it: zero keeps the lookup off the path of all traffic.
+// countNoAccept copies the no_accept VIPs where every packet's first check
+// reads them: none of a family keeps the lookup off the path of its traffic.
 func (d *Dataplane) countNoAccept() error {
-	var n uint32
+	var set vrrpNoAcceptSet
 	var nk vrrpVipKey
 	var v vrrpNoAcceptVal
 	it := d.objs.NoAccept.Iterate()
 	for it.Next(&nk, &v) {
-		n++
+		if nk.Family == uint8(FamilyIPv4) {
+			if int(set.N4) < len(set.V4) {
+				set.V4[set.N4] = binary.NativeEndian.Uint32(nk.Addr[:4])
+			}
+			set.N4++
+		} else {
+			if int(set.N6) < len(set.V6) {
+				set.V6[set.N6] = nk.Addr
+			}
+			set.N6++
+		}
 	}
 	if err := it.Err(); err != nil {
-		return fmt.Errorf("loader: count no_accept: %w", err)
+		return fmt.Errorf("loader: list no_accept: %w", err)
 	}
-	if err := d.objs.NoAcceptOn.Update(uint32(0), n, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("loader: no_accept count: %w", err)
+	if err := d.objs.NoAcceptOn.Update(uint32(0), set, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("loader: no_accept set: %w", err)
 	}
 	return nil
 }

@@ -376,6 +376,7 @@ func fixtures(t testing.TB) []fixture {
 		{name: "addr list: v2 another VIP", frame: ether(advert(t, listing(v2adv(t, 10, 150, ipA, "secret"), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
 		{name: "addr list: ipv6 another VIP", frame: ether(advert(t, listing(v3adv(30, 150, ip6A), netip.MustParseAddr("fd00::9")), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
 		{name: "addr list: one VIP twice, the other missing", frame: ether(advert(t, listing(v3adv(14, 150, ipA), withAddrs(v3adv(14, 150, ipA), 1).Addresses[0], withAddrs(v3adv(14, 150, ipA), 1).Addresses[0]), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: 40 addresses, the first twice, the last missing", frame: ether(advert(t, lastReplaced(withAddrs(v2adv(t, 12, 150, ipA, "secret"), 40), withAddrs(v2adv(t, 12, 150, ipA, ""), 1).Addresses[0]), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
 		{name: "addr list: 255 addresses, the last not ours", frame: ether(advert(t, lastReplaced(withAddrs(v3adv(51, 150, ipA), 255), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
 		// skip_check_adv_addr skips the check only while Backup, for the
 		// master already followed (keepalived/vrrp/vrrp.c, vrrp_state_backup;

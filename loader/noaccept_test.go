@@ -115,4 +115,22 @@ func TestNoAccept(t *testing.T) {
 	if got := verdict(tcpTo(vip4)); got != XDPPass {
 		t.Errorf("accept mode: verdict %d, want pass", got)
 	}
+
+	// More VIPs than the inline set holds: the hash map decides.
+	var many []netip.Addr
+	for i := range 10 {
+		many = append(many, netip.AddrFrom4([4]byte{198, 18, 101, byte(1 + i)}))
+	}
+	c4.Addresses, c4.NoAccept = many, many
+	if err := d.SetInstance(k4, c4); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range many {
+		if got := verdict(tcpTo(a)); got != XDPDrop {
+			t.Errorf("10 no_accept VIPs: tcp to %v: verdict %d, want drop", a, got)
+		}
+	}
+	if got := verdict(tcpTo(netip.MustParseAddr("198.18.101.200"))); got != XDPPass {
+		t.Errorf("10 no_accept VIPs: tcp to another address: verdict %d, want pass", got)
+	}
 }

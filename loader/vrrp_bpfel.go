@@ -90,7 +90,8 @@ type vrrpInstanceCfg struct {
 	Naddr         uint8
 	Ndistinct     uint8
 	SkipAddrCheck uint8
-	Pad           uint8
+	Pad           [5]uint8
+	Addrs         [4][16]uint8
 }
 
 type vrrpInstanceKey struct {
@@ -117,6 +118,14 @@ type vrrpInstanceState struct {
 	MasterPrio       uint8
 	HasMaster        uint8
 	Master           [16]uint8
+}
+
+type vrrpNoAcceptSet struct {
+	_  structs.HostLayout
+	N4 uint32
+	N6 uint32
+	V4 [8]uint32
+	V6 [8][16]uint8
 }
 
 type vrrpNoAcceptVal struct {

@@ -36,6 +36,12 @@
 #define VRRP_MAX_ADDRS 255
 #define VRRP_MAX_LEN (VRRP_HDR_LEN + VRRP_MAX_ADDRS * 16)
 #define VRRP_MAX_WORDS (VRRP_MAX_LEN / 4)
+/* Address lists up to this long are checked against a copy in the instance's
+ * config (no map lookup): the common one- or two-VIP instance pays a few
+ * compares, not a bpf_loop and a hash lookup per address. */
+#define INLINE_ADDRS 4
+/* no_accept VIPs per family compared inline before falling back to the hash. */
+#define NO_ACCEPT_INLINE 8
 
 /* Inter-arrival histograms: bucket i counts gaps in [2^i, 2^(i+1)) us (bucket 0
  * also takes gaps under 1 us); the last bucket takes everything from 2^23 us

@@ -96,13 +96,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } no_accept SEC(".maps");
 
-/* Key 0 -> number of entries in no_accept: 0 spares every packet the lookup
- * (an array lookup is inlined by the verifier, a hash lookup is not). */
+/* Key 0 -> the no_accept VIPs per family, inline (struct no_accept_set). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct no_accept_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } no_accept_on SEC(".maps");
 

@@ -35,7 +35,10 @@ struct instance_cfg {
 	__u8 naddr;
 	__u8 ndistinct;
 	__u8 skip_addr_check; /* 1: not while Backup for adverts from the current master */
-	__u8 pad;
+	__u8 pad[5];          /* addrs is read as __u64: keep it 8-byte aligned */
+	/* With naddr <= INLINE_ADDRS, the distinct VIPs in index order: the check
+	 * then compares here instead of looking each address up in adv_addrs. */
+	__u8 addrs[INLINE_ADDRS][16];
 };
 
 /* Kernel-owned per-instance state. Userspace only reads it: an update from
@@ -115,6 +118,17 @@ struct vip_key {
 struct no_accept_val {
 	__u64 dropped; /* packets to it dropped */
 	struct instance_key owner;
+};
+
+/* The no_accept VIPs again, where every packet's check reads them: an array
+ * lookup (inlined by the verifier) and a few compares instead of a hash
+ * lookup. A family with more than NO_ACCEPT_INLINE VIPs is looked up in
+ * no_accept; with none, the packet is not looked at. */
+struct no_accept_set {
+	__u32 n4; /* IPv4 VIPs in no_accept */
+	__u32 n6;
+	__be32 v4[NO_ACCEPT_INLINE];
+	__u8 v6[NO_ACCEPT_INLINE][16];
 };
 
 struct vip_lease {
