@@ -854,6 +854,10 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 				accept := s.Name() == "accept"
 				in.Accept = &accept
 			}
+		case "virtual_routes", "virtual_rules":
+			if c.wantBlock(s, 0) {
+				c.routeLines(s, prefix, &in)
+			}
 		case "skip_check_adv_addr":
 			if v, ok := c.optBool(s); ok {
 				in.SkipCheckAdvAddr = v
@@ -1173,4 +1177,35 @@ var kaInstancePaths = map[string]string{
 	"garp_master_refresh_repeat": "garp.refresh_repeat",
 	"use_vmac":                   "use_vmac",
 	"dont_track_primary":         "dont_track_primary",
+}
+
+// routeLines reads a virtual_routes or virtual_rules block: each line as
+// written, checked here so that an error or an option not applied is reported
+// at its line.
+func (c *kaConverter) routeLines(n *kaNode, prefix string, in *Instance) {
+	for _, s := range n.Block {
+		words := []string{s.Name()}
+		for _, a := range s.Args {
+			words = append(words, a.Text)
+		}
+		line := strings.Join(words, " ")
+		var ignored []string
+		var err error
+		dst := &in.VirtualRoutes
+		if n.Name() == "virtual_routes" {
+			_, ignored, err = ParseRoute(line)
+		} else {
+			dst = &in.VirtualRules
+			_, ignored, err = ParseRule(line)
+		}
+		if err != nil {
+			c.errorf(s.Pos(), "%s: %q: %v", n.Name(), line, err)
+			continue
+		}
+		for _, w := range ignored {
+			c.warnf(s.Pos(), "%s: %q: %s", n.Name(), line, w)
+		}
+		c.at(fmt.Sprintf("%s.%s[%d]", prefix, n.Name(), len(*dst)), s.Pos())
+		*dst = append(*dst, line)
+	}
 }

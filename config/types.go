@@ -107,6 +107,12 @@ type Instance struct {
 	// traffic to its VIPs in XDP. Unset means true, keepalived's default
 	// without vrrp_strict.
 	Accept *bool `mapstructure:"accept" yaml:"accept,omitempty"`
+	// VirtualRoutes and VirtualRules are added when the instance becomes
+	// Master and removed when it stops being one (keepalived's virtual_routes
+	// and virtual_rules), one line each in keepalived's syntax (see Route, Rule):
+	// "198.18.9.0/24 via 198.18.0.254 dev eth0 table 100", "from 198.18.9.0/24 table 100".
+	VirtualRoutes []string `mapstructure:"virtual_routes" yaml:"virtual_routes,omitempty"`
+	VirtualRules  []string `mapstructure:"virtual_rules" yaml:"virtual_rules,omitempty"`
 	// SkipCheckAdvAddr is keepalived's skip_check_adv_addr: a Backup does not
 	// compare the addresses of adverts from the master it follows with VIPs.
 	SkipCheckAdvAddr bool `mapstructure:"skip_check_adv_addr" yaml:"skip_check_adv_addr,omitempty"`
