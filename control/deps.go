@@ -50,6 +50,14 @@ type KernelConfig struct {
 	NoAccept []netip.Addr
 }
 
+// Routes adds and removes an instance's virtual routes and rules, which the
+// implementation knows by instance name (keepalived's virtual_routes and
+// virtual_rules, set with the VIPs and removed with them).
+type Routes interface {
+	Up(inst string) error
+	Down(inst string) error
+}
+
 // Addresses adds and removes an instance's VIPs (implemented by vip).
 type Addresses interface {
 	Add(inst string, vips []VIP) error
@@ -122,6 +130,7 @@ type Deps struct {
 	AdvertClock AdvertClock
 	Dataplane   Dataplane
 	Addresses   Addresses
+	Routes      Routes // nil: no virtual routes or rules
 	Announcer   Announcer // nil: no GARP/NA
 	Sender      Sender
 	Notifier    Notifier    // nil: no hooks

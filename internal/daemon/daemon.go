@@ -67,6 +67,8 @@ type Daemon struct {
 
 	mu  sync.Mutex
 	cfg *config.Config
+	// routes: the virtual_routes / virtual_rules of cfg's instances.
+	routes *routesAdapter
 
 	dp       *loader.Dataplane
 	runner   *control.Runner
@@ -276,6 +278,7 @@ func (d *Daemon) runInstances(ctx context.Context, setup control.Setup) error {
 	defer bg.Wait()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	d.routes = newRoutesAdapter(d.cfg)
 	d.addrs = newAddressAdapter(d.newVIPManager(selfNS, keepVIPs(setup, setup.Adopt)), d.dp, d.log)
 	bg.Go(func() { d.addrs.refreshLeases(runCtx) })
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
@@ -409,6 +412,7 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 		Dataplane:    dataplaneAdapter{d.dp},
 		Prober:       dataplaneAdapter{d.dp},
 		Addresses:    d.addrs,
+		Routes:       d.routes,
 		Announcer:    d.ann,
 		Sender:       sender,
 		Notifier:     d.notifier,
@@ -567,6 +571,7 @@ func (d *Daemon) reloadConfig() error {
 	if err := d.runner.Reload(setup); err != nil {
 		return fmt.Errorf("%w: %w", errApply, err)
 	}
+	d.routes.set(cfg)
 	if err := d.joinGroups(setup); err != nil {
 		d.log.Error("reload: multicast groups", "err", err)
 	}

@@ -40,6 +40,8 @@ type Instance struct {
 	// NoAccept: a Master that is not the address owner drops traffic to the
 	// VIPs (keepalived no_accept, ebpfvrrp accept: false).
 	NoAccept bool
+	// VirtualRoutes and VirtualRules, one line each in keepalived's syntax.
+	VirtualRoutes, VirtualRules []string
 }
 
 // Script is a health check run by the daemon (keepalived vrrp_script, ebpfvrrp
@@ -160,6 +162,18 @@ func (c LBConfig) Keepalived() string {
 			fmt.Fprintf(&b, "        %s\n", v)
 		}
 		b.WriteString("    }\n")
+		for _, blk := range []struct {
+			name  string
+			lines []string
+		}{{"virtual_routes", in.VirtualRoutes}, {"virtual_rules", in.VirtualRules}} {
+			if len(blk.lines) > 0 {
+				fmt.Fprintf(&b, "    %s {\n", blk.name)
+				for _, l := range blk.lines {
+					fmt.Fprintf(&b, "        %s\n", l)
+				}
+				b.WriteString("    }\n")
+			}
+		}
 		if len(in.Track) > 0 {
 			b.WriteString("    track_script {\n")
 			for _, t := range in.Track {
@@ -193,6 +207,17 @@ func (c LBConfig) YAML() string {
 		b.WriteString("    vips:\n")
 		for _, v := range in.VIPs {
 			fmt.Fprintf(&b, "      - address: %s\n", netip.PrefixFrom(v, v.BitLen()))
+		}
+		for _, blk := range []struct {
+			name  string
+			lines []string
+		}{{"virtual_routes", in.VirtualRoutes}, {"virtual_rules", in.VirtualRules}} {
+			if len(blk.lines) > 0 {
+				fmt.Fprintf(&b, "    %s:\n", blk.name)
+				for _, l := range blk.lines {
+					fmt.Fprintf(&b, "      - %q\n", l)
+				}
+			}
 		}
 		if len(in.AllowedPeers) > 0 {
 			b.WriteString("    allowed_peers:\n")
