@@ -130,7 +130,7 @@ type Deps struct {
 	AdvertClock AdvertClock
 	Dataplane   Dataplane
 	Addresses   Addresses
-	Routes      Routes // nil: no virtual routes or rules
+	Routes      Routes    // nil: no virtual routes or rules
 	Announcer   Announcer // nil: no GARP/NA
 	Sender      Sender
 	Notifier    Notifier    // nil: no hooks
