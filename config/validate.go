@@ -206,10 +206,6 @@ func (v *validator) instances() {
 				vrs[k] = i
 			}
 		}
-		if in.UseVMAC && fam == 6 {
-			// The daemon refuses this at start; say so here, with the line.
-			v.add(p+".use_vmac", true, "VMAC is supported for IPv4 instances only: ebpfvrrp cannot create one for an IPv6 instance yet")
-		}
 		v.unicast(p, in, fam)
 		v.routes(p, in)
 		v.track(p, in)
