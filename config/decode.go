@@ -55,6 +55,7 @@ func decodeInto(settings map[string]any, cfg *Config) []Problem {
 // advert_interval of 0, which Normalize would turn into the 1 s default, is a
 // problem, as keepalived refuses advert_int 0.
 func explicitZeros(settings map[string]any, cfg *Config) []Problem {
+	fileWeights(settings, cfg)
 	list, ok := lookupFold(settings, "instances")
 	if !ok {
 		return nil
@@ -81,6 +82,27 @@ func explicitZeros(settings map[string]any, cfg *Config) []Problem {
 	return probs
 }
 
+// fileWeights gives a file tracker written without weight keepalived's default
+// weight 1 (track_file_handler, keepalived/trackers/track_file.c): the file's
+// value is added to the priority. A written weight, 0 included, stays.
+func fileWeights(settings map[string]any, cfg *Config) {
+	raw, _ := lookupFold(settings, "trackers")
+	trackers, _ := raw.(map[string]any)
+	if trackers == nil {
+		return // e.g. only the environment over a keepalived.conf, which says its weights
+	}
+	for name, t := range cfg.Trackers {
+		if t.File == "" {
+			continue
+		}
+		m, _ := trackers[name].(map[string]any)
+		if _, set := lookupFold(m, "weight"); !set {
+			t.Weight = 1
+			cfg.Trackers[name] = t
+		}
+	}
+}
+
 // decodeHook converts the loose forms an operator writes into schema types. It must
 // not guess: every conversion here is one the documentation promises.
 func decodeHook(from, to reflect.Value) (any, error) {
@@ -88,80 +110,109 @@ func decodeHook(from, to reflect.Value) (any, error) {
 	if from.Type() == to.Type() {
 		return data, nil
 	}
-	switch to.Type() {
+	if v, ok, err := decodeSchemaType(data, to.Type()); ok {
+		return v, err
+	}
+	return decodeKind(data, to.Type())
+}
+
+// decodeSchemaType converts data into one of the schema's own types (durations,
+// addresses, prefixes, VIPs, references written as a bare string, trackers and
+// notify scripts whose shell strings stay whole, instance defaults). ok false:
+// not one of them, or not a form this type takes; decodeKind goes on.
+func decodeSchemaType(data any, to reflect.Type) (v any, ok bool, err error) {
+	switch to {
 	case durationType:
-		return toDuration(data)
+		v, err = toDuration(data)
+		return v, true, err
 	case addrType:
-		s, ok := data.(string)
-		if !ok {
-			return nil, fmt.Errorf("%s must be an IP address string", describe(data))
-		}
-		if s == "" {
-			return netip.Addr{}, nil
-		}
-		a, err := netip.ParseAddr(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an IP address", s)
-		}
-		return a, nil
+		v, err = decodeAddr(data)
+		return v, true, err
 	case prefixType:
-		s, ok := data.(string)
-		if !ok {
-			return nil, fmt.Errorf("%s must be an address or address/prefix-length string", describe(data))
+		s, isString := data.(string)
+		if !isString {
+			return nil, true, fmt.Errorf("%s must be an address or address/prefix-length string", describe(data))
 		}
-		return ParseHostPrefix(strings.TrimSpace(s))
+		v, err = ParseHostPrefix(strings.TrimSpace(s))
+		return v, true, err
 	case vipType:
-		if s, ok := data.(string); ok {
-			return ParseVIP(s)
+		if s, isString := data.(string); isString {
+			v, err = ParseVIP(s)
+			return v, true, err
 		}
 	case trackRefType:
-		if s, ok := data.(string); ok {
-			return TrackRef{Name: s}, nil
+		if s, isString := data.(string); isString {
+			return TrackRef{Name: s}, true, nil
 		}
 	case trackIfaceType:
-		if s, ok := data.(string); ok {
-			return TrackInterface{Name: s}, nil
+		if s, isString := data.(string); isString {
+			return TrackInterface{Name: s}, true, nil
 		}
 	case secondaryPathType:
-		if s, ok := data.(string); ok {
+		if s, isString := data.(string); isString {
 			if a, err := netip.ParseAddr(s); err == nil {
-				return SecondaryPath{Peer: a}, nil
+				return SecondaryPath{Peer: a}, true, nil
 			}
-			return SecondaryPath{Interface: s}, nil
+			return SecondaryPath{Interface: s}, true, nil
 		}
 	case trackerType:
-		if m, ok := data.(map[string]any); ok {
-			return keepShellStrings(m, "command"), nil
+		if m, isMap := data.(map[string]any); isMap {
+			return keepShellStrings(m, "command"), true, nil
 		}
 	case notifyType:
-		if m, ok := data.(map[string]any); ok {
-			return keepShellStrings(m, "master", "backup", "fault", "stop", "generic"), nil
+		if m, isMap := data.(map[string]any); isMap {
+			return keepShellStrings(m, "master", "backup", "fault", "stop", "generic"), true, nil
 		}
 	case instanceType:
-		// preempt defaults to true and priority to 100, which zero values cannot
-		// say; fill them in before decoding so an explicit `preempt: false`
-		// survives and an explicit `priority: 0` is reported, not replaced.
-		if m, ok := data.(map[string]any); ok {
-			defaults := map[string]any{"preempt": DefaultPreempt, "priority": DefaultPriority}
-			var m2 map[string]any
-			for key, def := range defaults {
-				if _, set := lookupFold(m, key); set {
-					continue
-				}
-				if m2 == nil {
-					m2 = make(map[string]any, len(m)+len(defaults))
-					for k, v := range m {
-						m2[k] = v
-					}
-				}
-				m2[key] = def
-			}
-			if m2 != nil {
-				return m2, nil
+		if m, isMap := data.(map[string]any); isMap {
+			if m2 := withInstanceDefaults(m); m2 != nil {
+				return m2, true, nil
 			}
 		}
 	}
+	return nil, false, nil
+}
 
+func decodeAddr(data any) (netip.Addr, error) {
+	s, ok := data.(string)
+	if !ok {
+		return netip.Addr{}, fmt.Errorf("%s must be an IP address string", describe(data))
+	}
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
+	}
+	return a, nil
+}
+
+// withInstanceDefaults fills in preempt (default true) and priority (100),
+// which zero values cannot say, before decoding, so an explicit `preempt:
+// false` survives and an explicit `priority: 0` is reported, not replaced.
+// nil: both are set already.
+func withInstanceDefaults(m map[string]any) map[string]any {
+	defaults := map[string]any{"preempt": DefaultPreempt, "priority": DefaultPriority}
+	var m2 map[string]any
+	for key, def := range defaults {
+		if _, set := lookupFold(m, key); set {
+			continue
+		}
+		if m2 == nil {
+			m2 = make(map[string]any, len(m)+len(defaults))
+			for k, v := range m {
+				m2[k] = v
+			}
+		}
+		m2[key] = def
+	}
+	return m2
+}
+
+// decodeKind converts the loose scalar forms into the kind to has: whole
+// numbers from floats and strings, booleans from strings, argv from a string.
+func decodeKind(data any, to reflect.Type) (any, error) {
 	switch to.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		switch v := data.(type) {
@@ -190,7 +241,7 @@ func decodeHook(from, to reflect.Value) (any, error) {
 			return b, nil
 		}
 	case reflect.Slice:
-		if s, ok := data.(string); ok && to.Type().Elem().Kind() == reflect.String {
+		if s, ok := data.(string); ok && to.Elem().Kind() == reflect.String {
 			return splitArgv(s)
 		}
 	}

@@ -28,6 +28,11 @@ const (
 	DefaultTrackerRise     = 1
 	DefaultTrackerFall     = 1
 	DefaultHTTPStatus      = 200
+	// MaxStartupDelay is the longest vrrp_startup_delay keepalived takes
+	// (4294.967295 s, its timer's range).
+	MaxStartupDelay = 4294967295 * time.Microsecond
+	// DefaultProcessQuorum: keepalived's alloc_vrrp_process starts quorum at 1.
+	DefaultProcessQuorum = 1
 
 	DefaultAttachMode      = "auto"
 	DefaultPinPath         = "/sys/fs/bpf/ebpfvrrp"
@@ -89,6 +94,7 @@ func DefaultInstance() Instance {
 //     master_delay written as 0, GARP.MasterDelaySet, stays 0);
 //   - AllowedPeers empty takes a copy of UnicastPeers;
 //   - a Tracker's Timeout left zero takes its Interval;
+//   - a process tracker's Quorum left zero becomes 1 unless QuorumMax is 0;
 //   - Auth.Type left empty becomes "pass" when a password is set, else "none".
 //
 // Not touched, because zero is meaningful there: Preempt, Telemetry.Listen ("" turns
@@ -147,6 +153,11 @@ func (c *Config) Normalize() {
 		if t.Fall == 0 {
 			t.Fall = DefaultTrackerFall
 		}
+		if t.Process != nil && t.Process.Quorum == 0 && (t.Process.QuorumMax == nil || *t.Process.QuorumMax > 0) {
+			pc := *t.Process
+			pc.Quorum = DefaultProcessQuorum
+			t.Process = &pc
+		}
 		if t.HTTP != nil && t.HTTP.ExpectStatus == 0 {
 			h := *t.HTTP
 			h.ExpectStatus = DefaultHTTPStatus
@@ -175,6 +186,9 @@ func inheritGARP(in, global GARP) GARP {
 	}
 	if in.Interval == 0 {
 		in.Interval = global.Interval
+	}
+	if in.LowerPrio == nil {
+		in.LowerPrio = global.LowerPrio
 	}
 	return in
 }

@@ -96,14 +96,16 @@ type kaConverter struct {
 	// versionExplicit[i]: instance i has its own "version" line.
 	versionExplicit map[int]bool
 	instanceSeen    map[string]kaPos
-	trackerSeen     map[string]kaPos
-	// Global defaults of instance settings, resolved after the whole file:
-	// vrrp_skip_check_adv_addr, and vrrp_strict's no_accept.
+	// instanceNodes[i] is instance i's block; strict is global_defs vrrp_strict.
+	instanceNodes []*kaNode
+	strict        bool
+	trackerSeen   map[string]kaPos
+	// groupWeights: sync groups with sync_group_tracking_weight (or its old
+	// name global_tracking), whose members keep their trackers' weights.
+	groupWeights map[string]bool
+	// vrrp_skip_check_adv_addr, every instance's default unless it has its own.
 	skipCheckAdvAddr bool
-	strict           bool
-	// Per instance: an explicit skip_check_adv_addr, and strict_mode.
-	skipExplicit map[int]bool
-	strictMode   map[int]bool
+	skipExplicit     map[int]bool
 }
 
 func (c *kaConverter) errorf(p kaPos, format string, args ...any) {
@@ -153,7 +155,6 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 	c.trackerSeen = map[string]kaPos{}
 	c.versionExplicit = map[int]bool{}
 	c.skipExplicit = map[int]bool{}
-	c.strictMode = map[int]bool{}
 	for _, n := range nodes {
 		switch n.Name() {
 		case "global_defs":
@@ -168,6 +169,10 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			if name, ok := c.blockName(n); ok {
 				c.trackFile(n, name)
 			}
+		case "vrrp_track_process":
+			if name, ok := c.blockName(n); ok {
+				c.trackProcess(n, name)
+			}
 		case "vrrp_instance":
 			if name, ok := c.blockName(n); ok {
 				c.instance(n, name)
@@ -180,6 +185,7 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 			c.unhandled(n, "the top level", kaTopLevel, kaTopLevelUnsupported)
 		}
 	}
+	c.syncGroupWeights()
 	for i := range c.cfg.Instances {
 		in := &c.cfg.Instances[i]
 		if c.versionExplicit[i] {
@@ -192,22 +198,13 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 		if !c.skipExplicit[i] {
 			in.SkipCheckAdvAddr = c.skipCheckAdvAddr
 		}
-		// keepalived.conf(5), vrrp_strict: "If accept/no accept is not
-		// specified, accept is set if priority is 255 and cleared otherwise".
-		strict, set := c.strictMode[i]
-		if !set {
-			strict = c.strict
-		}
-		if in.Accept == nil && strict {
-			accept := in.Priority == 255
-			in.Accept = &accept
-		}
 		// keepalived runs an IPv6 instance as VRRPv3 unless told otherwise: v2 has
 		// no IPv6.
 		if in.Version == 2 && len(in.VIPs) > 0 && in.VIPs[0].Address.Addr().Is6() && !in.VIPs[0].Address.Addr().Is4In6() {
 			in.Version = 3
 		}
 	}
+	c.strictInstances()
 	// Conflicts keepalived resolves with a warning and still runs; so do we.
 	for i := range c.cfg.Instances {
 		in := &c.cfg.Instances[i]
@@ -281,24 +278,6 @@ func (c *kaConverter) args(n *kaNode, min, max int, usage string) bool {
 }
 
 func (c *kaConverter) flag(n *kaNode) bool { return c.args(n, 0, 0, "") }
-
-// optBool reads keepalived's optional boolean argument: none means on.
-func (c *kaConverter) optBool(n *kaNode) (bool, bool) {
-	if !c.args(n, 0, 1, "[on|off|true|false|yes|no]") {
-		return false, false
-	}
-	if len(n.Args) == 0 {
-		return true, true
-	}
-	switch strings.ToLower(n.Args[0].Text) {
-	case "on", "true", "yes":
-		return true, true
-	case "off", "false", "no":
-		return false, true
-	}
-	c.errorf(n.Args[0].Pos, "%s: %q is not one of on, off, true, false, yes, no", n.Name(), n.Args[0].Text)
-	return false, false
-}
 
 func (c *kaConverter) str(n *kaNode) (string, bool) {
 	if !c.args(n, 1, 1, "VALUE") {
@@ -551,21 +530,31 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			c.garp(n, strings.TrimPrefix(n.Name(), "vrrp_"), &cfg.GARP, false)
 		case "vrrp_garp_interval":
 			cfg.GARP.Interval, _ = c.seconds(n)
+		case "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
+			c.lowerPrioGARP(n, &cfg.GARP)
 		case "script_user":
 			if c.args(n, 1, 2, "USER [GROUP]") {
-				c.warnKeyword(n, kaCtxGlobal)
-				cfg.ScriptUser = n.Args[0].Text
-				if len(n.Args) == 2 {
-					c.warnf(n.Args[1].Pos, "script_user: group %q ignored; scripts run with the user's primary group", n.Args[1].Text)
-				}
+				cfg.ScriptUser = kaRunAs(n.Args[0].Text, n.Args[1:])
 			}
-		case "vrrp_skip_check_adv_addr":
-			c.skipCheckAdvAddr, _ = c.optBool(n)
+		case "notify_fifo", "vrrp_notify_fifo":
+			c.notifyFIFOPath(n, kaFIFO(cfg, n.Name()))
+		case "notify_fifo_script", "vrrp_notify_fifo_script":
+			c.notifyFIFOScript(n, kaFIFO(cfg, strings.TrimSuffix(n.Name(), "_script")))
+		case "vrrp_startup_delay":
+			// keepalived reads 0.001–4294.967295 s and reports anything else.
+			if d, ok := c.seconds(n); ok {
+				if d < time.Millisecond || d > MaxStartupDelay {
+					c.errorf(n.Args[0].Pos, "vrrp_startup_delay: %s is outside 0.001–4294.967295 seconds (keepalived: \"vrrp_startup_delay '%s' is invalid\")", n.Args[0].Text, n.Args[0].Text)
+					continue
+				}
+				cfg.StartupDelay = d
+			}
 		case "vrrp_strict":
 			if c.flag(n) {
 				c.strict = true
-				c.warnKeyword(n, kaCtxGlobal)
 			}
+		case "vrrp_skip_check_adv_addr":
+			c.skipCheckAdvAddr, _ = c.kaBool(n)
 		case "enable_script_security":
 			if c.flag(n) {
 				cfg.ScriptSecurity = true
@@ -635,11 +624,7 @@ func (c *kaConverter) vrrpScript(n *kaNode, name string) {
 			}
 		case "user":
 			if c.args(s, 1, 2, "USER [GROUP]") {
-				c.warnKeyword(s, kaCtxScript)
-				t.User = s.Args[0].Text
-				if len(s.Args) == 2 {
-					c.warnf(s.Args[1].Pos, "user: group %q ignored; the script runs with the user's primary group", s.Args[1].Text)
-				}
+				t.User = kaRunAs(s.Args[0].Text, s.Args[1:])
 			}
 		default:
 			c.unhandled(s, "vrrp_script", kaScript, kaScriptUnsupported)
@@ -673,12 +658,8 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 		case "init_file":
 			t.FileInit = c.initFile(s)
 		case "weight":
-			if c.args(s, 1, 2, "N") {
-				if len(s.Args) == 2 {
-					c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
-					continue
-				}
-				t.Weight, _ = c.intArg(s, s.Args[0])
+			if w, ok := c.blockWeight(s); ok {
+				t.Weight = w
 			}
 		default:
 			c.unhandled(s, n.Name(), kaTrackFile, kaTrackFileUnsupported)
@@ -689,6 +670,20 @@ func (c *kaConverter) trackFile(n *kaNode, name string) {
 		return
 	}
 	c.addTracker(n, name, t)
+}
+
+// blockWeight reads a track_file or vrrp_track_process block's "weight N";
+// keepalived's "weight N reverse" is refused, as ebpfvrrp does not carry its
+// inverted sense.
+func (c *kaConverter) blockWeight(s *kaNode) (int, bool) {
+	if !c.args(s, 1, 2, "N") {
+		return 0, false
+	}
+	if len(s.Args) == 2 {
+		c.errorf(s.Args[1].Pos, "weight: %q is not supported; use the opposite sign", s.Args[1].Text)
+		return 0, false
+	}
+	return c.intArg(s, s.Args[0])
 }
 
 // initFile reads "init_file [VALUE] [overwrite]" in either order, as keepalived's
@@ -720,16 +715,74 @@ func (c *kaConverter) initFile(s *kaNode) *FileInit {
 	return fi
 }
 
+// kaFIFO is the config's FIFO for keepalived's notify_fifo or vrrp_notify_fifo.
+func kaFIFO(cfg *Config, name string) *NotifyFIFO {
+	if name == "notify_fifo" {
+		return &cfg.NotifyFIFO
+	}
+	return &cfg.VRRPNotifyFIFO
+}
+
+// notifyFIFOPath reads "notify_fifo PATH [USER [GROUP]]"; keepalived chowns a
+// FIFO it creates to USER:GROUP, which ebpfvrrp does not.
+func (c *kaConverter) notifyFIFOPath(n *kaNode, f *NotifyFIFO) {
+	if !c.args(n, 1, 3, "PATH [USER [GROUP]]") {
+		return
+	}
+	f.Path = n.Args[0].Text
+	if len(n.Args) > 1 {
+		c.warnf(n.Args[1].Pos, "%s: the FIFO is not given to %q: it is created as the daemon's user, mode 0644, which any user can read", n.Name(), n.Args[1].Text)
+	}
+}
+
+// notifyFIFOScript reads "notify_fifo_script SCRIPT [USER [GROUP]]".
+func (c *kaConverter) notifyFIFOScript(n *kaNode, f *NotifyFIFO) {
+	argv, extra, ok := c.scriptArgv(n)
+	if !ok {
+		return
+	}
+	if len(extra) > 2 {
+		c.errorf(n.Pos(), "%s: unexpected %q after SCRIPT USER GROUP (to pass arguments, quote the whole command line)", n.Name(), strings.Join(extra[2:], " "))
+		return
+	}
+	f.Script = argv
+	if len(extra) > 0 {
+		f.User = strings.Join(extra, ":")
+	}
+}
+
+// kaRunAs spells keepalived's "USER [GROUP]" as the config's "USER[:GROUP]".
+func kaRunAs(user string, group []kaToken) string {
+	if len(group) == 0 {
+		return user
+	}
+	return user + ":" + group[0].Text
+}
+
 func (c *kaConverter) notify(s *kaNode, nt *Notify, ctx string) {
 	argv, extra, ok := c.scriptArgv(s)
 	if !ok {
 		return
 	}
-	c.warnKeyword(s, ctx)
+	if k, _ := kaLookup(ctx, s.Name()); k.Class == kaWarned {
+		c.warnKeyword(s, ctx)
+	}
+	if len(extra) > 2 {
+		c.errorf(s.Pos(), "%s: unexpected %q after SCRIPT USER GROUP (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra[2:], " "))
+		return
+	}
 	if len(extra) > 0 {
-		// keepalived runs this one script as USER [GROUP]; ebpfvrrp runs every
-		// notify script as root (control's ExecNotifier sets no credentials).
-		c.warnf(s.Pos(), "%s: running this script as %q is not supported; it runs as root (to pass arguments, quote the whole command line)", s.Name(), strings.Join(extra, " "))
+		// keepalived runs this one script as USER [GROUP]; ebpfvrrp has one user
+		// per notify block, so two different ones cannot both hold.
+		runAs := kaRunAs(extra[0], nil)
+		if len(extra) == 2 {
+			runAs += ":" + extra[1]
+		}
+		if nt.User != "" && nt.User != runAs {
+			c.errorf(s.Pos(), "%s: runs as %q, but another notify script of this block runs as %q; ebpfvrrp runs a block's notify scripts as one user", s.Name(), runAs, nt.User)
+			return
+		}
+		nt.User = runAs
 	}
 	switch s.Name() {
 	case "notify":
@@ -817,7 +870,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "preempt_delay":
 			in.PreemptDelay, _ = c.seconds(s)
-		case "unicast_src_ip":
+		case "unicast_src_ip", "mcast_src_ip":
+			// keepalived's vrrp_srcip_handler serves both: one source address.
 			if c.args(s, 1, 1, "ADDRESS") {
 				in.UnicastSource, _ = c.addr(s, s.Args[0])
 			}
@@ -830,7 +884,7 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			if c.wantBlock(s, 0) {
 				in.TrackInterfaces = append(in.TrackInterfaces, c.trackInterfaces(s, prefix+".track_interfaces", len(in.TrackInterfaces))...)
 			}
-		case "track_script", "track_file":
+		case "track_script", "track_file", "track_process":
 			if c.wantBlock(s, 0) {
 				in.Track = append(in.Track, c.trackRefs(s, prefix+".track", len(in.Track))...)
 			}
@@ -838,6 +892,8 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			c.notify(s, &in.Notify, kaCtxInstance)
 		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
 			c.garp(s, s.Name(), &in.GARP, true)
+		case "garp_lower_prio_repeat", "garp_lower_prio_delay":
+			c.lowerPrioGARP(s, &in.GARP)
 		case "use_vmac":
 			if c.args(s, 0, 1, "[NAME]") {
 				in.UseVMAC = true
@@ -851,28 +907,25 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			}
 		case "accept", "no_accept":
 			if c.flag(s) {
-				accept := s.Name() == "accept"
-				in.Accept = &accept
+				in.NoAccept = s.Name() == "no_accept"
 			}
 		case "virtual_routes", "virtual_rules":
 			if c.wantBlock(s, 0) {
 				c.routeLines(s, prefix, &in)
 			}
 		case "skip_check_adv_addr":
-			if v, ok := c.optBool(s); ok {
+			if v, ok := c.kaBool(s); ok {
 				in.SkipCheckAdvAddr = v
 				c.skipExplicit[idx] = true
 			}
 		case "strict_mode":
-			if v, ok := c.optBool(s); ok {
-				c.strictMode[idx] = v
-				c.warnKeyword(s, kaCtxInstance)
-			}
+			c.kaBool(s) // applied by strictInstances once the whole file is read
 		default:
 			c.unhandled(s, "vrrp_instance", kaInstance, kaInstanceUnsupported)
 		}
 	}
 	c.cfg.Instances = append(c.cfg.Instances, in)
+	c.instanceNodes = append(c.instanceNodes, n)
 }
 
 func (c *kaConverter) auth(n *kaNode, a *Auth, prefix string) {
@@ -1119,11 +1172,70 @@ func (c *kaConverter) syncGroup(n *kaNode, name string) {
 			}
 		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
 			c.notify(s, &g.Notify, kaCtxSyncGroup)
+		case "sync_group_tracking_weight", "global_tracking":
+			if c.flag(s) {
+				if c.groupWeights == nil {
+					c.groupWeights = map[string]bool{}
+				}
+				c.groupWeights[name] = true
+			}
 		default:
 			c.unhandled(s, "vrrp_sync_group", kaSyncGroup, kaSyncGroupUnsupported)
 		}
 	}
 	c.cfg.SyncGroups = append(c.cfg.SyncGroups, g)
+}
+
+// syncGroupWeights does what keepalived 2.2 does to the trackers of a sync
+// group's members unless the group says sync_group_tracking_weight
+// (keepalived/vrrp/vrrp.c, vrrp_complete_init): a tracked interface's weight
+// becomes 0 (link down is FAULT); a tracked file's weight becomes 0 (a non-zero
+// value is FAULT; keepalived logs "ignoring weight from tracked file ... due to
+// SYNC group"); a vrrp_script with a weight is dropped from the instance
+// altogether ("ignoring tracked script with weights due to SYNC group").
+func (c *kaConverter) syncGroupWeights() {
+	member := map[string]string{}
+	for _, g := range c.cfg.SyncGroups {
+		if !c.groupWeights[g.Name] {
+			for _, m := range g.Instances {
+				member[m] = g.Name
+			}
+		}
+	}
+	for i := range c.cfg.Instances {
+		in := &c.cfg.Instances[i]
+		group, ok := member[in.Name]
+		if !ok {
+			continue
+		}
+		pos := c.cfg.Positions[fmt.Sprintf("instances[%d]", i)]
+		keep := in.Track[:0]
+		for _, ref := range in.Track {
+			tr := c.cfg.Trackers[ref.Name]
+			w := tr.Weight
+			if ref.Weight != nil {
+				w = *ref.Weight
+			}
+			switch {
+			case w == 0:
+			case tr.File == "":
+				c.warnPos(pos, "(%s) vrrp_script %s (weight %d) is not tracked because of sync group %s, as keepalived ignores a tracked script with a weight there; give it weight 0, or set sync_group_tracking_weight in the group", in.Name, ref.Name, w, group)
+				continue
+			default:
+				c.warnPos(pos, "(%s) weight %d of tracked file %s ignored because of sync group %s, as keepalived does: a non-zero value is FAULT; set sync_group_tracking_weight in the group to keep it", in.Name, w, ref.Name, group)
+				zero := 0
+				ref.Weight = &zero
+			}
+			keep = append(keep, ref)
+		}
+		in.Track = keep
+		for j := range in.TrackInterfaces {
+			if w := in.TrackInterfaces[j].Weight; w != 0 {
+				c.warnPos(pos, "(%s) weight %d of tracked interface %s ignored because of sync group %s, as keepalived does: link down is FAULT; set sync_group_tracking_weight in the group to keep it", in.Name, w, in.TrackInterfaces[j].Name, group)
+				in.TrackInterfaces[j].Weight = 0
+			}
+		}
+	}
 }
 
 // Field paths (as Problem.Path spells them) that keepalived keywords set.
@@ -1137,7 +1249,13 @@ var kaGlobalPaths = map[string]string{
 	"vrrp_garp_master_refresh":        "garp.refresh",
 	"vrrp_garp_master_refresh_repeat": "garp.refresh_repeat",
 	"vrrp_garp_interval":              "garp.interval",
+	"vrrp_garp_lower_prio_repeat":     "garp.lower_prio",
 	"script_user":                     "script_user",
+	"notify_fifo":                     "notify_fifo.path",
+	"notify_fifo_script":              "notify_fifo.script",
+	"vrrp_notify_fifo":                "vrrp_notify_fifo.path",
+	"vrrp_notify_fifo_script":         "vrrp_notify_fifo.script",
+	"vrrp_startup_delay":              "startup_delay",
 }
 
 var kaNotifyPaths = map[string]string{
@@ -1162,10 +1280,12 @@ var kaInstancePaths = map[string]string{
 	"preempt":                    "preempt",
 	"preempt_delay":              "preempt_delay",
 	"unicast_src_ip":             "unicast_source",
+	"mcast_src_ip":               "unicast_source",
 	"unicast_peer":               "unicast_peers",
 	"track_interface":            "track_interfaces",
 	"track_script":               "track",
 	"track_file":                 "track",
+	"track_process":              "track",
 	"notify":                     "notify.generic",
 	"notify_master":              "notify.master",
 	"notify_backup":              "notify.backup",
@@ -1175,6 +1295,7 @@ var kaInstancePaths = map[string]string{
 	"garp_master_repeat":         "garp.master_repeat",
 	"garp_master_refresh":        "garp.refresh",
 	"garp_master_refresh_repeat": "garp.refresh_repeat",
+	"garp_lower_prio_repeat":     "garp.lower_prio",
 	"use_vmac":                   "use_vmac",
 	"dont_track_primary":         "dont_track_primary",
 }

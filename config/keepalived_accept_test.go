@@ -8,24 +8,20 @@ import (
 // TestKeepalivedAcceptMode: accept / no_accept and the default keepalived
 // picks. keepalived.conf(5): accept is "the default setting unless strict mode
 // is set"; under vrrp_strict, "If accept/no accept is not specified, accept is
-// set if priority is 255 and cleared otherwise".
+// set if priority is 255 and cleared otherwise" (keepalived_strict.go applies
+// that part).
 //
 // keyword: vrrp_instance accept
 // keyword: vrrp_instance no_accept
 func TestKeepalivedAcceptMode(t *testing.T) {
-	on, off := true, false
 	for _, c := range []struct {
 		name, global, inst string
-		want               *bool
+		noAccept           bool
 	}{
-		{"default", "", "", nil},
-		{"accept", "", "accept", &on},
-		{"no_accept", "", "no_accept", &off},
-		{"strict, priority 100", "vrrp_strict", "", &off},
-		{"strict, priority 255", "vrrp_strict", "priority 255", &on},
-		{"strict, accept given", "vrrp_strict", "accept", &on},
-		{"strict_mode on the instance", "", "strict_mode", &off},
-		{"strict_mode off overrides vrrp_strict", "vrrp_strict", "strict_mode off", nil},
+		{"default", "", "", false},
+		{"accept", "", "accept", false},
+		{"no_accept", "", "no_accept", true},
+		{"strict, priority 100", "vrrp_strict", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			text := fmt.Sprintf("global_defs {\n %s\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n %s\n virtual_ipaddress {\n  198.18.0.1\n }\n}\n", c.global, c.inst)
@@ -33,9 +29,8 @@ func TestKeepalivedAcceptMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := cfg.Instances[0].Accept
-			if (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
-				t.Errorf("Accept = %v, want %v", fmtBool(got), fmtBool(c.want))
+			if got := cfg.Instances[0].NoAccept; got != c.noAccept {
+				t.Errorf("NoAccept = %v, want %v", got, c.noAccept)
 			}
 		})
 	}
@@ -72,11 +67,4 @@ func TestKeepalivedSkipCheckAdvAddr(t *testing.T) {
 	if _, err := LoadKeepalived(kaWrite(t, "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n skip_check_adv_addr maybe\n}\n")); err == nil {
 		t.Error("skip_check_adv_addr maybe: loaded, want an error")
 	}
-}
-
-func fmtBool(b *bool) string {
-	if b == nil {
-		return "unset"
-	}
-	return fmt.Sprint(*b)
 }

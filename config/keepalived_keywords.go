@@ -48,6 +48,7 @@ const (
 	kaCtxGlobal    = "global_defs"
 	kaCtxScript    = "vrrp_script"
 	kaCtxTrackFile = "track_file"
+	kaCtxProcess   = "vrrp_track_process"
 	kaCtxInstance  = "vrrp_instance"
 	kaCtxSyncGroup = "vrrp_sync_group"
 	kaCtxAuth      = "authentication"
@@ -56,7 +57,7 @@ const (
 )
 
 // kaContexts is the order of the contexts in docs/keepalived.md.
-var kaContexts = []string{kaCtxLine, kaCtxTop, kaCtxGlobal, kaCtxScript, kaCtxTrackFile, kaCtxInstance, kaCtxSyncGroup, kaCtxAuth, kaCtxVIP, kaCtxPeer}
+var kaContexts = []string{kaCtxLine, kaCtxTop, kaCtxGlobal, kaCtxScript, kaCtxTrackFile, kaCtxProcess, kaCtxInstance, kaCtxSyncGroup, kaCtxAuth, kaCtxVIP, kaCtxPeer}
 
 // kaKeyword is one row of the table.
 type kaKeyword struct {
@@ -106,27 +107,21 @@ const (
 	kaMsgDBus     = "the D-Bus interface is not supported; use `ebpfvrrp status` or the metrics"
 	kaMsgFirewall = "ebpfvrrp installs no iptables/nftables rules for VIPs"
 	kaMsgSched    = "process scheduling/affinity settings do not apply; set them in the systemd unit"
-	kaMsgFIFO     = "nothing is written to a notify FIFO and no FIFO script runs; use notify scripts"
+	kaMsgFIFO     = "nothing is written to this FIFO and its script is not run: there are no LVS checkers in ebpfvrrp (notify_fifo and vrrp_notify_fifo work)"
 	kaMsgNetlink  = "netlink buffer tuning does not apply: adverts are filtered in the kernel by XDP"
 	kaMsgProcess  = "process/daemon housekeeping settings do not apply to ebpfvrrp"
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
 
-	kaMsgProcTrack       = "no process is tracked, so priorities ignore it; use a vrrp_script such as \"pidof nginx\""
-	kaMsgStrict          = "strict mode is not enforced: what keepalived's strict mode refuses (authentication, unicast peers and more) is accepted; its default of no_accept below priority 255 is applied"
+	kaMsgStrict          = "What keepalived's strict mode reports as a config error is refused at its line (no VIP, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; unicast_peer is warned about and run, as keepalived runs it; no_accept is enforced in XDP, not by firewall rules"
 	kaMsgNoAccept        = "a Master that is not the address owner drops traffic to its VIPs in XDP on every interface ebpfvrrp attaches to (ARP, neighbour discovery and VRRP pass); keepalived's firewall rule also drops packets sent from the VIPs, which ebpfvrrp does not"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
-	kaMsgLowerPrioGARP   = "a Master that hears a lower-priority advert answers it with an advert at once but sends no GARP/NA"
+	kaMsgLowerPrioGARP   = "A Master hearing a lower-priority advert sends its GARP/NA schedule again: garp_master_repeat at once and again after garp_master_delay, keepalived's defaults for these; a repeat of 0 turns it off (strict mode's default); another count or delay is warned about and the master's is used"
 	kaMsgLowerPrioAdvert = "a Master always answers a lower-priority advert with an advert at once (keepalived's default)"
-	kaMsgPrioChanges     = "notify scripts run on state changes only; a priority change runs none"
+	kaMsgPrioChanges     = "no line is written to a notify FIFO when the priority changes (keepalived writes one there, and runs no script either); notify scripts run on state changes only"
 
-	// What a notify hook does differently today (control's ExecNotifier, run by
-	// cmd/ebpfvrrp): as root, under a timeout, one hook at a time per instance.
-	kaMsgNotify = "runs as root, not as script_user (started at once and run to completion, concurrently with other hooks, as keepalived does; YAML notify.timeout can bound it)"
-	// The user a check runs as: the shipped unit's CapabilityBoundingSet holds no
-	// CAP_SETUID/CAP_SETGID, so switching users fails there.
-	kaMsgScriptUser = "vrrp_script checks without a user of their own run as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so such a check counts as failed; notify scripts run as root"
-	kaMsgUser       = "the check runs as this user, which under the shipped systemd unit fails (it grants no CAP_SETUID/CAP_SETGID), so the check counts as failed"
+	// How notify scripts run (hooks.ExecNotifier): as keepalived runs them.
+	kaMsgNotify = "Started at once and run to completion, concurrently with other hooks (YAML notify.timeout can bound them), as script_user or the USER [GROUP] after the script; a block's notify scripts must name the same user"
 )
 
 var kaKeywords = []kaKeyword{
@@ -154,7 +149,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxTop, "track_group", "static address/route track groups are not supported"),
 	warned(kaCtxTop, "garp_group", "per-interface GARP aggregation is not supported; GARP timing comes from vrrp_garp_* and garp_master_*"),
 	warned(kaCtxTop, "linkbeat_interfaces", "MII/ethtool link polling is not supported; link state comes from netlink"),
-	warned(kaCtxTop, "vrrp_track_process", kaMsgProcTrack),
+	actsNote(kaCtxTop, "vrrp_track_process", "Processes are counted by reading /proc every interval (1 s), not through the proc connector, which the kernel serves only in the initial network namespace; so a fork and an exec are not told apart: fork_delay holds back any gained quorum, terminate_delay any lost one"),
 	warned(kaCtxTop, "interface_up_down_delays", "link changes take effect at once: there are no up/down debounce delays"),
 	warned(kaCtxTop, "bfd_instance", kaMsgBFD),
 	warned(kaCtxTop, "net_namespace", "network namespaces are chosen by starting ebpfvrrp inside one (ip netns exec / NetworkNamespacePath=)"),
@@ -169,7 +164,7 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxGlobal, "vrrp_garp_master_refresh"),
 	acts(kaCtxGlobal, "vrrp_garp_master_refresh_repeat"),
 	acts(kaCtxGlobal, "vrrp_garp_interval"),
-	warnedH(kaCtxGlobal, "script_user", kaMsgScriptUser),
+	actsNote(kaCtxGlobal, "script_user", "Trackers' scripts and notify scripts run as USER[:GROUP] with only that group (keepalived's setgroups(1, &gid)); without script_user, as keepalived_script when that user exists, else root. The shipped unit grants CAP_SETUID/CAP_SETGID for it"),
 	warnedH(kaCtxGlobal, "enable_script_security", "ebpfvrrp -t checks script ownership and permissions as keepalived -t does; the running daemon does not check them again before running a script, so keep scripts root-owned and not writable by others"),
 	warned(kaCtxGlobal, "notification_email", kaMsgSMTP),
 	warned(kaCtxGlobal, "notification_email_from", kaMsgSMTP),
@@ -191,7 +186,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "enable_traps", kaMsgSNMP),
 	warned(kaCtxGlobal, "enable_dbus", kaMsgDBus),
 	warned(kaCtxGlobal, "dbus_service_name", kaMsgDBus),
-	warnedH(kaCtxGlobal, "vrrp_strict", kaMsgStrict),
+	actsNote(kaCtxGlobal, "vrrp_strict", kaMsgStrict),
 	warned(kaCtxGlobal, "vrrp_iptables", kaMsgFirewall),
 	warned(kaCtxGlobal, "vrrp_ipsets", kaMsgFirewall),
 	warned(kaCtxGlobal, "nftables", kaMsgFirewall),
@@ -201,8 +196,8 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "nftables_no_lower_prio_vip", kaMsgFirewall),
 	acts(kaCtxGlobal, "vrrp_skip_check_adv_addr"),
 	warned(kaCtxGlobal, "vrrp_check_unicast_src", kaMsgCheckUnicastSrc),
-	warned(kaCtxGlobal, "vrrp_garp_lower_prio_delay", kaMsgLowerPrioGARP),
-	warned(kaCtxGlobal, "vrrp_garp_lower_prio_repeat", kaMsgLowerPrioGARP),
+	actsNote(kaCtxGlobal, "vrrp_garp_lower_prio_delay", kaMsgLowerPrioGARP),
+	actsNote(kaCtxGlobal, "vrrp_garp_lower_prio_repeat", kaMsgLowerPrioGARP),
 	warned(kaCtxGlobal, "vrrp_gna_interval", "a separate NA interval is not supported; vrrp_garp_interval applies to both ARP and NA"),
 	warned(kaCtxGlobal, "vrrp_min_garp", "the vrrp_garp_master_* settings (or their defaults) apply; set vrrp_garp_master_repeat / vrrp_garp_master_refresh explicitly"),
 	warned(kaCtxGlobal, "vrrp_lower_prio_no_advert", kaMsgLowerPrioAdvert),
@@ -261,15 +256,15 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "max_auto_priority", kaMsgSched),
 	warned(kaCtxGlobal, "min_auto_priority_delay", kaMsgSched),
 	warned(kaCtxGlobal, "no_checker_emails", kaMsgSMTP),
-	warned(kaCtxGlobal, "notify_fifo", kaMsgFIFO),
-	warned(kaCtxGlobal, "notify_fifo_script", kaMsgFIFO),
-	warned(kaCtxGlobal, "vrrp_notify_fifo", kaMsgFIFO),
-	warned(kaCtxGlobal, "vrrp_notify_fifo_script", kaMsgFIFO),
+	actsNote(kaCtxGlobal, "notify_fifo", "Lines `INSTANCE \"NAME\" STATE PRIORITY` and `GROUP \"NAME\" STATE 0` on every state change, as keepalived writes them; keepalived's LVS checker lines do not exist here. A USER [GROUP] owner after the path is warned about (the FIFO stays the daemon's, mode 0644)"),
+	actsNote(kaCtxGlobal, "notify_fifo_script", "Started with the FIFO's path as its last argument before the FIFO is opened, as script_user or USER [GROUP]; SIGTERM at exit"),
+	actsNote(kaCtxGlobal, "vrrp_notify_fifo", "The same lines as notify_fifo (ebpfvrrp has only VRRP events)"),
+	actsNote(kaCtxGlobal, "vrrp_notify_fifo_script", "As notify_fifo_script, for vrrp_notify_fifo"),
 	warned(kaCtxGlobal, "checker_notify_fifo", kaMsgFIFO),
 	warned(kaCtxGlobal, "checker_notify_fifo_script", kaMsgFIFO),
-	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", kaMsgFIFO),
+	warned(kaCtxGlobal, "fifo_write_vrrp_states_on_reload", "a reload writes no lines for the states the instances already had; the notify FIFOs get lines on state changes only"),
 	warned(kaCtxGlobal, "vrrp_notify_priority_changes", kaMsgPrioChanges),
-	warned(kaCtxGlobal, "vrrp_startup_delay", "instances start at once: there is no startup delay; order ebpfvrrp after network-online.target instead"),
+	actsNote(kaCtxGlobal, "vrrp_startup_delay", "Not applied when the daemon takes over running Masters (upgrade, restart), which keepalived cannot do"),
 	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs", kaMsgNetlink),
 	warned(kaCtxGlobal, "vrrp_netlink_cmd_rcv_bufs_force", kaMsgNetlink),
 	warned(kaCtxGlobal, "vrrp_netlink_monitor_rcv_bufs", kaMsgNetlink),
@@ -280,7 +275,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "lvs_netlink_monitor_rcv_bufs_force", kaMsgLVS),
 	warned(kaCtxGlobal, "vrrp_rx_bufs_policy", kaMsgNetlink),
 	warned(kaCtxGlobal, "vrrp_rx_bufs_multiplier", kaMsgNetlink),
-	warned(kaCtxGlobal, "vrrp_track_process", kaMsgProcTrack),
+	warned(kaCtxGlobal, "vrrp_track_process", "vrrp_track_process is a top-level block, not a global_defs keyword: no process is tracked by this one; move it out of global_defs"),
 	warned(kaCtxGlobal, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
 	warned(kaCtxGlobal, "bfd_nlmsg_timeout", kaMsgBFD),
 
@@ -291,13 +286,24 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxScript, "weight"),
 	acts(kaCtxScript, "rise"),
 	acts(kaCtxScript, "fall"),
-	warnedH(kaCtxScript, "user", kaMsgUser),
+	actsNote(kaCtxScript, "user", "The script runs as USER[:GROUP], as with script_user"),
 	acts(kaCtxScript, "init_fail"),
 
 	// track_file
 	acts(kaCtxTrackFile, "file"),
 	acts(kaCtxTrackFile, "weight"),
 	acts(kaCtxTrackFile, "init_file"),
+
+	// vrrp_track_process
+	acts(kaCtxProcess, "process"),
+	acts(kaCtxProcess, "param_match"),
+	acts(kaCtxProcess, "weight"),
+	acts(kaCtxProcess, "quorum"),
+	acts(kaCtxProcess, "quorum_max"),
+	acts(kaCtxProcess, "fork_delay"),
+	acts(kaCtxProcess, "terminate_delay"),
+	acts(kaCtxProcess, "delay"),
+	acts(kaCtxProcess, "full_command"),
 
 	// vrrp_instance
 	acts(kaCtxInstance, "state"),
@@ -324,12 +330,12 @@ var kaKeywords = []kaKeyword{
 	actsNote(kaCtxInstance, "use_vmac", "IPv4 and IPv6; an IPv6 VMAC gets the parent's link-local address, which adverts leave from, as keepalived; an interface name after it is ignored with a warning"),
 	acts(kaCtxInstance, "dont_track_primary"),
 	actsNote(kaCtxInstance, "accept", "the default unless vrrp_strict / strict_mode"),
-	warnedH(kaCtxInstance, "notify_master", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify_backup", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify_fault", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify_stop", kaMsgNotify),
-	warnedH(kaCtxInstance, "notify", kaMsgNotify+"; it is also called with state SPLIT_BRAIN when two Masters are seen, which keepalived never sends"),
-	warned(kaCtxInstance, "mcast_src_ip", "not applied: multicast adverts leave from the interface's primary address; for a fixed source use unicast_src_ip with unicast_peer"),
+	actsNote(kaCtxInstance, "notify_master", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify_backup", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify_fault", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify_stop", kaMsgNotify),
+	actsNote(kaCtxInstance, "notify", kaMsgNotify+"; called with INSTANCE NAME STATE PRIORITY; SPLIT_BRAIN and SPLIT_BRAIN_END (ebpfvrrp's own states) only with YAML split_brain.notify"),
+	actsNote(kaCtxInstance, "mcast_src_ip", "The adverts' source address, multicast or unicast: keepalived and ebpfvrrp read it and unicast_src_ip as one setting"),
 	warned(kaCtxInstance, "track_src_ip", "not applied: the instance does not go to FAULT when its advert source address goes away"),
 	warned(kaCtxInstance, "unicast_ttl", "not applied: unicast adverts are sent with TTL 255, and received ones are accepted whatever their TTL"),
 	warned(kaCtxInstance, "check_unicast_src", kaMsgCheckUnicastSrc),
@@ -338,7 +344,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxInstance, "use_vmac_addr", "the VMAC's address is always 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6)"),
 	warned(kaCtxInstance, "vmac_xmit_base", "with use_vmac adverts are sent from the VMAC interface"),
 	warned(kaCtxInstance, "use_ipvlan", "ipvlan interfaces are not supported; use use_vmac (macvlan)"),
-	warned(kaCtxInstance, "track_process", kaMsgProcTrack),
+	acts(kaCtxInstance, "track_process"),
 	warned(kaCtxInstance, "track_bfd", kaMsgBFD),
 	warned(kaCtxInstance, "promote_secondaries", "set net.ipv4.conf.IFACE.promote_secondaries=1 with sysctl instead"),
 	warned(kaCtxInstance, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
@@ -346,15 +352,15 @@ var kaKeywords = []kaKeyword{
 	actsNote(kaCtxInstance, "virtual_rules", "options other than from, to, iif, oif, fwmark, priority and table are warned and not applied"),
 	actsNote(kaCtxInstance, "no_accept", kaMsgNoAccept),
 	acts(kaCtxInstance, "skip_check_adv_addr"),
-	warnedH(kaCtxInstance, "strict_mode", kaMsgStrict),
+	actsNote(kaCtxInstance, "strict_mode", kaMsgStrict),
 	warned(kaCtxInstance, "debug", "use --log-level debug"),
-	warned(kaCtxInstance, "notify_deleted", "no notify script runs when an instance is removed by a reload"),
+	warned(kaCtxInstance, "notify_deleted", "an instance removed by a reload runs its notify_stop script and notify with STOP, as when ebpfvrrp stops; keepalived sends FAULT then, or DELETED with this keyword, and runs its script"),
 	warned(kaCtxInstance, "notify_master_rx_lower_pri", "no notify script runs when a Master hears a lower priority"),
 	warned(kaCtxInstance, "smtp_alert", kaMsgSMTP),
 	warned(kaCtxInstance, "notify_priority_changes", kaMsgPrioChanges),
 	warned(kaCtxInstance, "lvs_sync_daemon_interface", kaMsgLVS),
-	warned(kaCtxInstance, "garp_lower_prio_delay", kaMsgLowerPrioGARP),
-	warned(kaCtxInstance, "garp_lower_prio_repeat", kaMsgLowerPrioGARP),
+	actsNote(kaCtxInstance, "garp_lower_prio_delay", kaMsgLowerPrioGARP),
+	actsNote(kaCtxInstance, "garp_lower_prio_repeat", kaMsgLowerPrioGARP),
 	warned(kaCtxInstance, "down_timer_adverts", "the master-down interval is always 3 adverts + skew (RFC 5798)"),
 	warned(kaCtxInstance, "garp_extra_if", "GARP on extra interfaces is not supported"),
 	warned(kaCtxInstance, "vmac_garp_intvl", "GARP on extra interfaces is not supported"),
@@ -364,19 +370,19 @@ var kaKeywords = []kaKeyword{
 
 	// vrrp_sync_group
 	acts(kaCtxSyncGroup, "group"),
-	warnedH(kaCtxSyncGroup, "notify_master", kaMsgNotify),
-	warnedH(kaCtxSyncGroup, "notify_backup", kaMsgNotify),
-	warnedH(kaCtxSyncGroup, "notify_fault", kaMsgNotify),
-	warnedH(kaCtxSyncGroup, "notify_stop", "never runs: ebpfvrrp sends a sync group no notification when it stops"),
-	warnedH(kaCtxSyncGroup, "notify", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_master", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_backup", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_fault", kaMsgNotify),
+	actsNote(kaCtxSyncGroup, "notify_stop", kaMsgNotify+"; runs when the daemon stops, after the instances' notify_stop"),
+	actsNote(kaCtxSyncGroup, "notify", kaMsgNotify+"; called with GROUP NAME STATE 0"),
 	warned(kaCtxSyncGroup, "track_interface", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_script", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_file", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_process", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "track_bfd", kaMsgTrackGrp),
 	warned(kaCtxSyncGroup, "smtp_alert", kaMsgSMTP),
-	warned(kaCtxSyncGroup, "global_tracking", kaMsgTrackGrp),
-	warned(kaCtxSyncGroup, "sync_group_tracking_weight", kaMsgTrackGrp),
+	actsNote(kaCtxSyncGroup, "global_tracking", "Old name of sync_group_tracking_weight"),
+	actsNote(kaCtxSyncGroup, "sync_group_tracking_weight", "Members keep their trackers' weights; without it, as in keepalived, a member's tracked interfaces and files get weight 0 (FAULT) and a vrrp_script with a weight is not tracked, each with a warning"),
 	warned(kaCtxSyncGroup, "notify_priority_changes", kaMsgPrioChanges),
 
 	// authentication
@@ -411,6 +417,7 @@ var (
 	kaGlobal, kaGlobalUnsupported        = kaMaps(kaCtxGlobal)
 	kaScript, kaScriptUnsupported        = kaMaps(kaCtxScript)
 	kaTrackFile, kaTrackFileUnsupported  = kaMaps(kaCtxTrackFile)
+	kaProcess, kaProcessUnsupported      = kaMaps(kaCtxProcess)
 	kaInstance, kaInstanceUnsupported    = kaMaps(kaCtxInstance)
 	kaSyncGroup, kaSyncGroupUnsupported  = kaMaps(kaCtxSyncGroup)
 	kaAuth, _                            = kaMaps(kaCtxAuth)

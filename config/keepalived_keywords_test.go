@@ -57,6 +57,8 @@ func kaSnippet(ctx, line string) (string, int) {
 		return "vrrp_script s {\n script /bin/true\n " + line + "\n}\n", 3
 	case kaCtxTrackFile:
 		return "track_file f {\n file /run/f\n " + line + "\n}\n", 3
+	case kaCtxProcess:
+		return "vrrp_track_process p {\n process nginx\n " + line + "\n}\n", 3
 	case kaCtxInstance:
 		return inst + " " + line + "\n}\n", 7
 	case kaCtxSyncGroup:
@@ -228,6 +230,7 @@ var kaCtxTitles = map[string]string{
 	kaCtxGlobal:    "global_defs",
 	kaCtxScript:    "vrrp_script",
 	kaCtxTrackFile: "track_file / vrrp_track_file",
+	kaCtxProcess:   "vrrp_track_process",
 	kaCtxInstance:  "vrrp_instance",
 	kaCtxSyncGroup: "vrrp_sync_group",
 	kaCtxAuth:      "authentication (in vrrp_instance)",

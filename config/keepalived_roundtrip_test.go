@@ -16,6 +16,7 @@ func TestKeepalivedConvertRoundTrip(t *testing.T) {
 	files = append(files,
 		filepath.Join("testdata", "keepalived", "full.conf"),
 		filepath.Join("testdata", "keepalived", "include", "main.conf"),
+		filepath.Join("testdata", "keepalived", "process_strict.conf"),
 	)
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {

@@ -32,9 +32,9 @@ var kaSamples = []struct {
 	{file: "keepalived.conf.vrrp", kaAccepts: true, warnLines: []int{4, 17, 32}},
 	{file: "keepalived.conf.vrrp.sync", kaAccepts: true},
 	{file: "keepalived.conf.vrrp.scripts", kaAccepts: true, warnLines: []int{19}},
-	{file: "keepalived.conf.IPv6", kaAccepts: true, warnLines: []int{7, 13},
-		why:     "LVS only: no vrrp_instance, so ebpfvrrp has nothing to run",
-		loadErr: "at least one instance is required"},
+	// LVS only, no vrrp_instance: valid with a warning, as keepalived -t accepts
+	// it; ebpfvrrp run refuses it (nothing to run).
+	{file: "keepalived.conf.IPv6", kaAccepts: true, warnLines: []int{7, 13}},
 	{file: "keepalived.conf.conditional_conf", configID: "high", kaAccepts: true, warnLines: []int{3}},
 	{file: "keepalived.conf.conditional_conf", configID: "low", kaAccepts: true, warnLines: []int{4}},
 	{file: "keepalived.conf.conditional_conf", kaAccepts: false,
@@ -178,24 +178,28 @@ func TestKeepalivedDuplicateVIPs(t *testing.T) {
 	}
 }
 
-// TestKeepalivedSamplesReference runs keepalived -t on every sample, in a network
-// namespace of its own holding eth0–eth3 (veth pairs), and checks the kaAccepts
-// column. A privileged test: it runs with EBPFVRRP_PRIVILEGED_TESTS=1 as root.
-func TestKeepalivedSamplesReference(t *testing.T) {
+// kaRun is one keepalived -t run: a file and its -i config id ("" for none).
+type kaRun struct{ path, configID string }
+
+// keepalivedT runs keepalived -t on each file, in a network namespace of its own
+// holding eth0–eth3 (veth pairs), and returns the exit statuses in order. A
+// privileged test helper: it needs root and EBPFVRRP_PRIVILEGED_TESTS=1.
+func keepalivedT(t *testing.T, runs []kaRun) []int {
+	t.Helper()
 	testutil.Privileged(t)
 	testutil.Require(t, "keepalived", "unshare", "ip")
 	ka, _ := exec.LookPath("keepalived")
 	unshare, _ := exec.LookPath("unshare")
 	var script strings.Builder
 	script.WriteString("set -u\nip link set lo up\nfor i in eth0 eth1 eth2 eth3; do ip link add $i type veth peer name p$i || exit 100; ip link set $i up; ip link set p$i up; done\n")
-	for i, s := range kaSamples {
-		abs, err := filepath.Abs(filepath.Join("testdata", "keepalived", "samples", s.file))
+	for i, r := range runs {
+		abs, err := filepath.Abs(r.path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := ""
-		if s.configID != "" {
-			id = "-i " + s.configID
+		if r.configID != "" {
+			id = "-i " + r.configID
 		}
 		fmt.Fprintf(&script, "timeout 20 %s -t %s -f %s -l -D >/dev/null 2>&1; echo \"%d $?\"\n", ka, id, abs, i)
 	}
@@ -207,21 +211,46 @@ func TestKeepalivedSamplesReference(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unshare: %v\n%s", err, out)
 	}
-	rc := map[int]int{}
+	rc := make([]int, len(runs))
+	seen := map[int]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var i, code int
-		if _, err := fmt.Sscanf(line, "%d %d", &i, &code); err == nil {
-			rc[i] = code
+		if _, err := fmt.Sscanf(line, "%d %d", &i, &code); err == nil && i >= 0 && i < len(runs) {
+			rc[i], seen[i] = code, true
 		}
 	}
+	if len(seen) != len(runs) {
+		t.Fatalf("exit statuses for %d of %d runs in:\n%s", len(seen), len(runs), out)
+	}
+	return rc
+}
+
+// kaReference runs keepalived -t on each of texts (written to files) and checks
+// each exit status with check, in a subtest named names[i].
+func kaReference(t *testing.T, names, texts []string, check func(t *testing.T, i, rc int)) {
+	t.Helper()
+	runs := make([]kaRun, len(texts))
+	for i, text := range texts {
+		runs[i] = kaRun{path: kaWrite(t, text)}
+	}
+	rc := keepalivedT(t, runs)
+	for i, name := range names {
+		t.Run(name, func(t *testing.T) { check(t, i, rc[i]) })
+	}
+}
+
+// TestKeepalivedSamplesReference runs keepalived -t on every sample with eth0–eth3
+// present and checks the kaAccepts column.
+func TestKeepalivedSamplesReference(t *testing.T) {
+	var runs []kaRun
+	for _, s := range kaSamples {
+		runs = append(runs, kaRun{filepath.Join("testdata", "keepalived", "samples", s.file), s.configID})
+	}
+	rc := keepalivedT(t, runs)
 	for i, s := range kaSamples {
 		t.Run(kaSampleName(s.file, s.configID), func(t *testing.T) {
-			code, ok := rc[i]
-			if !ok {
-				t.Fatalf("no exit status in:\n%s", out)
-			}
-			if (code == 0) != s.kaAccepts {
-				t.Errorf("keepalived -t exit status %d, recorded kaAccepts=%v (%s)", code, s.kaAccepts, s.why)
+			if (rc[i] == 0) != s.kaAccepts {
+				t.Errorf("keepalived -t exit status %d, recorded kaAccepts=%v (%s)", rc[i], s.kaAccepts, s.why)
 			}
 		})
 	}

@@ -121,3 +121,38 @@ func TestKeepalivedInitFail(t *testing.T) {
 		}
 	}
 }
+
+// TestYAMLFileTrackerWeight: in YAML too a file tracker without weight gets
+// keepalived's weight 1, so the keepalived import and a hand-written YAML agree;
+// a written weight 0 stays 0 (FAULT on non-zero) and survives Marshal.
+func TestYAMLFileTrackerWeight(t *testing.T) {
+	for _, tc := range []struct {
+		name, tracker string
+		want          int
+	}{
+		{"omitted", "file: /run/tf", 1},
+		{"zero", "file: /run/tf\n    weight: 0", 0},
+		{"negative", "file: /run/tf\n    weight: -5", -5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(minimal+"  tf:\n    "+tc.tracker+"\n"), "yaml", "t.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Trackers["tf"].Weight; got != tc.want {
+				t.Fatalf("weight %d, want %d", got, tc.want)
+			}
+			out, err := Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := Parse(out, "yaml", "back.yaml")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if got := back.Trackers["tf"].Weight; got != tc.want {
+				t.Errorf("after Marshal: weight %d, want %d\n%s", got, tc.want, out)
+			}
+		})
+	}
+}

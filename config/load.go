@@ -155,6 +155,10 @@ func finish(c *Config, decodeProbs []Problem) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(c.Instances) == 0 {
+			// As keepalived -t: valid, with nothing to run (`run` refuses it).
+			c.Warnings = append(c.Warnings, Warning{File: c.Source, Message: NoInstancesWarning})
+		}
 		return c, nil
 	}
 	all := make([]Problem, 0, len(decodeProbs))
@@ -180,6 +184,9 @@ func finish(c *Config, decodeProbs []Problem) (*Config, error) {
 	sortProblems(all)
 	return nil, &ValidationError{Problems: all}
 }
+
+// NoInstancesWarning is the warning for a valid config without instances.
+const NoInstancesWarning = "no instances (vrrp_instance): the config is valid but there is nothing to run; ebpfvrrp run refuses it"
 
 // newViper returns a viper with every environment override bound.
 func newViper() *viper.Viper {

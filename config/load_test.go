@@ -402,7 +402,7 @@ extra: 1
 	want := []string{
 		"t.yaml:4: instances[0].priority: 300 is outside 1–255 (255 means address owner)",
 		"t.yaml:5: instances[1].vips[0]: 198.18.0.3 is also a VIP of instance \"VI_1\"; two virtual routers would fight over it",
-		`t.yaml:15: extra: unknown key "extra"; allowed: dataplane, garp, instances, mcast_group4, mcast_group6, router_id, script_user, split_brain, sync_groups, telemetry, trackers`,
+		`t.yaml:15: extra: unknown key "extra"; allowed: dataplane, garp, instances, mcast_group4, mcast_group6, notify_fifo, router_id, script_user, split_brain, startup_delay, sync_groups, telemetry, trackers, vrrp_notify_fifo`,
 	}
 	if d := lineDiff(strings.Join(want, "\n"), strings.Join(got, "\n")); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)
@@ -430,5 +430,25 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(p); err != nil {
 		t.Errorf("Load(%s) as YAML: %v", p, err)
+	}
+}
+
+// TestNoInstancesIsValid: a config without instances validates with a warning,
+// as keepalived -t accepts keepalived's LVS-only samples (doc/samples
+// keepalived.conf.IPv6); the daemon refuses to run it (internal/daemon).
+func TestNoInstancesIsValid(t *testing.T) {
+	c, err := Parse([]byte("router_id: lb-5\n"), "yaml", "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || c.Warnings[0].Message != NoInstancesWarning || c.Warnings[0].File != "t.yaml" {
+		t.Errorf("warnings %+v, want one %q for t.yaml", c.Warnings, NoInstancesWarning)
+	}
+	k, err := Load("testdata/keepalived/samples/keepalived.conf.IPv6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(k.Warnings, func(w Warning) bool { return w.Message == NoInstancesWarning }) {
+		t.Errorf("keepalived.conf.IPv6: no %q warning in %+v", NoInstancesWarning, k.Warnings)
 	}
 }

@@ -82,46 +82,9 @@ func scalar(tag, value string) *yaml.Node {
 func str(s string) *yaml.Node { return scalar("!!str", s) }
 
 func encodeValue(v reflect.Value, path string) (*yaml.Node, error) {
-	switch v.Type() {
-	case durationType:
-		return str(time.Duration(v.Int()).String()), nil
-	case addrType:
-		a := v.Interface().(netip.Addr)
-		if !a.IsValid() {
-			return str(""), nil
-		}
-		return str(a.String()), nil
-	case prefixType:
-		p := v.Interface().(netip.Prefix)
-		if !p.IsValid() {
-			return str(""), nil
-		}
-		return str(p.String()), nil
-	case vipType:
-		vip := v.Interface().(VIP)
-		if back, err := ParseVIP(vip.String()); err == nil && back == vip {
-			return str(vip.String()), nil
-		}
-	case trackRefType:
-		if r := v.Interface().(TrackRef); r.Weight == nil {
-			return str(r.Name), nil
-		}
-	case trackIfaceType:
-		if t := v.Interface().(TrackInterface); t.Weight == 0 {
-			return str(t.Name), nil
-		}
-	case secondaryPathType:
-		sp := v.Interface().(SecondaryPath)
-		switch {
-		case sp.Interface != "" && !sp.Peer.IsValid():
-			if _, err := netip.ParseAddr(sp.Interface); err != nil {
-				return str(sp.Interface), nil
-			}
-		case sp.Interface == "" && sp.Peer.IsValid():
-			return str(sp.Peer.String()), nil
-		}
+	if n := encodeSchemaType(v); n != nil {
+		return n, nil
 	}
-
 	switch v.Kind() {
 	case reflect.String:
 		return str(v.String()), nil
@@ -135,64 +98,137 @@ func encodeValue(v reflect.Value, path string) (*yaml.Node, error) {
 		}
 		return encodeValue(v.Elem(), path)
 	case reflect.Slice:
-		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		if e := v.Type().Elem(); e.Kind() == reflect.String || e == addrType {
-			n.Style = yaml.FlowStyle
-		}
-		for i := range v.Len() {
-			c, err := encodeValue(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, c)
-		}
-		return n, nil
+		return encodeSlice(v, path)
 	case reflect.Map:
-		if v.Type().Key().Kind() != reflect.String {
-			return nil, fmt.Errorf("config: marshal %s: map key %s is not a string", path, v.Type().Key())
-		}
-		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		keys := make([]string, 0, v.Len())
-		for _, k := range v.MapKeys() {
-			keys = append(keys, k.String())
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			c, err := encodeValue(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), joinPath(path, k))
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, str(k), c)
-		}
-		return n, nil
+		return encodeMap(v, path)
 	case reflect.Struct:
-		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "-" || !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
-			fv := v.Field(i)
-			p := joinPath(path, name)
-			// An instance's master_delay written as 0 must come back as 0, not inherit.
-			explicitZero := t == garpType && f.Name == "MasterDelay" && v.Interface().(GARP).MasterDelaySet
-			if opts == "omitempty" && isEmpty(fv) && !mustEmit(p) && !explicitZero {
-				continue
-			}
-			c, err := encodeValue(fv, p)
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, str(name), c)
-		}
-		return n, nil
+		return encodeStruct(v, path)
 	}
 	return nil, fmt.Errorf("config: marshal %s: unsupported type %s", path, v.Type())
+}
+
+// encodeSchemaType writes the schema's own types in the short forms the
+// decoder reads back (durations, addresses, prefixes, a VIP or a reference as
+// one string); nil when v is not one or needs its long form.
+func encodeSchemaType(v reflect.Value) *yaml.Node {
+	switch v.Type() {
+	case durationType:
+		return str(time.Duration(v.Int()).String())
+	case addrType:
+		a := v.Interface().(netip.Addr)
+		if !a.IsValid() {
+			return str("")
+		}
+		return str(a.String())
+	case prefixType:
+		p := v.Interface().(netip.Prefix)
+		if !p.IsValid() {
+			return str("")
+		}
+		return str(p.String())
+	case vipType:
+		vip := v.Interface().(VIP)
+		if back, err := ParseVIP(vip.String()); err == nil && back == vip {
+			return str(vip.String())
+		}
+	case trackRefType:
+		if r := v.Interface().(TrackRef); r.Weight == nil {
+			return str(r.Name)
+		}
+	case trackIfaceType:
+		if t := v.Interface().(TrackInterface); t.Weight == 0 {
+			return str(t.Name)
+		}
+	case secondaryPathType:
+		sp := v.Interface().(SecondaryPath)
+		switch {
+		case sp.Interface != "" && !sp.Peer.IsValid():
+			if _, err := netip.ParseAddr(sp.Interface); err != nil {
+				return str(sp.Interface)
+			}
+		case sp.Interface == "" && sp.Peer.IsValid():
+			return str(sp.Peer.String())
+		}
+	}
+	return nil
+}
+
+func encodeSlice(v reflect.Value, path string) (*yaml.Node, error) {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	if e := v.Type().Elem(); e.Kind() == reflect.String || e == addrType {
+		n.Style = yaml.FlowStyle
+	}
+	for i := range v.Len() {
+		c, err := encodeValue(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, c)
+	}
+	return n, nil
+}
+
+// encodeMap writes a map with its keys sorted, so convert is deterministic.
+func encodeMap(v reflect.Value, path string) (*yaml.Node, error) {
+	if v.Type().Key().Kind() != reflect.String {
+		return nil, fmt.Errorf("config: marshal %s: map key %s is not a string", path, v.Type().Key())
+	}
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	keys := make([]string, 0, v.Len())
+	for _, k := range v.MapKeys() {
+		keys = append(keys, k.String())
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c, err := encodeValue(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), joinPath(path, k))
+		if err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, str(k), c)
+	}
+	return n, nil
+}
+
+// encodeStruct writes a struct's fields by their yaml names, leaving out the
+// empty omitempty ones unless they must be said (alwaysEmit, or a zero that
+// would otherwise come back as a default).
+func encodeStruct(v reflect.Value, path string) (*yaml.Node, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fv := v.Field(i)
+		p := joinPath(path, name)
+		if opts == "omitempty" && isEmpty(fv) && !mustEmit(p) && !explicitZero(v, f) {
+			continue
+		}
+		c, err := encodeValue(fv, p)
+		if err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, str(name), c)
+	}
+	return n, nil
+}
+
+// explicitZero: field f of struct v is a zero that means itself, not "the
+// default": an instance's garp master_delay written as 0, a file tracker's
+// weight 0 (the default is 1).
+func explicitZero(v reflect.Value, f reflect.StructField) bool {
+	switch {
+	case v.Type() == garpType && f.Name == "MasterDelay":
+		return v.Interface().(GARP).MasterDelaySet
+	case v.Type() == trackerType && f.Name == "Weight":
+		return v.Interface().(Tracker).File != ""
+	}
+	return false
 }
 
 // mustEmit: p is in alwaysEmit or is a block containing such a field.

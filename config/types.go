@@ -20,7 +20,14 @@ type Config struct {
 	McastGroup4 netip.Addr `mapstructure:"mcast_group4" yaml:"mcast_group4,omitempty"`
 	McastGroup6 netip.Addr `mapstructure:"mcast_group6" yaml:"mcast_group6,omitempty"`
 
-	// ScriptUser runs scripts as this user unless a script sets its own.
+	// StartupDelay holds every instance back this long after the daemon starts
+	// (keepalived's vrrp_startup_delay): not after a reload, and not when the
+	// daemon takes over Masters from an earlier run (upgrade, restart).
+	StartupDelay time.Duration `mapstructure:"startup_delay" yaml:"startup_delay,omitempty"`
+
+	// ScriptUser runs trackers' commands and notify hooks as "USER[:GROUP]"
+	// (names or ids) unless a tracker or notify block sets its own user
+	// (keepalived's script_user USER [GROUP]). Empty: as the daemon's user.
 	ScriptUser string `mapstructure:"script_user" yaml:"script_user,omitempty"`
 
 	Instances  []Instance         `mapstructure:"instances" yaml:"instances"`
@@ -29,6 +36,13 @@ type Config struct {
 	Dataplane  Dataplane          `mapstructure:"dataplane" yaml:"dataplane,omitempty"`
 	Telemetry  Telemetry          `mapstructure:"telemetry" yaml:"telemetry,omitempty"`
 	SplitBrain SplitBrain         `mapstructure:"split_brain" yaml:"split_brain,omitempty"`
+	// NotifyFIFO and VRRPNotifyFIFO are keepalived's notify_fifo and
+	// vrrp_notify_fifo: each state change is written to the pipe as a line
+	// `INSTANCE "VI_1" MASTER 100` or `GROUP "G1" BACKUP 0`. keepalived writes
+	// its LVS checkers' events to notify_fifo too; ebpfvrrp has none, so the two
+	// receive the same lines.
+	NotifyFIFO     NotifyFIFO `mapstructure:"notify_fifo" yaml:"notify_fifo,omitempty"`
+	VRRPNotifyFIFO NotifyFIFO `mapstructure:"vrrp_notify_fifo" yaml:"vrrp_notify_fifo,omitempty"`
 
 	// ScriptSecurity is keepalived's enable_script_security: read so that
 	// `ebpfvrrp -t` fails where `keepalived -t` does; ebpfvrrp itself performs no
@@ -48,6 +62,12 @@ type Config struct {
 	// parent's position. Not part of the schema.
 	Positions map[string]Position `mapstructure:"-" yaml:"-"`
 }
+
+// KeepalivedScriptUser is whom keepalived runs scripts as when script_user is not
+// set, if that user exists, else root (keepalived lib/notify.c,
+// set_default_script_user); the daemon does the same for a keepalived.conf, and
+// with enable_script_security the user must exist.
+const KeepalivedScriptUser = "keepalived_script"
 
 // Position is where a configuration value was written: a file and 1-based line, or
 // for an environment override File "$EBPFVRRP_..." and Line 0.
@@ -87,7 +107,10 @@ type Instance struct {
 	VIPs []VIP `mapstructure:"vips" yaml:"vips"`
 	// ExcludedVIPs are added on Master but not carried in adverts.
 	ExcludedVIPs []VIP `mapstructure:"excluded_vips" yaml:"excluded_vips,omitempty"`
-	// UnicastSource/UnicastPeers switch the instance from multicast to unicast adverts.
+	// UnicastSource is the adverts' source address (keepalived's unicast_src_ip,
+	// or mcast_src_ip, which sets the same address); by default the interface's
+	// primary address. UnicastPeers switch the instance from multicast to unicast
+	// adverts, sent to them.
 	UnicastSource netip.Addr   `mapstructure:"unicast_source" yaml:"unicast_source,omitempty"`
 	UnicastPeers  []netip.Addr `mapstructure:"unicast_peers" yaml:"unicast_peers,omitempty"`
 	// AllowedPeers, when not empty, is the only set of sources whose adverts the kernel
@@ -102,11 +125,12 @@ type Instance struct {
 	// GARP overrides Config.GARP for this instance; zero fields inherit.
 	GARP    GARP `mapstructure:"garp" yaml:"garp,omitempty"`
 	UseVMAC bool `mapstructure:"use_vmac" yaml:"use_vmac,omitempty"`
-	// Accept is VRRPv3's Accept_Mode (keepalived's accept / no_accept): false
-	// makes a Master that is not the address owner (priority < 255) drop
-	// traffic to its VIPs in XDP. Unset means true, keepalived's default
-	// without vrrp_strict.
-	Accept *bool `mapstructure:"accept" yaml:"accept,omitempty"`
+	// NoAccept is keepalived's no_accept (RFC 5798 Accept_Mode false): a Master
+	// that is not the address owner (priority < 255) does not accept traffic to
+	// its VIPs: the XDP program drops it (ARP, neighbour discovery and VRRP
+	// pass). The keepalived importer sets it for vrrp_strict instances without
+	// accept/no_accept, as keepalived does.
+	NoAccept bool `mapstructure:"no_accept" yaml:"no_accept,omitempty"`
 	// VirtualRoutes and VirtualRules are added when the instance becomes
 	// Master and removed when it stops being one (keepalived's virtual_routes
 	// and virtual_rules), one line each in keepalived's syntax (see Route, Rule):
@@ -148,22 +172,23 @@ type TrackInterface struct {
 	Weight int    `mapstructure:"weight" yaml:"weight,omitempty"`
 }
 
-// Tracker is a health check. Exactly one of Command, HTTP, TCP or File is set.
+// Tracker is a health check. Exactly one of Command, HTTP, TCP, File or Process is set.
 // Weight semantics are keepalived's: 0 means failure puts the instance in FAULT;
 // positive adds weight while healthy; negative adds weight while failing.
 type Tracker struct {
 	// Command is argv, executed directly; with Shell it is passed to /bin/sh -c.
 	// In a file it may be a list, or a string: split on whitespace (no quoting;
 	// quotes are rejected), or with shell: true kept whole as the one sh -c argument.
-	Command []string   `mapstructure:"command" yaml:"command,omitempty"`
-	Shell   bool       `mapstructure:"shell" yaml:"shell,omitempty"`
-	User    string     `mapstructure:"user" yaml:"user,omitempty"`
-	HTTP    *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
-	TCP     *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
+	Command []string `mapstructure:"command" yaml:"command,omitempty"`
+	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	// User runs Command as "USER[:GROUP]" (keepalived's vrrp_script user USER
+	// [GROUP]); empty: as ScriptUser.
+	User string     `mapstructure:"user" yaml:"user,omitempty"`
+	HTTP *HTTPCheck `mapstructure:"http" yaml:"http,omitempty"`
+	TCP  *TCPCheck  `mapstructure:"tcp" yaml:"tcp,omitempty"`
 	// File is keepalived's track_file: the file holds an integer; value*weight is added,
-	// or with weight 0 a non-zero value means FAULT. keepalived's default weight for a
-	// track_file is 1; the keepalived importer writes it out, while in YAML an omitted
-	// weight is 0 as for every tracker.
+	// or with weight 0 a non-zero value means FAULT. An omitted weight is 1, as
+	// keepalived's for a track_file (other trackers' omitted weight is 0).
 	File string `mapstructure:"file" yaml:"file,omitempty"`
 	// FileInit, with File, is keepalived's init_file: before the first check the
 	// daemon writes Value (and a newline) to File when File does not exist; with
@@ -176,10 +201,39 @@ type Tracker struct {
 	Weight   int           `mapstructure:"weight" yaml:"weight,omitempty"`
 	Rise     int           `mapstructure:"rise" yaml:"rise,omitempty"`
 	Fall     int           `mapstructure:"fall" yaml:"fall,omitempty"`
+	// Process is keepalived's vrrp_track_process: up while the number of running
+	// processes that match is within the quorum.
+	Process *ProcessCheck `mapstructure:"process" yaml:"process,omitempty"`
 	// InitFail starts the tracker failed until its first result (keepalived's
 	// init_fail); by default a tracker starts as succeeded. The daemon passes it
 	// to control.TrackerConfig.InitFail.
 	InitFail bool `mapstructure:"init_fail" yaml:"init_fail,omitempty"`
+}
+
+// ProcessCheck matches running processes as keepalived's vrrp_track_process does
+// (keepalived/core/track_process.c): Name is compared exactly (no pattern, unlike
+// pgrep) with the process name, /proc/PID/stat's comm (at most 15 bytes; zombies
+// do not count), or with FullCommand — implied by Args or ParamMatch — with the
+// first word of /proc/PID/cmdline, Args then with the words after it.
+type ProcessCheck struct {
+	Name string   `mapstructure:"name" yaml:"name"`
+	Args []string `mapstructure:"args" yaml:"args,omitempty"`
+	// ParamMatch says how Args are compared: "exact" (the default once Args or
+	// ParamMatch is set: exactly these arguments, none when Args is empty),
+	// "partial" (the first len(Args) arguments are these) or "initial" (as
+	// partial, but the last one need only start with Args' last).
+	ParamMatch  string `mapstructure:"param_match" yaml:"param_match,omitempty"`
+	FullCommand bool   `mapstructure:"full_command" yaml:"full_command,omitempty"`
+	// Quorum is the least number of matching processes for success (default 1;
+	// 0 only with QuorumMax 0). QuorumMax, when set, the most: 0 means success
+	// only while no such process runs.
+	Quorum    int  `mapstructure:"quorum" yaml:"quorum,omitempty"`
+	QuorumMax *int `mapstructure:"quorum_max" yaml:"quorum_max,omitempty"`
+	// ForkDelay holds a gained quorum back this long before the tracker goes up,
+	// TerminateDelay a lost one before it goes down (keepalived's fork_delay,
+	// terminate_delay; delay sets both).
+	ForkDelay      time.Duration `mapstructure:"fork_delay" yaml:"fork_delay,omitempty"`
+	TerminateDelay time.Duration `mapstructure:"terminate_delay" yaml:"terminate_delay,omitempty"`
 }
 
 // FileInit is how a track_file's file is initialised (keepalived's
@@ -203,7 +257,8 @@ type TCPCheck struct {
 }
 
 // Notify hooks, each argv. Generic is called as keepalived calls its notify script:
-// argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP).
+// argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or GROUP, PRIORITY 0 for a
+// group). It receives SPLIT_BRAIN / SPLIT_BRAIN_END only with split_brain.notify.
 type Notify struct {
 	Master  []string `mapstructure:"master" yaml:"master,omitempty"`
 	Backup  []string `mapstructure:"backup" yaml:"backup,omitempty"`
@@ -211,10 +266,24 @@ type Notify struct {
 	Stop    []string `mapstructure:"stop" yaml:"stop,omitempty"`
 	Generic []string `mapstructure:"generic" yaml:"generic,omitempty"`
 	Shell   bool     `mapstructure:"shell" yaml:"shell,omitempty"`
+	// User runs these hooks as "USER[:GROUP]" (keepalived's notify_* SCRIPT USER
+	// [GROUP]); empty: as Config.ScriptUser.
+	User string `mapstructure:"user" yaml:"user,omitempty"`
 	// Timeout, when set, kills a hook still running after it (its whole process
 	// group). Unset or 0: hooks run to completion, as keepalived never kills
 	// notify scripts.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
+}
+
+// NotifyFIFO is a named pipe the daemon writes state changes to (created, mode
+// 0644, unless it exists; removed at exit if created), and the script that reads
+// it, started before the pipe is opened with the pipe's path as its last
+// argument and sent SIGTERM at exit, as keepalived does.
+type NotifyFIFO struct {
+	Path   string   `mapstructure:"path" yaml:"path,omitempty"`
+	Script []string `mapstructure:"script" yaml:"script,omitempty"`
+	// User runs Script as "USER[:GROUP]"; empty: as script_user.
+	User string `mapstructure:"user" yaml:"user,omitempty"`
 }
 
 // GARP controls gratuitous ARP / unsolicited NA on becoming Master. Defaults are
@@ -233,6 +302,10 @@ type GARP struct {
 	Refresh        time.Duration `mapstructure:"refresh" yaml:"refresh,omitempty"`
 	RefreshRepeat  int           `mapstructure:"refresh_repeat" yaml:"refresh_repeat,omitempty"`
 	Interval       time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+	// LowerPrio: a Master that hears a lower-priority advert sends this schedule
+	// again (keepalived's garp_lower_prio_*). nil: inherit, and by default yes;
+	// false is keepalived's garp_lower_prio_repeat 0 (strict mode's default).
+	LowerPrio *bool `mapstructure:"lower_prio" yaml:"lower_prio,omitempty"`
 }
 
 // SecondaryPath is a second heartbeat path: an interface, or a unicast peer address.
@@ -268,6 +341,10 @@ type SplitBrain struct {
 	// ProbeInterval: how often a Master ARP/NS-probes its VIPs (an answer from
 	// another MAC is a split brain); default 1s, 0 disables.
 	ProbeInterval time.Duration `mapstructure:"probe_interval" yaml:"probe_interval,omitempty"`
+	// Notify also calls every instance's generic notify script with state
+	// SPLIT_BRAIN when another Master is seen and SPLIT_BRAIN_END when that
+	// ends (default false: keepalived never sends these states).
+	Notify bool `mapstructure:"notify" yaml:"notify,omitempty"`
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path (default false).
 	TakeoverOnPathFailure bool `mapstructure:"takeover_on_path_failure" yaml:"takeover_on_path_failure,omitempty"`

@@ -62,12 +62,12 @@ func (v *validator) result() error {
 
 func (v *validator) global() {
 	c := v.c
-	if len(c.Instances) == 0 {
-		v.add("instances", nil, "at least one instance is required")
-	}
 	v.mcastGroup("mcast_group4", c.McastGroup4, true)
 	v.mcastGroup("mcast_group6", c.McastGroup6, false)
 	v.garp("garp", c.GARP)
+	if d := c.StartupDelay; d < 0 || d > MaxStartupDelay {
+		v.add("startup_delay", d, "%v is outside 0–%v (keepalived's vrrp_startup_delay range)", d, MaxStartupDelay)
+	}
 
 	switch c.Dataplane.AttachMode {
 	case "auto", "xdp-native", "xdp-generic", "tc":
@@ -100,6 +100,22 @@ func (v *validator) global() {
 	}
 	if sb.ProbeInterval < 0 {
 		v.add("split_brain.probe_interval", sb.ProbeInterval, "%v is negative; 0 disables probing", sb.ProbeInterval)
+	}
+	v.fifo("notify_fifo", c.NotifyFIFO)
+	v.fifo("vrrp_notify_fifo", c.VRRPNotifyFIFO)
+	if p := c.NotifyFIFO.Path; p != "" && filepath.Clean(p) == filepath.Clean(c.VRRPNotifyFIFO.Path) {
+		v.add("vrrp_notify_fifo.path", p, "%s is notify_fifo's path too; every line would be written to it twice (use one of them)", p)
+	}
+}
+
+func (v *validator) fifo(key string, f NotifyFIFO) {
+	switch {
+	case f.Path == "" && (len(f.Script) > 0 || f.User != ""):
+		v.add(key+".path", f.Path, "a script or user needs path: the FIFO to create and write to")
+	case f.Path != "" && !filepath.IsAbs(f.Path):
+		v.add(key+".path", f.Path, "%q is not an absolute path", f.Path)
+	case len(f.Script) > 0 && f.Script[0] == "":
+		v.add(key+".script", f.Script, "empty command")
 	}
 }
 
@@ -323,8 +339,6 @@ func (v *validator) unicast(p string, in *Instance, fam int) {
 	src := in.UnicastSource
 	if src.IsValid() {
 		switch {
-		case len(in.UnicastPeers) == 0:
-			v.add(p+".unicast_source", src, "is set but unicast_peers is empty; unicast needs peers")
 		case src.IsMulticast() || src.IsUnspecified():
 			v.add(p+".unicast_source", src, "%s is not a unicast address", src)
 		case fam != 0 && family(src) != fam:
@@ -433,12 +447,16 @@ func (v *validator) trackers() {
 		if t.File != "" {
 			kinds = append(kinds, "file")
 		}
+		if t.Process != nil {
+			kinds = append(kinds, "process")
+			v.process(p+".process", t.Process)
+		}
 		if len(kinds) != 1 {
 			found := "none is"
 			if len(kinds) > 1 {
 				found = strings.Join(kinds, " and ") + " are"
 			}
-			v.add(p, nil, "set exactly one of command, http, tcp, file; %s set", found)
+			v.add(p, nil, "set exactly one of command, http, tcp, file, process; %s set", found)
 		}
 		if t.Command != nil && (len(t.Command) == 0 || t.Command[0] == "") {
 			v.add(p+".command", t.Command, "is an empty command")
@@ -482,6 +500,33 @@ func (v *validator) trackers() {
 			v.add(p+".fall", t.Fall, "%d must be at least 1", t.Fall)
 		}
 		v.weight(p+".weight", t.Weight)
+	}
+}
+
+// process checks a process tracker with keepalived's limits (vrrp_parser.c:
+// quorum 1–65535, quorum_max 0–65535 and not below quorum, delays up to 3600 s).
+func (v *validator) process(p string, pc *ProcessCheck) {
+	if pc.Name == "" {
+		v.add(p+".name", "", "is required: the process name to match")
+	}
+	switch pc.ParamMatch {
+	case "", "exact", "partial", "initial":
+	default:
+		v.add(p+".param_match", pc.ParamMatch, "%q is not exact, partial or initial", pc.ParamMatch)
+	}
+	if pc.Quorum < 0 || pc.Quorum > 65535 || (pc.Quorum == 0 && (pc.QuorumMax == nil || *pc.QuorumMax != 0)) {
+		v.add(p+".quorum", pc.Quorum, "%d is outside 1–65535 (0 only with quorum_max 0)", pc.Quorum)
+	}
+	if m := pc.QuorumMax; m != nil && (*m < 0 || *m > 65535 || *m < pc.Quorum) {
+		v.add(p+".quorum_max", *m, "%d is outside %d–65535 (quorum–65535)", *m, pc.Quorum)
+	}
+	for _, d := range []struct {
+		key string
+		val time.Duration
+	}{{"fork_delay", pc.ForkDelay}, {"terminate_delay", pc.TerminateDelay}} {
+		if d.val < 0 || d.val > time.Hour {
+			v.add(p+"."+d.key, d.val, "%v is outside 0–3600s", d.val)
+		}
 	}
 }
 

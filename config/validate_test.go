@@ -27,6 +27,39 @@ instances:
 			want: []string{"t.yaml:5: instances[0].vrid: 300 is outside 1–255"},
 		},
 		{
+			name: "notify fifo problems",
+			yaml: `
+instances:
+  - name: VI_1
+    interface: eth0
+    vrid: 50
+    vips: [198.18.0.3]
+notify_fifo:
+  path: run/keepalived.fifo
+vrrp_notify_fifo:
+  script: [/usr/local/bin/read-fifo]
+`,
+			want: []string{
+				`t.yaml:8: notify_fifo.path: "run/keepalived.fifo" is not an absolute path`,
+				"t.yaml:9: vrrp_notify_fifo.path: a script or user needs path: the FIFO to create and write to",
+			},
+		},
+		{
+			name: "one FIFO for both",
+			yaml: `
+instances:
+  - name: VI_1
+    interface: eth0
+    vrid: 50
+    vips: [198.18.0.3]
+notify_fifo:
+  path: /run/k.fifo
+vrrp_notify_fifo:
+  path: /run/k.fifo
+`,
+			want: []string{"t.yaml:10: vrrp_notify_fifo.path: /run/k.fifo is notify_fifo's path too; every line would be written to it twice (use one of them)"},
+		},
+		{
 			name: "vrid missing",
 			yaml: `
 instances:
@@ -242,7 +275,7 @@ instances:
 			want: []string{"t.yaml:8: instances[0].auth.password: is set but auth type is none; set type: pass or remove it"},
 		},
 		{
-			name: "unicast family and missing peers",
+			name: "source and peer families (a source without peers is the multicast source)",
 			yaml: `
 instances:
   - name: VI_1
@@ -260,7 +293,7 @@ instances:
       - fd00:198:18::6
 `,
 			want: []string{
-				"t.yaml:7: instances[0].unicast_source: is set but unicast_peers is empty; unicast needs peers",
+				"t.yaml:7: instances[0].unicast_source: fd00:198:18::5 is IPv6 but the VIPs are IPv4",
 				"t.yaml:15: instances[1].unicast_peers[1]: fd00:198:18::6 is IPv6 but the VIPs are IPv4",
 			},
 		},
@@ -300,8 +333,8 @@ instances:
     vips: [198.18.0.3]
 `,
 			want: []string{
-				"t.yaml:3: trackers.empty: set exactly one of command, http, tcp, file; none is set",
-				"t.yaml:5: trackers.both: set exactly one of command, http, tcp, file; command and file are set",
+				"t.yaml:3: trackers.empty: set exactly one of command, http, tcp, file, process; none is set",
+				"t.yaml:5: trackers.both: set exactly one of command, http, tcp, file, process; command and file are set",
 			},
 		},
 		{
@@ -535,11 +568,6 @@ instances:
 				`t.yaml:7: instances[0].track_interfaces[1].name: "bond0:1" is not a valid interface name`,
 				`t.yaml:7: instances[0].track_interfaces[2].name: "eth1" is tracked twice`,
 			},
-		},
-		{
-			name: "no instances",
-			yaml: "router_id: lb-5\n",
-			want: []string{"t.yaml: instances: at least one instance is required"},
 		},
 		{
 			name: "same VIP in two instances",

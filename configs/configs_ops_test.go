@@ -7,7 +7,6 @@ package configs_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -764,6 +763,29 @@ func parseUnit(t *testing.T, text string) (unit, string) {
 
 var capRe = regexp.MustCompile(`CAP_[A-Z_]+`)
 
+// scriptCapsMarker starts the header's list of what trackers and notify scripts need.
+const scriptCapsMarker = "For trackers and notify scripts"
+
+// headerCaps reads the unit's header comment: the capabilities the daemon needs
+// (before "Not needed:"), those ruled out, and those scripts need (after
+// scriptCapsMarker), each sorted.
+func headerCaps(header string) (daemon, excluded, scripts []string, err error) {
+	need, rest, ok := strings.Cut(header, "Not needed:")
+	if !ok {
+		return nil, nil, nil, errors.New("the header comment has no \"Not needed:\" list")
+	}
+	notNeeded, forScripts, ok := strings.Cut(rest, scriptCapsMarker)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("the header comment has no %q list", scriptCapsMarker)
+	}
+	list := func(s string) []string {
+		c := capRe.FindAllString(s, -1)
+		slices.Sort(c)
+		return slices.Compact(c)
+	}
+	return list(need), list(notNeeded), list(forScripts), nil
+}
+
 func TestSystemdUnit(t *testing.T) {
 	text := string(readFile(t, unitFile))
 	u, header := parseUnit(t, text)
@@ -773,18 +795,17 @@ func TestSystemdUnit(t *testing.T) {
 	}
 
 	// The capabilities the header documents as needed, and those it rules out.
-	need, notNeeded, ok := strings.Cut(header, "Not needed:")
-	if !ok {
-		t.Fatal("the header comment has no \"Not needed:\" list")
+	daemon, excluded, scripts, err := headerCaps(header)
+	if err != nil {
+		t.Fatal(err)
 	}
-	documented := capRe.FindAllString(need, -1)
-	excluded := capRe.FindAllString(notNeeded, -1)
-	slices.Sort(documented)
-	documented = slices.Compact(documented)
-	want := []string{"CAP_BPF", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_PERFMON"}
-	if diff := cmpStrings(want, documented); diff != "" {
-		t.Errorf("capabilities documented in the header (-want +got):\n%s", diff)
+	if diff := cmpStrings([]string{"CAP_BPF", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_PERFMON"}, daemon); diff != "" {
+		t.Errorf("daemon capabilities documented in the header (-want +got):\n%s", diff)
 	}
+	if diff := cmpStrings([]string{"CAP_KILL", "CAP_SETGID", "CAP_SETUID"}, scripts); diff != "" {
+		t.Errorf("script capabilities documented in the header (-want +got):\n%s", diff)
+	}
+	documented := slices.Sorted(slices.Values(append(slices.Clone(daemon), scripts...)))
 	for _, c := range []string{"CAP_SYS_ADMIN", "CAP_SYS_RESOURCE"} {
 		if !slices.Contains(excluded, c) {
 			t.Errorf("header does not say why %s is not needed", c)
@@ -818,7 +839,10 @@ func TestSystemdUnit(t *testing.T) {
 		{"Service", "WatchdogSec", []string{"10s"}},
 		{"Service", "Restart", []string{"on-failure"}},
 		{"Service", "NoNewPrivileges", []string{"yes"}},
-		{"Service", "ProtectSystem", []string{"strict"}},
+		// Notify scripts write where keepalived's do (TestUnitLetsScriptsRun).
+		{"Service", "ProtectSystem", nil},
+		{"Service", "ProtectHome", nil},
+		{"Service", "PrivateTmp", nil},
 		{"Service", "RuntimeDirectory", []string{"ebpfvrrp"}},
 		{"Service", "ReadWritePaths", []string{"/sys/fs/bpf /run/ebpfvrrp /proc/sys/net/ipv4/conf"}},
 		{"Service", "User", nil}, // root: bpffs pins and tracker scripts keep working
@@ -942,7 +966,7 @@ func TestPrometheusScrapesTelemetry(t *testing.T) {
 		}
 	})
 
-	client := nsClient(ns)
+	client := ns.HTTPClient()
 	api := func(path string, q url.Values, v any) error {
 		resp, err := client.Get("http://" + listen + path + "?" + q.Encode())
 		if err != nil {
@@ -1102,7 +1126,13 @@ func TestUnitCapabilitiesSuffice(t *testing.T) {
 			t.Errorf("daemon hit a permission error with the unit's capabilities:\n%s", d.log.String())
 		}
 	})
-	for _, drop := range caps {
+	_, header := parseUnit(t, string(readFile(t, unitFile)))
+	daemonCaps, _, _, err := headerCaps(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scripts' capabilities are proven necessary by TestUnitLetsScriptsRun.
+	for _, drop := range daemonCaps {
 		t.Run("without "+drop, func(t *testing.T) {
 			d := startCapDaemon(t, bin, slices.DeleteFunc(slices.Clone(caps), func(c string) bool { return c == drop }))
 			d.poll(t, "a permission failure", func() error {
@@ -1164,16 +1194,12 @@ telemetry:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var set []string
-	for _, c := range caps {
-		set = append(set, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
-	}
 	// nsenter, not `ip netns exec`: the latter remounts /sys and hides bpffs, and
 	// mounting it again would need CAP_SYS_ADMIN, which the unit does not grant.
-	d := &capDaemon{ns: a, ifname: ifa, log: &testutil.SyncBuffer{}, done: make(chan struct{}), client: nsClient(a)}
-	d.cmd = exec.Command("nsenter", "--net=/run/netns/"+a.Name, "setpriv",
-		"--bounding-set=-all,"+strings.Join(set, ","), "--inh-caps=-all", "--",
+	d := &capDaemon{ns: a, ifname: ifa, log: &testutil.SyncBuffer{}, done: make(chan struct{}), client: a.HTTPClient()}
+	argv := append(append([]string{"--net=/run/netns/" + a.Name}, setpriv(caps)...), "--",
 		bin, "run", "--config", cfgPath, "--control-socket", filepath.Join(dir, "ctl.sock"))
+	d.cmd = exec.Command("nsenter", argv...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
@@ -1238,21 +1264,6 @@ func (d *capDaemon) advertsSent() (float64, error) {
 	var n float64
 	_, err = fmt.Sscan(string(m[1]), &n)
 	return n, err
-}
-
-// nsClient is an HTTP client whose connections are made inside ns.
-func nsClient(ns *testutil.Netns) *http.Client {
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := ns.Run(func() error {
-				var err error
-				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
-		},
-	}}
 }
 
 func TestMain(m *testing.M) { testutil.Main(m) }

@@ -3,6 +3,7 @@ package control
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -165,7 +166,11 @@ const (
 	HookBackup
 	HookFault
 	HookStop
+	// HookSplitBrain and HookSplitBrainEnd are ebpfvrrp's own: keepalived
+	// never sends them, so the generic notify script receives them only when
+	// the operator opts in (NotifyConfig.SplitBrainNotify).
 	HookSplitBrain
+	HookSplitBrainEnd
 )
 
 func (h HookState) String() string {
@@ -180,6 +185,8 @@ func (h HookState) String() string {
 		return "STOP"
 	case HookSplitBrain:
 		return "SPLIT_BRAIN"
+	case HookSplitBrainEnd:
+		return "SPLIT_BRAIN_END"
 	}
 	return "HookState(?)"
 }
@@ -264,8 +271,11 @@ type ProbeVIPs struct{ Seq uint64 }
 type Refresh struct{}
 
 // Reannounce restarts the GARP / unsolicited NA schedule of a Master: a split brain
-// ended and neighbours may still point at the other node.
-type Reannounce struct{}
+// ended and neighbours may still point at the other node, or (LowerPriority) a
+// lower-priority Master was heard, whose neighbours keepalived wins back the same
+// way (vrrp.c, vrrp_state_master_rx: garp_lower_prio_repeat GARPs at once, again
+// after garp_lower_prio_delay, by default the master's repeat and delay).
+type Reannounce struct{ LowerPriority bool }
 
 func (SendAdvert) isAction()         {}
 func (AddVIPs) isAction()            {}
@@ -307,9 +317,10 @@ type Machine struct {
 	zeroPending  bool // Backup saw priority 0: the next master-down deadline is final
 	preemptUntil time.Time
 	pathFailure  bool
-	splitBrain   bool // Master: adverts from another Master
-	vipConflict  bool // Master: another MAC answers for our VIPs
-	probing      bool // Backup: a takeover probe (probeSeq) is out
+	splitBrain   bool       // Master: adverts from another Master
+	splitPeer    netip.Addr // the other Master of splitBrain
+	vipConflict  bool       // Master: another MAC answers for our VIPs
+	probing      bool       // Backup: a takeover probe (probeSeq) is out
 	probeSeq     uint64
 	lastReason   Reason
 }
@@ -357,7 +368,29 @@ func (m *Machine) Status() MachineStatus {
 }
 
 // Handle feeds one event at time now and returns the actions to apply, in order.
+// When the event ends a split brain (the other Master gone, or this one no longer
+// Master), a Notify{HookSplitBrainEnd} comes first.
 func (m *Machine) Handle(now time.Time, ev Event) []Action {
+	was := m.splitBrain || m.vipConflict
+	acts := m.handle(now, ev)
+	if m.splitBrain || m.vipConflict {
+		return acts
+	}
+	// Ended by this event: right after its detection when one event did both
+	// (a demoting loser), else first.
+	at := 0
+	for i, a := range acts {
+		if _, ok := a.(SplitBrainDetected); ok {
+			at = i + 1
+		}
+	}
+	if !was && at == 0 {
+		return acts
+	}
+	return slices.Insert(acts, at, Action(Notify{HookSplitBrainEnd}))
+}
+
+func (m *Machine) handle(now time.Time, ev Event) []Action {
 	switch e := ev.(type) {
 	case Startup:
 		return m.startup(now)
@@ -818,7 +851,7 @@ func (m *Machine) prioZero(now time.Time, addr netip.Addr) []Action {
 	switch m.state {
 	case Master:
 		// RFC 5798 §6.4.3: answer at once so the backups see a live master.
-		if addr == m.master {
+		if addr == m.master || addr == m.splitPeer {
 			m.splitBrain = false
 		}
 		return []Action{SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval}}
@@ -858,7 +891,7 @@ func (m *Machine) bothMasters(now time.Time, e KernelBothMasters) []Action {
 		m.recordMaster(e.Addr, e.Prio, 0)
 		return m.enterBackup(ReasonHigherPrioritySeen, m.mdi())
 	}
-	m.splitBrain = true
+	m.splitBrain, m.splitPeer = true, e.Addr
 	det := SplitBrainDetected{
 		Peer: e.Addr, PeerPriority: e.Prio, Priority: m.eff,
 		Secondary: e.Secondary, Action: m.cfg.SplitBrain,
@@ -872,6 +905,9 @@ func (m *Machine) bothMasters(now time.Time, e KernelBothMasters) []Action {
 	if !e.Secondary {
 		// keepalived answers a lower-priority master at once so it steps down.
 		acts = append(acts, SendAdvert{m.eff}, ArmTimer{TimerAdvert, m.cfg.AdvertInterval})
+		if e.Prio < m.eff && !m.cfg.NoLowerPrioGARP {
+			acts = append(acts, Reannounce{LowerPriority: true})
+		}
 	}
 	return acts
 }

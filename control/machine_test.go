@@ -461,11 +461,33 @@ func TestMachine(t *testing.T) {
 			wantState: Master,
 		},
 		{
-			name:  "both masters, lower peer, alert: detect and answer at once",
+			// keepalived's vrrp_state_master_rx (keepalived/vrrp/vrrp.c) answers a
+			// lower priority with an advert and its GARPs (garp_lower_prio_repeat).
+			name:  "both masters, lower peer, alert: detect, answer at once and GARP again",
 			cfg:   backupStart,
 			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: highAddr, Prio: 50}}},
 			want: []Action{
 				SplitBrainDetected{Peer: highAddr, PeerPriority: 50, Priority: 100, Action: SplitBrainAlert},
+				SendAdvert{100}, ArmTimer{TimerAdvert, sec}, Reannounce{LowerPriority: true},
+			},
+			wantState: Master,
+		},
+		{
+			name:  "both masters, lower peer, no lower-priority GARP (garp_lower_prio_repeat 0)",
+			cfg:   func(c *InstanceConfig) { backupStart(c); c.NoLowerPrioGARP = true },
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: highAddr, Prio: 50}}},
+			want: []Action{
+				SplitBrainDetected{Peer: highAddr, PeerPriority: 50, Priority: 100, Action: SplitBrainAlert},
+				SendAdvert{100}, ArmTimer{TimerAdvert, sec},
+			},
+			wantState: Master,
+		},
+		{
+			name:  "both masters, equal priority and lower address: answered, no GARP",
+			cfg:   backupStart,
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 100}}},
+			want: []Action{
+				SplitBrainDetected{Peer: lowAddr, PeerPriority: 100, Priority: 100, Action: SplitBrainAlert},
 				SendAdvert{100}, ArmTimer{TimerAdvert, sec},
 			},
 			wantState: Master,
@@ -478,11 +500,20 @@ func TestMachine(t *testing.T) {
 				{5 * sec, KernelBothMasters{Addr: lowAddr, Prio: 200, Secondary: true}}},
 			want: []Action{
 				SplitBrainDetected{Peer: lowAddr, PeerPriority: 200, Priority: 100, Secondary: true, Action: SplitBrainDemote, Demoted: true},
+				Notify{HookSplitBrainEnd}, // the loser's demotion ends it at once
 				Transition{From: Master, To: Backup, Reason: ReasonSplitBrainDemote, Priority: 100, Master: lowAddr},
 				CancelTimer{TimerAdvert}, RemoveVIPs{},
 				SetKernelState{Backup, 100}, ArmTimer{TimerMasterDown, 3*sec + skew100v3}, Notify{HookBackup},
 			},
 			wantState: Backup,
+		},
+		{
+			name: "both masters, the other one gives up (priority 0): split brain over",
+			cfg:  backupStart,
+			steps: []step{{0, Startup{}}, {4 * sec, KernelMasterDown{}}, {5 * sec, KernelBothMasters{Addr: highAddr, Prio: 50}},
+				{6 * sec, KernelPrioZero{Addr: highAddr}}},
+			want:      []Action{Notify{HookSplitBrainEnd}, SendAdvert{100}, ArmTimer{TimerAdvert, sec}},
+			wantState: Master,
 		},
 		{
 			name: "both masters on a secondary path, equal priority, we have the higher address: keep master",

@@ -78,7 +78,11 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 		case Refresh:
 			r.startRefresh(inst)
 		case Reannounce:
-			r.log.Info("split brain over: VIPs no longer answered by another host", "instance", inst.cfg.Name)
+			if a.LowerPriority {
+				r.log.Info("lower-priority master heard: GARP/NA again", "instance", inst.cfg.Name)
+			} else {
+				r.log.Info("split brain over: VIPs no longer answered by another host", "instance", inst.cfg.Name)
+			}
 			r.stopAnnounce(inst)
 			r.startAnnounce(inst)
 		}
@@ -123,20 +127,33 @@ func (r *Runner) propagate(now time.Time, inst *instance, t Transition) {
 		g.state = t.To
 		return
 	}
-	if g == nil || t.Reason == ReasonSyncGroup || t.To == Init || (t.From == Init && t.To == Backup) {
+	if g == nil || t.Reason == ReasonSyncGroup || t.To == Init {
+		return
+	}
+	if t.From == Init && t.To == Backup {
+		// A member's startup moves no other member; but the group's own first
+		// state is BACKUP, notified as keepalived does (its GROUP BACKUP line).
+		if g.state == Init {
+			r.groupEnters(g, Backup, inst, t.Reason)
+		}
 		return
 	}
 	if g.state != t.To {
-		g.state = t.To
-		hs := map[State]HookState{Master: HookMaster, Backup: HookBackup, Fault: HookFault}[t.To]
-		r.notify(nil, Notification{Type: "GROUP", Name: g.cfg.Name, State: hs, Hooks: g.cfg.Notify})
-		r.log.Info("sync group follows", "group", g.cfg.Name, "state", t.To.String(), "instance", inst.cfg.Name, "reason", t.Reason.String())
+		r.groupEnters(g, t.To, inst, t.Reason)
 	}
 	for _, m := range g.members {
 		if m != inst && !m.removed {
 			r.dispatch(now, m, SyncGroupState{State: t.To})
 		}
 	}
+}
+
+// groupEnters records g's new state and runs its notifications.
+func (r *Runner) groupEnters(g *syncGroup, st State, by *instance, why Reason) {
+	g.state = st
+	hs := map[State]HookState{Master: HookMaster, Backup: HookBackup, Fault: HookFault}[st]
+	r.notify(nil, Notification{Type: "GROUP", Name: g.cfg.Name, State: hs, Hooks: g.cfg.Notify})
+	r.log.Info("sync group follows", "group", g.cfg.Name, "state", st.String(), "instance", by.cfg.Name, "reason", why.String())
 }
 
 func (r *Runner) notify(inst *instance, n Notification) {

@@ -34,6 +34,7 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	for _, n := range names {
 		r.dispatch(now, r.insts[n], Shutdown{})
 	}
+	r.stopGroups()
 	r.flushLocked()
 	for _, inst := range r.removals {
 		r.removeVIPs(inst)
@@ -52,6 +53,16 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("control: shutdown: waiting for trackers: %w", ctx.Err())
+	}
+}
+
+// stopGroups sends every sync group its STOP notification (notify_stop, the
+// generic notify with GROUP NAME STOP 0), after the instances' own, as
+// keepalived's notify_shutdown does (keepalived/vrrp/vrrp_notify.c).
+func (r *Runner) stopGroups() {
+	for _, n := range slices.Sorted(maps.Keys(r.groups)) {
+		g := r.groups[n]
+		r.notify(nil, Notification{Type: "GROUP", Name: g.cfg.Name, State: HookStop, Hooks: g.cfg.Notify})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -400,6 +401,33 @@ func TestRunnerSyncGroup(t *testing.T) {
 	}
 }
 
+// TestRunnerSyncGroupStop: a sync group starts in BACKUP; on shutdown every instance gets STOP, then every sync
+// group (notify_stop and the generic notify), as keepalived's notify_shutdown
+// does (keepalived/vrrp/vrrp_notify.c): instances first, then groups.
+func TestRunnerSyncGroupStop(t *testing.T) {
+	a, b := inst("A", 1, 100, "198.18.1.1/32"), inst("B", 2, 100, "198.18.1.2/32")
+	b.Interface = "eth1"
+	h := newHarness(t, Setup{
+		Instances:  []InstanceConfig{a, b},
+		SyncGroups: []SyncGroupConfig{{Name: "G", Instances: []string{"A", "B"}, Notify: NotifyConfig{Stop: []string{"/g-stop.sh"}}}},
+	})
+	// The group's first state is BACKUP, with its members' startup, as
+	// keepalived's GROUP BACKUP line and group notify_backup at start.
+	if got := h.notif.summary(); !slices.Contains(got, "GROUP G BACKUP") {
+		t.Errorf("no GROUP G BACKUP at startup: %q", got)
+	}
+	h.r.HandleKernelEvent(KernelEvent{Key: a.Key, Kind: EventMasterDown})
+	h.wantState(t, "B", Master)
+	if err := h.r.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := h.notif.summary()
+	want := []string{"INSTANCE A STOP", "INSTANCE B STOP", "GROUP G STOP"}
+	if len(got) < len(want) || !slices.Equal(got[len(got)-len(want):], want) {
+		t.Errorf("notifications end (-want +got):\n-%q\n+%q", want, got)
+	}
+}
+
 func TestRunnerTrackerWeights(t *testing.T) {
 	c := inst("VI_1", 50, 100, "198.18.1.100/32")
 	c.TrackInterfaces = []TrackRef{{Name: "uplink", Weight: -30}, {Name: "mgmt", Weight: 0}}
@@ -688,5 +716,39 @@ func TestRunnerHandoverWait(t *testing.T) {
 	}
 	if got := h.r.HandoverWait(); got != 1250*time.Millisecond {
 		t.Errorf("HandoverWait at 10 s adverts = %v, want the 1.25 s cap", got)
+	}
+}
+
+// firstValueCheck is a valued check (track_file) whose first read returns value
+// and whose later reads never finish before their context ends.
+type firstValueCheck struct {
+	value int
+	calls *atomic.Int32
+}
+
+func (firstValueCheck) Valued() {}
+
+func (c firstValueCheck) Check(ctx context.Context) CheckResult {
+	if c.calls.Add(1) == 1 {
+		return CheckResult{OK: true, Value: c.value}
+	}
+	<-ctx.Done()
+	return CheckResult{Err: ctx.Err()}
+}
+
+// TestRunnerTrackFileReadBeforeStart: a tracked file's value counts from the
+// first state on, as keepalived reads it before its instances start
+// (keepalived/trackers/track_file.c): a file holding 10 with weight 1 starts the
+// instance at 110, not at 100 (nor 101) until a poll comes back.
+func TestRunnerTrackFileReadBeforeStart(t *testing.T) {
+	c := inst("VI_1", 50, 100, "198.18.1.100/32")
+	c.Track = []TrackRef{{Name: "tf", Weight: 1}}
+	calls := &atomic.Int32{}
+	h := newHarness(t, Setup{
+		Instances: []InstanceConfig{c},
+		Trackers:  []TrackerConfig{{Name: "tf", Check: firstValueCheck{value: 10, calls: calls}, Interval: time.Hour, Timeout: time.Hour}},
+	})
+	if st := h.status(t, "VI_1"); st.EffectivePriority != 110 {
+		t.Errorf("first effective priority %d, want 110 (100 + 10 × 1)", st.EffectivePriority)
 	}
 }

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -36,12 +37,37 @@ func (r *Runner) diffTrackers(s Setup) (stop []*trackerRun, start []TrackerConfi
 	for name, c := range want {
 		if _, ok := r.trackers[name]; !ok {
 			r.trackGen++
-			r.trackers[name] = &trackerRun{cfg: c, gen: r.trackGen, status: TrackerStatus{Name: name, Up: !c.InitFail}}
+			r.trackers[name] = &trackerRun{cfg: c, gen: r.trackGen, status: initialStatus(c)}
 			start = append(start, c)
 		}
 	}
 	return stop, start
 }
+
+// initialStatus is a new tracker's verdict before its first poll: up unless
+// init_fail. A valued check (track_file) is read once right here, as keepalived
+// reads a tracked file before its instances start (keepalived/trackers/
+// track_file.c), so the first state is entered at the file's priority (150 +
+// 10 × 1 = 160 for a file holding 10) rather than at the bare one. r.mu is held:
+// the read is bounded by initialReadTimeout.
+func initialStatus(c TrackerConfig) TrackerStatus {
+	st := TrackerStatus{Name: c.Name, Up: !c.InitFail}
+	if _, ok := c.Check.(Valued); !ok {
+		return st
+	}
+	st.Valued = true
+	ctx, cancel := context.WithTimeout(context.Background(), initialReadTimeout)
+	defer cancel()
+	if res := c.Check.Check(ctx); res.Err != nil {
+		st.LastError = res.Err.Error()
+	} else {
+		st.Value = res.Value
+	}
+	return st
+}
+
+// initialReadTimeout bounds initialStatus's read of a tracked file.
+const initialReadTimeout = time.Second
 
 func linkTrackerName(ifname string) string { return "link:" + ifname }
 

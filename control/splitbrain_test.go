@@ -169,7 +169,7 @@ func TestMachineVIPProbe(t *testing.T) {
 			name:      "master, clean probe after a conflict: split brain over, announce again",
 			cfg:       alert,
 			steps:     append(slices.Clone(followHigh), step{6 * sec, conflict}, step{7 * sec, VIPProbed{}}),
-			want:      []Action{Reannounce{}},
+			want:      []Action{Notify{HookSplitBrainEnd}, Reannounce{}},
 			wantState: Master,
 		},
 		{
@@ -187,6 +187,7 @@ func TestMachineVIPProbe(t *testing.T) {
 			want: []Action{
 				SplitBrainDetected{Peer: highAddr, PeerPriority: 200, Priority: 100, Action: SplitBrainDemote,
 					VIPConflict: true, VIP: vip1, PeerHW: peerHW, Demoted: true},
+				Notify{HookSplitBrainEnd},
 				Transition{From: Master, To: Backup, Reason: ReasonSplitBrainDemote, Priority: 100, Master: highAddr},
 				CancelTimer{TimerAdvert}, RemoveVIPs{},
 				SetKernelState{Backup, 100}, ArmTimer{TimerMasterDown, mdi}, Notify{HookBackup},
@@ -211,6 +212,7 @@ func TestMachineVIPProbe(t *testing.T) {
 			want: []Action{
 				SplitBrainDetected{Peer: highAddr, PeerPriority: 100, Priority: 100, Action: SplitBrainDemote,
 					VIPConflict: true, VIP: vip1, PeerHW: peerHW, Demoted: true},
+				Notify{HookSplitBrainEnd},
 				Transition{From: Master, To: Backup, Reason: ReasonSplitBrainDemote, Priority: 100, Master: highAddr},
 				CancelTimer{TimerAdvert}, RemoveVIPs{},
 				SetKernelState{Backup, 100}, ArmTimer{TimerMasterDown, mdi}, Notify{HookBackup},

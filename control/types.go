@@ -138,13 +138,20 @@ func (a SplitBrainAction) String() string {
 }
 
 // NotifyConfig holds notify hooks, each an argv. Generic is called as keepalived
-// calls its notify script: argv + TYPE NAME STATE [PRIORITY] (TYPE is INSTANCE or
-// GROUP; PRIORITY only for instances). SplitBrain is the split-brain action script,
+// calls its notify script: argv + TYPE NAME STATE PRIORITY (TYPE is INSTANCE or
+// GROUP; PRIORITY 0 for a group). SplitBrain is the split-brain action script,
 // called as argv + INSTANCE NAME SPLIT_BRAIN PRIORITY PEER PEER_PRIORITY.
 type NotifyConfig struct {
 	Master, Backup, Fault, Stop, Generic, SplitBrain []string
 	// Shell passes each hook joined by spaces to /bin/sh -c instead of exec'ing argv.
 	Shell bool
+	// SplitBrainNotify also calls Generic with state SPLIT_BRAIN when another
+	// Master is seen and SPLIT_BRAIN_END when that ends. Off by default:
+	// keepalived's notify scripts never receive these states.
+	SplitBrainNotify bool
+	// User runs the hooks as "USER[:GROUP]" (keepalived's script_user, or the
+	// user named after a notify script); empty: as the daemon's user.
+	User string
 	// Timeout, when positive, kills a hook's process group still running after
 	// it; 0: the hook runs to completion, as keepalived's do.
 	Timeout time.Duration
@@ -200,10 +207,14 @@ type InstanceConfig struct {
 	SkipCheckAdvAddr bool
 	// NoAccept: as Master, drop traffic to the VIPs unless Priority is 255
 	// (keepalived's no_accept; the address owner always accepts).
-	NoAccept       bool
-	Notify         NotifyConfig
-	SecondaryPaths []Path
-	SplitBrain     SplitBrainAction
+	NoAccept bool
+	// NoLowerPrioGARP: a Master that hears a lower-priority advert does not send
+	// its GARP/NA schedule again (keepalived's garp_lower_prio_repeat 0, and its
+	// strict mode's default).
+	NoLowerPrioGARP bool
+	Notify          NotifyConfig
+	SecondaryPaths  []Path
+	SplitBrain      SplitBrainAction
 	// TakeoverOnPathFailure: take over even when the master is still heard on a
 	// secondary path.
 	TakeoverOnPathFailure bool

@@ -70,6 +70,14 @@ func cmdConvert(_ context.Context, args []string, env Env) error {
 
 func printWarnings(env Env, cfg *config.Config) {
 	for _, w := range cfg.Warnings {
-		fmt.Fprintf(env.Stderr, "warning: %s:%d: %s\n", w.File, w.Line, w.Message)
+		fmt.Fprintf(env.Stderr, "warning: %s\n", warningText(w))
 	}
+}
+
+// warningText is "FILE:LINE: MESSAGE", or "FILE: MESSAGE" for the whole file.
+func warningText(w config.Warning) string {
+	if w.Line == 0 {
+		return w.File + ": " + w.Message
+	}
+	return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Message)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/cli"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
 
@@ -24,7 +25,7 @@ func TestManPageCoversTheCLI(t *testing.T) {
 	}
 	discard := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	for _, c := range commands {
-		if !strings.Contains(man, `.SS "ebpfvrrp `+roff(c.name)) {
+		if !strings.Contains(man, `.SS "ebpfvrrp `+cli.Roff(c.name)) {
 			t.Errorf("man page has no section for %s", c.name)
 		}
 		if c.flags == nil {
@@ -35,20 +36,20 @@ func TestManPageCoversTheCLI(t *testing.T) {
 			if len(f.Name) == 1 {
 				name = "-" + f.Name
 			}
-			if !strings.Contains(man, `\fB`+roff(name)+`\fR`) {
+			if !strings.Contains(man, `\fB`+cli.Roff(name)+`\fR`) {
 				t.Errorf("man page lacks %s %s", c.name, name)
 			}
 		})
 	}
 	// keepalived's options come as short/long pairs, never merged with another.
-	_, ka := options(lookupCommand("run").flags(discard))
+	_, ka := cli.Options(lookupCommand("run").flags(discard), keepalivedUsagePrefix)
 	for _, o := range ka {
-		if len(o.names) > 2 || (len(o.names) == 2 && (len(o.names[0]) != 2 || !strings.HasPrefix(o.names[1], "--"))) {
-			t.Errorf("keepalived option entry %v: want one short and one long name", o.names)
+		if len(o.Names) > 2 || (len(o.Names) == 2 && (len(o.Names[0]) != 2 || !strings.HasPrefix(o.Names[1], "--"))) {
+			t.Errorf("keepalived option entry %v: want one short and one long name", o.Names)
 		}
 	}
 	for _, ig := range ignoredOptions {
-		if !strings.Contains(man, `\fB`+roff("--"+ig.long)+`\fR`) {
+		if !strings.Contains(man, `\fB`+cli.Roff("--"+ig.long)+`\fR`) {
 			t.Errorf("man page lacks keepalived's --%s", ig.long)
 		}
 	}

@@ -4,15 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"strings"
-	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
-	"github.com/ebpfvrrp/ebpfvrrp/loader"
 )
 
 // cmdHold is the first half of a restart under a service manager (the unit's
@@ -49,38 +43,8 @@ func cmdHold(ctx context.Context, args []string, env Env) error {
 	if *sock == "" {
 		*sock = daemon.DefaultControlSocket(*pin)
 	}
-	ok, why, err := loader.CompatiblePins(*pin)
-	if err != nil || !ok {
-		if err != nil {
-			why = err.Error()
-		}
-		fmt.Fprintf(env.Stdout, "ebpfvrrp hold: this binary cannot adopt the pins (%s): the stop hands over cleanly (priority 0)\n", why)
-		return nil
-	}
-	if _, err := os.Stat(*sock); err != nil {
-		fmt.Fprintf(env.Stdout, "ebpfvrrp hold: no daemon is running (nothing at %s)\n", *sock)
-		return nil
-	}
-	client := daemon.ControlClient(*sock, 5*time.Second)
-	// The daemon declines when this binary's programs differ from the
-	// running ones and their verification would outlast its peers' patience.
-	url := "http://ebpfvrrp/hold?programs=same"
-	if !loader.SameObject(*pin) {
-		url = "http://ebpfvrrp/hold?programs=new"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		fmt.Fprintf(env.Stdout, "ebpfvrrp hold: %v: the stop hands over cleanly (priority 0)\n", err)
-		return nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(env.Stdout, "ebpfvrrp hold: daemon answered %s: %s: the stop hands over cleanly (priority 0)\n", resp.Status, strings.TrimSpace(string(b)))
+	if held, why := daemon.NewClient(*sock).Hold(ctx, *pin); !held {
+		fmt.Fprintf(env.Stdout, "ebpfvrrp hold: %s: the stop hands over cleanly (priority 0)\n", why)
 		return nil
 	}
 	fmt.Fprintf(env.Stdout, "ebpfvrrp hold: the next stop leaves the VIPs for the next start (within %v)\n", daemon.HoldWindow)

@@ -5,16 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
-	"strings"
-	"syscall"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/cli"
 )
 
 // keepalived's command line, accepted beside ebpfvrrp's own so that unit files,
@@ -95,7 +90,7 @@ type configTestFlag struct{ k *keepalivedFlags }
 
 func (f configTestFlag) IsBoolFlag() bool  { return true }
 func (f configTestFlag) String() string    { return "" }
-func (f configTestFlag) optionalArg() bool { return true }
+func (f configTestFlag) OptionalArg() bool { return true }
 func (f configTestFlag) Set(v string) error {
 	f.k.configTest = true
 	if v != "true" {
@@ -103,6 +98,9 @@ func (f configTestFlag) Set(v string) error {
 	}
 	return nil
 }
+
+// The getopt options with an optional argument (-tLOG_FILE, -Mcore).
+var _, _ cli.OptionalArg = configTestFlag{}, ignoredFlag{}
 
 // ignoredFlag records that an ignored option was given.
 type ignoredFlag struct {
@@ -112,9 +110,9 @@ type ignoredFlag struct {
 
 func (f ignoredFlag) IsBoolFlag() bool  { return f.o.arg != requiredArg }
 func (f ignoredFlag) String() string    { return "" }
-func (f ignoredFlag) optionalArg() bool { return f.o.arg == optionalArg }
+func (f ignoredFlag) OptionalArg() bool { return f.o.arg == optionalArg }
 func (f ignoredFlag) Set(string) error {
-	f.k.ignoredUsed = append(f.k.ignoredUsed, fmt.Sprintf("keepalived option %s does nothing in ebpfvrrp: %s", optionName(f.o.short, f.o.long), f.o.why))
+	f.k.ignoredUsed = append(f.k.ignoredUsed, fmt.Sprintf("keepalived option %s does nothing in ebpfvrrp: %s", cli.OptionName(f.o.short, f.o.long), f.o.why))
 	return nil
 }
 
@@ -125,16 +123,6 @@ func (f pidFlag) String() string { return "" }
 func (f pidFlag) Set(v string) error {
 	f.k.pidFiles = append(f.k.pidFiles, v)
 	return nil
-}
-
-func optionName(short, long string) string {
-	switch {
-	case short == "":
-		return "--" + long
-	case long == "":
-		return "-" + short
-	}
-	return "-" + short + "/--" + long
 }
 
 // keepalivedUsagePrefix marks the keepalived options in the flag listing and the
@@ -182,60 +170,10 @@ func registerKeepalived(fs *flag.FlagSet, rf *runFlags) {
 	}
 }
 
-// expandShortOptions rewrites getopt-style clusters the flag package does not
-// parse: "-nlD" becomes "-n -l -D", "-fFILE" becomes "-f FILE". An argument that
-// is itself a defined flag (-config, -pin-path) is left alone, and so is
-// everything after "--".
-func expandShortOptions(fs *flag.FlagSet, args []string) []string {
-	out := make([]string, 0, len(args))
-	for i, a := range args {
-		if a == "--" {
-			return append(out, args[i:]...)
-		}
-		if len(a) < 3 || a[0] != '-' || a[1] == '-' || strings.Contains(a, "=") || fs.Lookup(a[1:]) != nil {
-			out = append(out, a)
-			continue
-		}
-		var expanded []string
-		ok := true
-		for j := 1; j < len(a); j++ {
-			f := fs.Lookup(a[j : j+1])
-			if f == nil {
-				ok = false
-				break
-			}
-			if b, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool && b.IsBoolFlag() {
-				if o, ok := f.Value.(interface{ optionalArg() bool }); ok && o.optionalArg() && j+1 < len(a) {
-					expanded = append(expanded, "-"+a[j:j+1]+"="+a[j+1:])
-					break
-				}
-				expanded = append(expanded, "-"+a[j:j+1])
-				continue
-			}
-			// An option with an argument takes the rest of the cluster.
-			expanded = append(expanded, "-"+a[j:j+1])
-			if j+1 < len(a) {
-				expanded = append(expanded, a[j+1:])
-			}
-			break
-		}
-		if !ok {
-			out = append(out, a)
-			continue
-		}
-		out = append(out, expanded...)
-	}
-	return out
-}
-
 // configTest is `ebpfvrrp -t -f FILE`: it loads and validates FILE as the daemon
-// would, then does what keepalived -t adds: the interfaces must exist, unknown
-// keywords are errors, scripts must exist and be executable, and a
-// keepalived.conf that runs scripts must enable script security (and then pass
-// its checks). Problems go to w; the result is keepalived's exit code.
-//
-// keepalived also refuses the loopback interface; ebpfvrrp runs on lo, so -t
-// accepts it.
+// would, then does what keepalived -t adds: unknown keywords are errors, and the
+// config must run on this host (config.CheckHost). Problems go to w; the result
+// is keepalived's exit code.
 //
 // One deliberate difference: keepalived 2.2.7 exits 0 when FILE does not exist
 // (it prints "Config files missing"); ebpfvrrp exits 5, since a unit that checks
@@ -254,166 +192,27 @@ func configTest(path string, w io.Writer) int {
 		}
 		return exitConfigTest
 	}
-	var probs []string
+	var errs []string
 	for _, wn := range cfg.Warnings {
 		if wn.UnknownKeyword {
-			probs = append(probs, fmt.Sprintf("%s:%d: %s", wn.File, wn.Line, wn.Message))
+			errs = append(errs, fmt.Sprintf("%s:%d: %s", wn.File, wn.Line, wn.Message))
 			continue
 		}
-		fmt.Fprintf(w, "warning: %s:%d: %s\n", wn.File, wn.Line, wn.Message)
+		fmt.Fprintf(w, "warning: %s\n", warningText(wn))
 	}
-	probs = append(probs, missingInterfaces(cfg)...)
-	scripts, missing := configScripts(cfg)
-	missing = append(probs, missing...)
-	if cfg.Keepalived && cfg.ScriptSecurity {
-		missing = append(missing, scriptSecurityProblems(cfg, scripts)...)
+	host := config.CheckHost(cfg)
+	// keepalived reports script security only for a config without errors.
+	code := exitConfigTest
+	if errs = append(errs, host.Of(config.HostConfigError)...); len(errs) == 0 {
+		errs, code = host.Of(config.HostScriptSecurity), exitConfigTestSecurity
 	}
-	for _, m := range missing {
-		fmt.Fprintf(w, "error: %s\n", m)
+	for _, e := range errs {
+		fmt.Fprintf(w, "error: %s\n", e)
 	}
-	if len(missing) > 0 {
-		return exitConfigTest
-	}
-	if cfg.Keepalived && len(scripts) > 0 && !cfg.ScriptSecurity {
-		fmt.Fprintf(w, "error: SECURITY VIOLATION - scripts are being executed but script_security not enabled (add enable_script_security to global_defs; keepalived -t fails here too)\n")
-		return exitConfigTestSecurity
+	if len(errs) > 0 {
+		return code
 	}
 	return 0
-}
-
-// configScripts returns the scripts cfg runs (trackers and notify hooks) and a
-// problem for each one that is not an executable file, as keepalived's "not
-// found/accessible".
-func configScripts(cfg *config.Config) (scripts []script, missing []string) {
-	check := func(what string, argv []string, shell bool, user string) {
-		if len(argv) == 0 {
-			return
-		}
-		sc := script{what: what, user: user}
-		if !shell { // a shell command line: sh finds its own commands
-			p, err := exec.LookPath(argv[0])
-			if err != nil {
-				missing = append(missing, fmt.Sprintf("%s: script %s not found/accessible: %v", what, argv[0], unwrapExec(err)))
-				return // keepalived disables it: it no longer counts as a script
-			}
-			sc.path = p
-		}
-		scripts = append(scripts, sc)
-	}
-	names := make([]string, 0, len(cfg.Trackers))
-	for n := range cfg.Trackers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		t := cfg.Trackers[n]
-		check("tracker "+n, t.Command, t.Shell, t.User)
-	}
-	notify := func(owner string, nf config.Notify) {
-		for _, h := range []struct {
-			name string
-			argv []string
-		}{{"notify_master", nf.Master}, {"notify_backup", nf.Backup}, {"notify_fault", nf.Fault}, {"notify_stop", nf.Stop}, {"notify", nf.Generic}} {
-			check(owner+" "+h.name, h.argv, nf.Shell, "")
-		}
-	}
-	for _, in := range cfg.Instances {
-		notify("instance "+in.Name, in.Notify)
-	}
-	for _, g := range cfg.SyncGroups {
-		notify("sync group "+g.Name, g.Notify)
-	}
-	return scripts, missing
-}
-
-// missingInterfaces names the interfaces cfg uses that this host (this network
-// namespace) does not have: keepalived -t checks them, the daemon could not start.
-func missingInterfaces(cfg *config.Config) []string {
-	var probs []string
-	seen := map[string]bool{}
-	for _, in := range cfg.Instances {
-		names := []string{in.Interface}
-		for _, p := range in.SecondaryPaths {
-			names = append(names, p.Interface)
-		}
-		for _, n := range names {
-			if n == "" || seen[n] {
-				continue
-			}
-			seen[n] = true
-			if _, err := net.InterfaceByName(n); err != nil {
-				probs = append(probs, fmt.Sprintf("instance %s: interface %s doesn't exist", in.Name, n))
-			}
-		}
-	}
-	return probs
-}
-
-// script is one script a config runs: what runs it, its resolved path ("" for
-// a shell command line) and the user it runs as ("": script_user).
-type script struct{ what, path, user string }
-
-// keepalivedScriptUser is the user keepalived runs scripts as when script_user is
-// not set; with enable_script_security it must exist.
-const keepalivedScriptUser = "keepalived_script"
-
-// scriptSecurityProblems applies keepalived's enable_script_security rules: every
-// script needs a user to run as (script_user, its own, or an existing
-// keepalived_script), and neither the script nor a directory above it may be
-// writable by anyone but root (a sticky directory such as /tmp excepted).
-func scriptSecurityProblems(cfg *config.Config, scripts []script) []string {
-	var probs []string
-	for _, sc := range scripts {
-		if sc.user == "" && cfg.ScriptUser == "" {
-			if _, err := user.Lookup(keepalivedScriptUser); err != nil {
-				probs = append(probs, fmt.Sprintf("%s: unable to set default user %s for script (set script_user in global_defs)", sc.what, keepalivedScriptUser))
-				continue
-			}
-		}
-		if sc.path == "" {
-			continue
-		}
-		if why := insecurePath(sc.path); why != "" {
-			probs = append(probs, fmt.Sprintf("%s: script %s is insecure with enable_script_security: %s", sc.what, sc.path, why))
-		}
-	}
-	return probs
-}
-
-// insecurePath returns why path, or a directory above it, could be changed by
-// someone other than root: keepalived's check_script_secure.
-func insecurePath(path string) string {
-	for p := path; ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err.Error()
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return ""
-		}
-		mode := fi.Mode()
-		lockedDir := mode.IsDir() && mode&os.ModeSticky != 0
-		switch {
-		case st.Uid != 0:
-			return fmt.Sprintf("%s is owned by uid %d, not root", p, st.Uid)
-		case !lockedDir && mode.Perm()&0o002 != 0:
-			return fmt.Sprintf("%s is writable by everyone", p)
-		case !lockedDir && st.Gid != 0 && mode.Perm()&0o020 != 0:
-			return fmt.Sprintf("%s is writable by group %d", p, st.Gid)
-		}
-		if p == "/" || p == "." {
-			return ""
-		}
-	}
-}
-
-func unwrapExec(err error) error {
-	var ee *exec.Error
-	if errors.As(err, &ee) {
-		return ee.Err
-	}
-	return err
 }
 
 // runConfigTest runs configTest for the keepalived -t flags: the report goes to

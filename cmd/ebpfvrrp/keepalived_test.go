@@ -15,29 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/internal/cli"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/testutil"
 )
-
-func TestExpandShortOptions(t *testing.T) {
-	fs, _ := newRunFlagSet(Env{Stdout: &strings.Builder{}, Stderr: &strings.Builder{}})
-	for _, tc := range []struct{ in, want string }{
-		{"-nlD -f x.conf", "-n -l -D -f x.conf"},
-		{"-Dnfx.conf", "-D -n -f x.conf"},
-		{"-tLOG -f x", "-t=LOG -f x"},
-		{"-Mcore", "-M=core"},
-		{"-config x -pin-path y", "-config x -pin-path y"}, // Go-style long flags stay
-		{"--use-file=x --dont-fork", "--use-file=x --dont-fork"},
-		{"-nq", "-nq"}, // -q is no flag: left for the parser to reject
-		{"-n -- -lD", "-n -- -lD"},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got := strings.Join(expandShortOptions(fs, strings.Fields(tc.in)), " ")
-			if got != tc.want {
-				t.Errorf("expandShortOptions(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
 
 // TestKeepalivedCommandLine drives keepalived's options in-process, on lo (which
 // every host has), without keepalived itself.
@@ -183,6 +163,9 @@ func TestConfigTestAgreesWithKeepalived(t *testing.T) {
 	variant("check_web with script security, no script_user", script, "    enable_script_security\n")
 	variant("check_web insecure script", insecure, "    enable_script_security\n    script_user root\n")
 	variant("check_web missing script", filepath.Join(dir, "nonexistent.sh"), "")
+	fifo := "    vrrp_notify_fifo " + filepath.Join(dir, "notify.fifo") + "\n    vrrp_notify_fifo_script "
+	variant("notify fifo script installed", script, fifo+script+"\n")
+	variant("script_user unknown", script, "    script_user no-such-user-ebpfvrrp\n")
 
 	broken := []struct{ name, old, new string }{
 		{"vrid 300", "virtual_router_id 50", "virtual_router_id 300"},
@@ -364,7 +347,7 @@ func TestReadmeUnitRecipe(t *testing.T) {
 			args := strings.Fields(l)
 			t.Run(l, func(t *testing.T) {
 				fs, f := newRunFlagSet(Env{Stdout: io.Discard, Stderr: io.Discard})
-				if err := parseFlags(fs, expandShortOptions(fs, args)); err != nil {
+				if err := parseFlags(fs, cli.ExpandShortOptions(fs, args)); err != nil {
 					t.Fatalf("does not parse: %v", err)
 				}
 				if f.config != cfg {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/cli"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
 )
 
@@ -40,7 +41,7 @@ func cmdRun(ctx context.Context, args []string, env Env) error {
 
 func runDaemon(ctx context.Context, args []string, env Env, topLevel bool) error {
 	fs, f := newRunFlagSet(env)
-	if err := parseFlags(fs, expandShortOptions(fs, args)); err != nil {
+	if err := parseFlags(fs, cli.ExpandShortOptions(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -17,9 +15,6 @@ import (
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
 )
-
-// errNoDaemon is returned by status when nothing answers on the control socket.
-var errNoDaemon = errors.New("no ebpfvrrp daemon is running")
 
 type statusFlags struct {
 	json, watch bool
@@ -56,9 +51,9 @@ func cmdStatus(ctx context.Context, args []string, env Env) error {
 		}
 		return watchStatus(ctx, env, *sock, f.interval)
 	}
-	st, err := fetchStatus(ctx, *sock)
+	st, err := daemon.NewClient(*sock).Status(ctx)
 	if err != nil {
-		if errors.Is(err, errNoDaemon) {
+		if errors.Is(err, daemon.ErrNoDaemon) {
 			fmt.Fprintf(env.Stderr, "ebpfvrrp status: no daemon is running (nothing answers on %s)\n", *sock)
 			if _, serr := os.Stat(*pin); serr == nil {
 				fmt.Fprintf(env.Stderr, "pinned maps from an earlier run remain at %s; inspect them with: bpftool map dump pinned %s/peers\n", *pin, *pin)
@@ -91,11 +86,11 @@ func watchStatus(ctx context.Context, env Env, sock string, interval time.Durati
 		var frame strings.Builder
 		frame.WriteString(clearScreen)
 		fmt.Fprintf(&frame, "Every %v: ebpfvrrp status    %s: %s\n\n", interval, host, time.Now().Format(time.DateTime))
-		st, err := fetchStatus(ctx, sock)
+		st, err := daemon.NewClient(sock).Status(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case errors.Is(err, errNoDaemon):
+		case errors.Is(err, daemon.ErrNoDaemon):
 			fmt.Fprintf(&frame, "no daemon is running (nothing answers on %s); asking again every %v\n", sock, interval)
 		case err != nil:
 			fmt.Fprintf(&frame, "%v\n", err)
@@ -112,35 +107,6 @@ func watchStatus(ctx context.Context, env Env, sock string, interval time.Durati
 		case <-t.C:
 		}
 	}
-}
-
-func fetchStatus(ctx context.Context, sock string) (daemon.Status, error) {
-	var st daemon.Status
-	if _, err := os.Stat(sock); err != nil {
-		return st, errNoDaemon
-	}
-	client := daemon.ControlClient(sock, 5*time.Second)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ebpfvrrp/status", nil)
-	if err != nil {
-		return st, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return st, errNoDaemon
-		}
-		return st, fmt.Errorf("status: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return st, fmt.Errorf("status: daemon answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, fmt.Errorf("status: decode: %w", err)
-	}
-	return st, nil
 }
 
 func printStatus(w io.Writer, st daemon.Status) {

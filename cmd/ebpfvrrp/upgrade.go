@@ -2,15 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"strings"
-	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/daemon"
@@ -35,9 +29,9 @@ func cmdUpgrade(ctx context.Context, args []string, env Env) error {
 	if *sock == "" {
 		*sock = daemon.DefaultControlSocket(*pin)
 	}
-	res, err := postUpgrade(ctx, *sock)
+	res, err := daemon.NewClient(*sock).Upgrade(ctx)
 	if err != nil {
-		if errors.Is(err, errNoDaemon) {
+		if errors.Is(err, daemon.ErrNoDaemon) {
 			fmt.Fprintf(env.Stderr, "ebpfvrrp upgrade: no daemon is running (nothing answers on %s)\n", *sock)
 			return errQuiet
 		}
@@ -49,26 +43,4 @@ func cmdUpgrade(ctx context.Context, args []string, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "upgraded: the new daemon (pid %d) took over\n", res.PID)
 	return nil
-}
-
-func postUpgrade(ctx context.Context, sock string) (daemon.UpgradeResult, error) {
-	var res daemon.UpgradeResult
-	if _, err := os.Stat(sock); err != nil {
-		return res, errNoDaemon
-	}
-	client := daemon.ControlClient(sock, daemon.UpgradeTimeout+10*time.Second)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ebpfvrrp/upgrade", nil)
-	if err != nil {
-		return res, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return res, fmt.Errorf("upgrade: %w", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err := json.Unmarshal(b, &res); err != nil {
-		return res, fmt.Errorf("upgrade: daemon answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	return res, nil
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -69,12 +70,16 @@ type Daemon struct {
 	cfg *config.Config
 	// routes: the virtual_routes / virtual_rules of cfg's instances.
 	routes *routesAdapter
+	// trackers are those the Runner runs (set by prepare and each reload, which
+	// run one after the other), so a reload can keep their stateful checks.
+	trackers []control.TrackerConfig
 
 	dp       *loader.Dataplane
 	runner   *control.Runner
 	addrs    *addressAdapter
 	ann      *announcerAdapter
 	notifier *hooks.ExecNotifier
+	fifos    []*hooks.FIFO   // notify_fifo, vrrp_notify_fifo
 	advClock *timerfd.Thread // closed after the Runner's Shutdown
 	ifaces   map[string]bool // attached
 	groups   *vrrp.Membership
@@ -157,6 +162,9 @@ func (d *Daemon) removeVMACs() {
 // ends (then hands over: priority-0 adverts, VIPs removed, dataplane unpinned) or
 // the kernel event reader stops. A failed start leaves nothing behind.
 func (d *Daemon) Run(ctx context.Context) (err error) {
+	if err := runnable(d.cfg); err != nil {
+		return err
+	}
 	if d.inh, err = takeInherited(); err != nil {
 		return err
 	}
@@ -250,6 +258,7 @@ func (d *Daemon) prepare() (control.Setup, error) {
 	if err != nil {
 		return control.Setup{}, err
 	}
+	d.trackers = setup.Trackers
 	// Decided before anything writes the instances: the kernel's view of
 	// them is what the earlier run left.
 	var unadopted []string
@@ -283,6 +292,9 @@ func (d *Daemon) runInstances(ctx context.Context, setup control.Setup) error {
 	bg.Go(func() { d.addrs.refreshLeases(runCtx) })
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
 	defer d.ann.Close()
+	if !d.waitStartupDelay(ctx, d.cfg.StartupDelay, setup) {
+		return nil
+	}
 	sender := newSenderAdapter()
 	defer sender.Close()
 	err = d.startRunner(runCtx, sender, setup)
@@ -415,7 +427,7 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 		Routes:       d.routes,
 		Announcer:    d.ann,
 		Sender:       sender,
-		Notifier:     d.notifier,
+		Notifier:     hooks.Notifiers{d.notifier},
 		Links:        links,
 		Logger:       d.log,
 		OnTransition: d.sd.transition,
@@ -431,10 +443,50 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 	} else {
 		d.log.Debug("advert clock: using Go timers", "err", err)
 	}
+	if d.fifos, err = openFIFOs(d.cfg, d.log); err != nil {
+		return err
+	}
+	for _, f := range d.fifos {
+		deps.Notifier = append(deps.Notifier.(hooks.Notifiers), f)
+	}
 	if d.runner, err = control.NewRunner(deps, setup); err != nil {
+		d.closeFIFOs()
 		return err
 	}
 	return d.runner.Start()
+}
+
+// openFIFOs opens cfg's notify FIFOs, starting their scripts, as keepalived does
+// at start. A reload keeps them as they are.
+func openFIFOs(cfg *config.Config, log *slog.Logger) ([]*hooks.FIFO, error) {
+	var out []*hooks.FIFO
+	for _, fc := range []config.NotifyFIFO{cfg.NotifyFIFO, cfg.VRRPNotifyFIFO} {
+		if fc.Path == "" {
+			continue
+		}
+		runAs := fc.User
+		if runAs == "" {
+			runAs = scriptUser(cfg)
+		}
+		f, err := hooks.OpenFIFO(hooks.FIFOConfig{Path: fc.Path, Script: fc.Script, RunAs: runAs}, log)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (d *Daemon) closeFIFOs() {
+	for _, f := range d.fifos {
+		if err := f.Close(); err != nil {
+			d.log.Warn("close notify fifo", "err", err)
+		}
+	}
+	d.fifos = nil
 }
 
 // stop hands over, once: priority-0 adverts, VIPs removed, trackers stopped; then
@@ -459,6 +511,8 @@ func (d *Daemon) stop() {
 		if err := d.runner.Shutdown(sctx); err != nil {
 			d.log.Warn("shutdown", "err", err)
 		}
+		// After the STOP lines; keepalived closes its FIFOs at exit too.
+		d.closeFIFOs()
 		handover := time.After(d.runner.HandoverWait())
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer wcancel()
@@ -564,6 +618,7 @@ func (d *Daemon) reloadConfig() error {
 	if err != nil {
 		return err
 	}
+	keepProcessChecks(d.trackers, setup.Trackers)
 	if err := d.attach(cfg); err != nil {
 		return err
 	}
@@ -576,6 +631,10 @@ func (d *Daemon) reloadConfig() error {
 		d.log.Error("reload: multicast groups", "err", err)
 	}
 	d.storeConfigHashes(setup)
+	d.trackers = setup.Trackers
+	if !reflect.DeepEqual(cfg.NotifyFIFO, d.cfg.NotifyFIFO) || !reflect.DeepEqual(cfg.VRRPNotifyFIFO, d.cfg.VRRPNotifyFIFO) {
+		d.log.Warn("reload: notify FIFO settings changed; they apply at the next start (the FIFOs and their scripts stay as they are)")
+	}
 	d.mu.Lock()
 	d.cfg = cfg
 	d.mu.Unlock()

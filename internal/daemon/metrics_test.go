@@ -1,10 +1,8 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -89,18 +87,7 @@ func TestMetricsZeroAtStart(t *testing.T) {
 
 // nsGet GETs url with the connection made inside ns.
 func nsGet(ns *testutil.Netns, url string) (string, error) {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := ns.Run(func() error {
-				var err error
-				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
-		},
-	}}
-	resp, err := client.Get(url)
+	resp, err := ns.HTTPClient().Get(url)
 	if err != nil {
 		return "", err
 	}

@@ -2,10 +2,8 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -157,19 +155,7 @@ func (n *node) signal(sig syscall.Signal) {
 // nodeStatus asks n's control socket, as `ebpfvrrp status` does.
 func nodeStatus(t *testing.T, n *node) (Status, error) {
 	t.Helper()
-	var st Status
-	resp, err := ControlClient(DefaultControlSocket(n.pin), 5*time.Second).Get("http://ebpfvrrp/status")
-	if err != nil {
-		return st, fmt.Errorf("status: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("status: %s", resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, fmt.Errorf("status json: %w", err)
-	}
-	return st, nil
+	return NewClient(DefaultControlSocket(n.pin)).Status(context.Background())
 }
 
 func hasVIP(t *testing.T, n *node, vip string) bool {

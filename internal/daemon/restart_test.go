@@ -2,8 +2,8 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -236,16 +236,12 @@ func TestDaemonLayoutChange(t *testing.T) {
 	}
 }
 
-// postHold asks n's daemon to treat its next stop as a restart.
+// postHold asks n's daemon to treat its next stop as a restart, as the unit's
+// ExecStop (`ebpfvrrp hold`) does.
 func postHold(t *testing.T, n *node) {
 	t.Helper()
-	resp, err := ControlClient(DefaultControlSocket(n.pin), 5*time.Second).Post("http://ebpfvrrp/hold", "", nil)
-	if err != nil {
-		t.Fatalf("POST /hold: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /hold: %s", resp.Status)
+	if held, why := NewClient(DefaultControlSocket(n.pin)).Hold(context.Background(), n.pin); !held {
+		t.Fatalf("hold: %s", why)
 	}
 }
 

@@ -26,9 +26,9 @@ func DefaultControlSocket(pinPath string) string {
 	return filepath.Join("/run/ebpfvrrp", filepath.Base(filepath.Clean(pinPath))+".sock")
 }
 
-// ControlClient talks HTTP to a daemon's control socket sock (its requests'
+// controlHTTP talks HTTP to a daemon's control socket sock (its requests'
 // host part is ignored: "http://ebpfvrrp/status").
-func ControlClient(sock string, timeout time.Duration) *http.Client {
+func controlHTTP(sock string, timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer

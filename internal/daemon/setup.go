@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/user"
 	"sort"
 	"strconv"
 
@@ -24,6 +25,9 @@ type vmacFunc func(parent string, vrid uint8, family vrrp.Family) (string, error
 // Instances with use_vmac get their VMAC from vmac.
 func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	s := control.Setup{}
+	if err := runnable(cfg); err != nil {
+		return s, err
+	}
 	var err error
 	if s.Trackers, err = buildTrackers(cfg); err != nil {
 		return s, err
@@ -38,10 +42,22 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	for _, g := range cfg.SyncGroups {
 		s.SyncGroups = append(s.SyncGroups, control.SyncGroupConfig{
 			Name: g.Name, Instances: g.Instances,
-			Notify: notifyConfig(g.Notify),
+			Notify: notifyConfig(cfg, g.Notify),
 		})
 	}
 	return s, nil
+}
+
+// ErrNoInstances: the config is valid (keepalived -t accepts a file without a
+// vrrp_instance, e.g. its LVS-only samples) but gives the daemon nothing to do,
+// so it neither starts nor reloads to it.
+var ErrNoInstances = errors.New("no instances: nothing to run (validate accepts such a config, as keepalived -t does; add an instance)")
+
+func runnable(cfg *config.Config) error {
+	if len(cfg.Instances) == 0 {
+		return fmt.Errorf("%s: %w", cfg.Source, ErrNoInstances)
+	}
+	return nil
 }
 
 // initTrackFiles does keepalived's init_file, at start only: the file a tracker
@@ -81,7 +97,7 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 		case len(t.Command) > 0:
 			user := t.User
 			if user == "" {
-				user = cfg.ScriptUser
+				user = scriptUser(cfg)
 			}
 			tc.Check = hooks.ExecCheck{Argv: t.Command, Shell: t.Shell, User: user,
 				Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
@@ -91,6 +107,8 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 			tc.Check = hooks.TCPCheck{Address: t.TCP.Address}
 		case t.File != "":
 			tc.Check = hooks.FileCheck{Path: t.File}
+		case t.Process != nil:
+			tc.Check = processCheck(t.Process)
 		default:
 			return nil, fmt.Errorf("trackers.%s: no check configured", name)
 		}
@@ -99,6 +117,41 @@ func buildTrackers(cfg *config.Config) ([]control.TrackerConfig, error) {
 	// Map iteration order must not leak into the Runner (reload compares setups).
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// processCheck is the hooks check of a process tracker.
+func processCheck(p *config.ProcessCheck) *hooks.ProcessCheck {
+	params := map[string]hooks.ParamMatch{"exact": hooks.ParamExact, "partial": hooks.ParamPartial, "initial": hooks.ParamInitial}[p.ParamMatch]
+	if params == hooks.ParamNone && len(p.Args) > 0 {
+		params = hooks.ParamExact
+	}
+	max := -1
+	if p.QuorumMax != nil {
+		max = *p.QuorumMax
+	}
+	return &hooks.ProcessCheck{
+		Match:  hooks.ProcessMatch{Name: p.Name, Args: p.Args, Params: params, FullCommand: p.FullCommand || params != hooks.ParamNone},
+		Quorum: p.Quorum, QuorumMax: max, ForkDelay: p.ForkDelay, TerminateDelay: p.TerminateDelay,
+	}
+}
+
+// keepProcessChecks puts the running process check (prev) in place of a new one
+// in next wherever a reload left the tracker as it was. The Runner compares
+// tracker configs deeply, and a process check holds its pending fork/terminate
+// delay: a fresh one would restart the tracker on every reload, its verdict
+// briefly back to up while the process is missing.
+func keepProcessChecks(prev, next []control.TrackerConfig) {
+	running := map[string]*hooks.ProcessCheck{}
+	for _, t := range prev {
+		if pc, ok := t.Check.(*hooks.ProcessCheck); ok {
+			running[t.Name] = pc
+		}
+	}
+	for i, t := range next {
+		if pc, ok := t.Check.(*hooks.ProcessCheck); ok && running[t.Name].SameAs(pc) {
+			next[i].Check = running[t.Name]
+		}
+	}
 }
 
 // buildInstance turns instance i of cfg into the Runner's InstanceConfig.
@@ -122,14 +175,16 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		AllowedPeers:          in.AllowedPeers,
 		DontTrackPrimary:      in.DontTrackPrimary,
 		SkipCheckAdvAddr:      in.SkipCheckAdvAddr,
-		NoAccept:              in.Accept != nil && !*in.Accept,
+		NoAccept:              in.NoAccept,
+		NoLowerPrioGARP:       in.GARP.LowerPrio != nil && !*in.GARP.LowerPrio,
 		SplitBrain:            splitBrainAction(cfg.SplitBrain.Action),
 		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
 		// The loader's program always runs the master-down bpf_timer.
 		KernelTimer: true,
-		Notify:      notifyConfig(in.Notify),
+		Notify:      notifyConfig(cfg, in.Notify),
 	}
 	ic.Notify.SplitBrain = cfg.SplitBrain.Script
+	ic.Notify.SplitBrainNotify = cfg.SplitBrain.Notify
 	if len(ic.AllowedPeers) == 0 {
 		ic.AllowedPeers = in.UnicastPeers
 	}
@@ -260,8 +315,24 @@ func controlVIPs(vips []config.VIP, iface string) []control.VIP {
 	return out
 }
 
-// notifyConfig converts the notify hooks of an instance or a sync group.
-func notifyConfig(n config.Notify) control.NotifyConfig {
+// scriptUser is the user scripts without one of their own run as.
+func scriptUser(cfg *config.Config) string {
+	if cfg.ScriptUser != "" || !cfg.Keepalived {
+		return cfg.ScriptUser
+	}
+	if _, err := user.Lookup(config.KeepalivedScriptUser); err == nil {
+		return config.KeepalivedScriptUser
+	}
+	return ""
+}
+
+// notifyConfig converts the notify hooks of an instance or a sync group; they
+// run as the block's user, else as script_user.
+func notifyConfig(cfg *config.Config, n config.Notify) control.NotifyConfig {
+	runAs := n.User
+	if runAs == "" {
+		runAs = scriptUser(cfg)
+	}
 	return control.NotifyConfig{Master: n.Master, Backup: n.Backup, Fault: n.Fault,
-		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, Timeout: n.Timeout}
+		Stop: n.Stop, Generic: n.Generic, Shell: n.Shell, User: runAs, Timeout: n.Timeout}
 }

@@ -1,7 +1,7 @@
 package daemon
 
 import (
-	"encoding/json"
+	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,14 +28,9 @@ instances:
 // postUpgrade asks n's control socket for an upgrade, as `ebpfvrrp upgrade`.
 func postUpgrade(t *testing.T, n *node) UpgradeResult {
 	t.Helper()
-	resp, err := ControlClient(DefaultControlSocket(n.pin), UpgradeTimeout+10*time.Second).Post("http://ebpfvrrp/upgrade", "", nil)
+	res, err := NewClient(DefaultControlSocket(n.pin)).Upgrade(context.Background())
 	if err != nil {
 		t.Fatalf("POST /upgrade: %v", err)
-	}
-	defer resp.Body.Close()
-	var res UpgradeResult
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		t.Fatalf("POST /upgrade: %s: %v", resp.Status, err)
 	}
 	return res
 }
@@ -164,7 +159,7 @@ func TestDaemonUpgrade(t *testing.T) {
 
 	// A restart onto a binary that must verify its programs first would
 	// outlast the peers' 361 ms: the daemon declines to hold.
-	if resp, err := ControlClient(sock, 5*time.Second).Post("http://ebpfvrrp/hold?programs=new", "", nil); err != nil || resp.StatusCode != http.StatusConflict {
+	if resp, err := controlHTTP(sock, 5*time.Second).Post("http://ebpfvrrp/hold?programs=new", "", nil); err != nil || resp.StatusCode != http.StatusConflict {
 		t.Errorf("POST /hold?programs=new at 100 ms adverts = %v, %v; want 409", resp, err)
 	} else {
 		resp.Body.Close()

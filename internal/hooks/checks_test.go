@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -172,6 +174,56 @@ func TestFileCheck(t *testing.T) {
 			res := FileCheck{Path: tt.path}.Check(t.Context())
 			if res.Value != tt.wantValue || (res.Err != nil) != tt.wantErr {
 				t.Errorf("Check = %+v, want value %d err %v", res, tt.wantValue, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestCredential: "USER[:GROUP]" resolves as keepalived's script_user / user
+// USER [GROUP] (keepalived lib/notify.c, set_privileges): the named group,
+// else the user's primary one, and that group as the only supplementary group.
+func TestCredential(t *testing.T) {
+	for _, tc := range []struct {
+		spec    string
+		want    *syscall.Credential
+		wantErr bool
+	}{
+		{spec: "nobody", want: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{65534}}},
+		{spec: "65534", want: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{65534}}},
+		{spec: "nobody:root", want: &syscall.Credential{Uid: 65534, Gid: 0, Groups: []uint32{0}}},
+		{spec: "nobody:0", want: &syscall.Credential{Uid: 65534, Gid: 0, Groups: []uint32{0}}},
+		{spec: "root", want: nil},
+		{spec: "no-such-user-ebpfvrrp", wantErr: true},
+		{spec: "nobody:no-such-group-ebpfvrrp", wantErr: true},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			got, err := Credential(tc.spec)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Credential(%q) error %v, want error %v", tc.spec, err, tc.wantErr)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Credential(%q) = %+v, want %+v", tc.spec, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestExecCheckRunsAsUser: a tracker with a user runs with that uid, gid and no
+// other groups; one without runs as the daemon (root here).
+func TestExecCheckRunsAsUser(t *testing.T) {
+	testutil.Privileged(t)
+	for _, tc := range []struct {
+		user, want string
+	}{
+		{"nobody", "65534 65534 65534"},
+		{"nobody:root", "65534 0 0"},
+		{"", "0 0 0"},
+	} {
+		t.Run("user="+tc.user, func(t *testing.T) {
+			cmd := `test "$(id -u) $(id -g) $(id -G)" = "` + tc.want + `"`
+			if r := (ExecCheck{Argv: []string{cmd}, Shell: true, User: tc.user}).Check(t.Context()); !r.OK {
+				out, _ := exec.Command("sh", "-c", "id").Output()
+				t.Errorf("check as %q failed (want uid gid groups %q; parent: %s): %v", tc.user, tc.want, out, r.Err)
 			}
 		})
 	}

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"os/user"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
 )
 
@@ -26,7 +25,7 @@ import (
 type ExecCheck struct {
 	Argv  []string
 	Shell bool
-	// User runs the command as this user (name or uid) when set.
+	// User runs the command as "USER[:GROUP]" when set (see Credential).
 	User string
 	// Env is the complete environment; nil means a minimal PATH only.
 	Env []string
@@ -41,12 +40,15 @@ func (c ExecCheck) Check(ctx context.Context) control.CheckResult {
 	return control.CheckResult{OK: err == nil, Err: err}
 }
 
+// minimalPath is the environment of a command given none.
+const minimalPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // commandWaitDelay bounds how long Wait waits for I/O after the process is killed.
 const commandWaitDelay = time.Second
 
 // runCommand runs argv (+extra args) in its own process group and kills the group
 // when ctx ends. It returns nil only for exit status 0.
-func runCommand(ctx context.Context, argv []string, shell bool, username string, env, extra []string) error {
+func runCommand(ctx context.Context, argv []string, shell bool, runAs string, env, extra []string) error {
 	if len(argv) == 0 {
 		return fmt.Errorf("hooks: run command: %w", ErrEmptyCommand)
 	}
@@ -58,12 +60,12 @@ func runCommand(ctx context.Context, argv []string, shell bool, username string,
 		cmd = exec.CommandContext(ctx, argv[0], append(append([]string(nil), argv[1:]...), extra...)...)
 	}
 	if env == nil {
-		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+		env = []string{minimalPath}
 	}
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if username != "" {
-		cred, err := lookupCredential(username)
+	if runAs != "" {
+		cred, err := Credential(runAs)
 		if err != nil {
 			return fmt.Errorf("hooks: run %s: %w", argv[0], err)
 		}
@@ -83,21 +85,19 @@ func runCommand(ctx context.Context, argv []string, shell bool, username string,
 	return nil
 }
 
-func lookupCredential(name string) (*syscall.Credential, error) {
-	u, err := user.Lookup(name)
+// Credential resolves "USER[:GROUP]" (names or numeric ids) to the credential a
+// script runs with, as keepalived's set_privileges does (lib/notify.c): the
+// group is GROUP, or the user's primary group; the supplementary groups are
+// cleared to that one group (setgroups(1, &gid)), so a script never keeps
+// root's groups or picks up the user's others. Root ("root", "0") yields nil:
+// keepalived then changes nothing. Switching needs CAP_SETUID and CAP_SETGID.
+func Credential(spec string) (*syscall.Credential, error) {
+	uid, gid, err := config.LookupRunAs(spec)
 	if err != nil {
-		u, err = user.LookupId(name)
-		if err != nil {
-			return nil, fmt.Errorf("look up user %q: %w", name, err)
-		}
+		return nil, err
 	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %q uid %q: %w", name, u.Uid, err)
+	if uid == 0 && gid == 0 {
+		return nil, nil
 	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %q gid %q: %w", name, u.Gid, err)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	return &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{gid}}, nil
 }

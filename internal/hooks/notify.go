@@ -53,7 +53,8 @@ func (e *ExecNotifier) Wait(ctx context.Context) error {
 
 // hookArgs returns the commands a notification runs, as keepalived does: the
 // state-specific hook without arguments, then the generic one with
-// TYPE NAME STATE [PRIORITY].
+// TYPE NAME STATE PRIORITY (SPLIT_BRAIN and SPLIT_BRAIN_END only when opted in),
+// and for SPLIT_BRAIN the split-brain action script.
 func hookArgs(n control.Notification) (cmds [][]string, extras [][]string) {
 	var specific []string
 	switch n.State {
@@ -69,11 +70,15 @@ func hookArgs(n control.Notification) (cmds [][]string, extras [][]string) {
 	if len(specific) > 0 {
 		cmds, extras = append(cmds, specific), append(extras, nil)
 	}
-	if len(n.Hooks.Generic) > 0 {
-		args := []string{n.Type, n.Name, n.State.String()}
-		if n.Type == "INSTANCE" {
-			args = append(args, strconv.Itoa(int(n.Priority)))
+	splitBrain := n.State == control.HookSplitBrain || n.State == control.HookSplitBrainEnd
+	if len(n.Hooks.Generic) > 0 && (!splitBrain || n.Hooks.SplitBrainNotify) {
+		// keepalived's notify_script_exec: "GROUP|INSTANCE NAME STATE PRIO",
+		// the priority 0 for a group (keepalived/vrrp/vrrp_notify.c).
+		prio := int(n.Priority)
+		if n.Type == "GROUP" {
+			prio = 0
 		}
+		args := []string{n.Type, n.Name, n.State.String(), strconv.Itoa(prio)}
 		cmds, extras = append(cmds, n.Hooks.Generic), append(extras, args)
 	}
 	if n.State == control.HookSplitBrain && len(n.Hooks.SplitBrain) > 0 {
@@ -94,7 +99,7 @@ func (e *ExecNotifier) run(n control.Notification, argv, extra []string) {
 		ctx, cancel = context.WithTimeout(ctx, n.Hooks.Timeout)
 		defer cancel()
 	}
-	if err := runCommand(ctx, argv, n.Hooks.Shell, "", nil, extra); err != nil {
+	if err := runCommand(ctx, argv, n.Hooks.Shell, n.Hooks.User, nil, extra); err != nil {
 		e.logger.Warn("notify hook failed", "type", n.Type, "name", n.Name, "state", n.State.String(), "hook", argv[0], "err", err)
 	}
 }

@@ -40,47 +40,71 @@ func readLines(t *testing.T, path string) []string {
 	return strings.Split(s, "\n")
 }
 
+// TestExecNotifierArguments checks the calls keepalived makes
+// (keepalived/vrrp/vrrp_notify.c, notify_script_exec): the state's own script
+// without arguments, the generic one with "GROUP|INSTANCE NAME STATE PRIO", PRIO
+// 0 for a group. SPLIT_BRAIN is ebpfvrrp's: the generic script receives it, and
+// SPLIT_BRAIN_END, only when the operator opts in.
 func TestExecNotifierArguments(t *testing.T) {
-	dir := t.TempDir()
-	hooks := control.NotifyConfig{
-		Master: recorder(t, dir, "master"), Backup: recorder(t, dir, "backup"),
-		Fault: recorder(t, dir, "fault"), Stop: recorder(t, dir, "stop"),
-		Generic: recorder(t, dir, "generic"), SplitBrain: recorder(t, dir, "sb"),
-	}
-	n := NewExecNotifier(slog.New(slog.DiscardHandler))
 	peer := netip.MustParseAddr("198.18.0.6")
-	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 100, Hooks: hooks})
-	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookBackup, Priority: 90, Hooks: hooks})
-	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookSplitBrain, Priority: 90, Peer: peer, PeerPriority: 200, Hooks: hooks})
-	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookStop, Priority: 90, Hooks: hooks})
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if err := n.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	n.Notify(control.Notification{Type: "GROUP", Name: "G", State: control.HookFault, Hooks: hooks})
-	if err := n.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
-		"master ", "generic INSTANCE VI_1 MASTER 100",
-		"backup ", "generic INSTANCE VI_1 BACKUP 90",
-		"generic INSTANCE VI_1 SPLIT_BRAIN 90", "sb INSTANCE VI_1 SPLIT_BRAIN 90 198.18.0.6 200",
-		"stop ", "generic INSTANCE VI_1 STOP 90",
-		"fault ", "generic GROUP G FAULT",
-	}
-	// Hooks run concurrently, as keepalived forks them: the set is what counts.
-	got := readLines(t, filepath.Join(dir, "out"))
-	for i := range got {
-		got[i] = strings.TrimSpace(got[i])
-	}
-	for i := range want {
-		want[i] = strings.TrimSpace(want[i])
-	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("hook calls (-want +got):\n-%q\n+%q", want, got)
+	for _, tc := range []struct {
+		name             string
+		splitBrainNotify bool
+		want             []string
+	}{
+		{"keepalived's states only", false, []string{
+			"master", "generic INSTANCE VI_1 MASTER 100",
+			"backup", "generic INSTANCE VI_1 BACKUP 90",
+			"sb INSTANCE VI_1 SPLIT_BRAIN 90 198.18.0.6 200",
+			"stop", "generic INSTANCE VI_1 STOP 90",
+			"fault", "generic GROUP G FAULT 0",
+		}},
+		{"split brain opted in", true, []string{
+			"master", "generic INSTANCE VI_1 MASTER 100",
+			"backup", "generic INSTANCE VI_1 BACKUP 90",
+			"generic INSTANCE VI_1 SPLIT_BRAIN 90", "sb INSTANCE VI_1 SPLIT_BRAIN 90 198.18.0.6 200",
+			"generic INSTANCE VI_1 SPLIT_BRAIN_END 90",
+			"stop", "generic INSTANCE VI_1 STOP 90",
+			"fault", "generic GROUP G FAULT 0",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			hooks := control.NotifyConfig{
+				Master: recorder(t, dir, "master"), Backup: recorder(t, dir, "backup"),
+				Fault: recorder(t, dir, "fault"), Stop: recorder(t, dir, "stop"),
+				Generic: recorder(t, dir, "generic"), SplitBrain: recorder(t, dir, "sb"),
+				SplitBrainNotify: tc.splitBrainNotify,
+			}
+			n := NewExecNotifier(slog.New(slog.DiscardHandler))
+			for _, nt := range []control.Notification{
+				{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 100},
+				{Type: "INSTANCE", Name: "VI_1", State: control.HookBackup, Priority: 90},
+				{Type: "INSTANCE", Name: "VI_1", State: control.HookSplitBrain, Priority: 90, Peer: peer, PeerPriority: 200},
+				{Type: "INSTANCE", Name: "VI_1", State: control.HookSplitBrainEnd, Priority: 90},
+				{Type: "INSTANCE", Name: "VI_1", State: control.HookStop, Priority: 90},
+				{Type: "GROUP", Name: "G", State: control.HookFault},
+			} {
+				nt.Hooks = hooks
+				n.Notify(nt)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			if err := n.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Hooks run concurrently, as keepalived forks them: the set is what counts.
+			got := readLines(t, filepath.Join(dir, "out"))
+			for i := range got {
+				got[i] = strings.TrimSpace(got[i])
+			}
+			want := slices.Clone(tc.want)
+			slices.Sort(got)
+			slices.Sort(want)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("hook calls (-want +got):\n-%q\n+%q", want, got)
+			}
+		})
 	}
 }
 
@@ -154,4 +178,45 @@ func TestSlowHookNeverDelaysTransitions(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, "the master hook to run to its end", func() bool {
 		return slices.Contains(readLines(t, filepath.Join(dir, "out")), "master-done")
 	})
+}
+
+// TestNotifyRunsAsUser: notify hooks and a notify FIFO's script run as the
+// configured "USER[:GROUP]" (keepalived's script_user / SCRIPT USER GROUP).
+func TestNotifyRunsAsUser(t *testing.T) {
+	testutil.Privileged(t)
+	// Not t.TempDir: its parent is root's 0700, which nobody cannot enter.
+	dir, err := os.MkdirTemp("", "ebpfvrrp-hooks-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	n := NewExecNotifier(slog.New(slog.DiscardHandler))
+	hookOut := filepath.Join(dir, "hook")
+	n.Notify(control.Notification{Type: "INSTANCE", Name: "VI_1", State: control.HookMaster, Priority: 100,
+		Hooks: control.NotifyConfig{Master: []string{`echo "$(id -u) $(id -G)" > ` + hookOut}, Shell: true, User: "nobody:nogroup"}})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := n.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLines(t, hookOut); !slices.Equal(got, []string{"65534 65534"}) {
+		t.Errorf("notify hook ran as %q, want uid 65534 with only group 65534", got)
+	}
+
+	fifoOut := filepath.Join(dir, "fifo-script")
+	f, err := OpenFIFO(FIFOConfig{Path: filepath.Join(dir, "fifo"), RunAs: "nobody",
+		Script: []string{"sh", "-c", `id -u > ` + fifoOut}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the FIFO script as nobody", func() (bool, string) {
+		got := readLines(t, fifoOut)
+		return slices.Equal(got, []string{"65534"}), strings.Join(got, ",")
+	})
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

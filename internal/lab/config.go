@@ -199,7 +199,7 @@ func (c LBConfig) YAML() string {
 		fmt.Fprintf(&b, "    version: %d\n    advert_interval: %s\n", in.Version, in.AdvertInterval)
 		fmt.Fprintf(&b, "    state: %s\n    preempt: %t\n", strings.ToLower(in.State), !in.Nopreempt)
 		if in.NoAccept {
-			b.WriteString("    accept: false\n")
+			b.WriteString("    no_accept: true\n")
 		}
 		if in.AuthPass != "" {
 			fmt.Fprintf(&b, "    auth:\n      type: pass\n      password: %q\n", in.AuthPass)

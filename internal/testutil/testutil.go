@@ -5,9 +5,12 @@ package testutil
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -106,6 +109,21 @@ func (n *Netns) Do(t testing.TB, fn func() error) {
 	if err := n.Run(fn); err != nil {
 		t.Fatalf("in netns %s: %v", n.Name, err)
 	}
+}
+
+// HTTPClient is an HTTP client whose connections are made inside the namespace.
+func (n *Netns) HTTPClient() *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var c net.Conn
+			err := n.Run(func() error {
+				var err error
+				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		},
+	}}
 }
 
 // Run runs fn on a locked OS thread inside the namespace and returns its error.
