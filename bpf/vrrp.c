@@ -308,6 +308,124 @@ static __always_inline void on_advert(const struct rx *rx, const struct instance
 	hold(st, now, master_down_ns(cfg->version, interval_cs, cfg->priority));
 }
 
+/* The walk over an advert's address list, as bpf_loop's context: a callback
+ * is verified once, where an open-coded loop of 255 steps with a map lookup
+ * each would be walked by the verifier once per path into it. */
+struct addr_walk {
+	__u8 *list;
+	void *data_end;
+	struct adv_addr_key k;
+	__u64 seen[4]; /* bit i: the VIP of index i was listed */
+	__u32 found;   /* distinct VIPs listed so far */
+	__u32 bad;     /* an address that is not ours, or past the packet */
+};
+
+static long addr_step(__u64 i, void *ctx)
+{
+	struct addr_walk *w = ctx;
+	__u8 *a;
+	if (w->k.family == 4) {
+		a = w->list + ((i & 0xff) << 2);
+		if ((void *)(a + 4) > w->data_end)
+			goto bad;
+		__builtin_memcpy(w->k.addr, a, 4);
+	} else {
+		a = w->list + ((i & 0xff) << 4);
+		if ((void *)(a + 16) > w->data_end)
+			goto bad;
+		__builtin_memcpy(w->k.addr, a, 16);
+	}
+	__u8 *idx = bpf_map_lookup_elem(&adv_addrs, &w->k);
+	if (!idx)
+		goto bad;
+	__u32 j = *idx;
+	__u64 bit = 1ULL << (j & 63);
+	__u64 *word = &w->seen[(j >> 6) & 3];
+	if (!(*word & bit)) {
+		*word |= bit;
+		w->found++;
+	}
+	return 0;
+bad:
+	w->bad = 1;
+	return 1;
+}
+
+/* keepalived's check of the address list (vrrp.c, vrrp_in_chk): the advert
+ * lists as many addresses as we have VIPs, and every VIP is among them. Each
+ * listed address must be in adv_addrs; the indices found must cover all
+ * ndistinct VIPs (an advert listing one VIP twice lacks another). */
+static __always_inline int addrs_match_inline(const struct rx *rx, const struct instance_cfg *cfg,
+					      void *data_end, __u32 count)
+{
+	__u32 seen = 0, found = 0;
+	for (int i = 0; i < INLINE_ADDRS; i++) {
+		if (i >= count)
+			break;
+		__u8 *a;
+		__u64 hi, lo;
+		if (rx->family == 4) {
+			a = rx->vrrp + VRRP_HDR_LEN + i * 4;
+			if ((void *)(a + 4) > data_end)
+				return 0;
+			hi = *(__u32 *)a;
+			lo = 0;
+		} else {
+			a = rx->vrrp + VRRP_HDR_LEN + i * 16;
+			if ((void *)(a + 16) > data_end)
+				return 0;
+			hi = *(__u64 *)a;
+			lo = *(__u64 *)(a + 8);
+		}
+		__u32 j = INLINE_ADDRS;
+#pragma unroll
+		for (int k = 0; k < INLINE_ADDRS; k++) {
+			const __u8 *c = cfg->addrs[k];
+			__u64 chi = rx->family == 4 ? *(__u32 *)c : *(__u64 *)c;
+			if (k < cfg->ndistinct && chi == hi && *(__u64 *)(c + 8) == lo)
+				j = k;
+		}
+		if (j == INLINE_ADDRS)
+			return 0;
+		if (!(seen & (1U << j))) {
+			seen |= 1U << j;
+			found++;
+		}
+	}
+	return found == cfg->ndistinct;
+}
+
+static __always_inline int addrs_match(const struct rx *rx, const struct instance_key *ik,
+				       const struct instance_cfg *cfg, void *data_end)
+{
+	__u32 count = rx->vrrp[3];
+	if (count != cfg->naddr)
+		return 0;
+	if (count == 0)
+		return 1;
+	if (count <= INLINE_ADDRS)
+		return addrs_match_inline(rx, cfg, data_end, count);
+	struct addr_walk w = {
+		.list = rx->vrrp + VRRP_HDR_LEN,
+		.data_end = data_end,
+		.k = {.ifindex = ik->ifindex, .vrid = ik->vrid, .family = ik->family},
+	};
+	bpf_loop(count, addr_step, &w, 0);
+	return !w.bad && w.found == cfg->ndistinct;
+}
+
+/* skip_check_adv_addr: keepalived (vrrp.c, vrrp_state_backup) skips the
+ * address check while Backup for an advert from the master it follows; a
+ * Master always checks. */
+static __always_inline int skip_addr_check(const struct rx *rx, const struct instance_key *ik,
+					   const struct instance_cfg *cfg)
+{
+	if (!cfg->skip_addr_check || cfg->state != STATE_BACKUP)
+		return 0;
+	struct instance_state *st = bpf_map_lookup_elem(&inst_state, ik);
+	return st && st->epoch == cfg->epoch && st->has_master && addr_eq(st->master, rx->src);
+}
+
 /* Checks in the order of the drop reasons that are intrinsic to the packet,
  * then the ones that need our configuration. */
 static __always_inline int validate(struct rx *rx, void *data_end)
@@ -385,6 +503,8 @@ static __always_inline int validate(struct rx *rx, void *data_end)
 	}
 	if (version == 2 && interval_cs != cfg->interval_cs)
 		return count_drop(rx->ifindex, DROP_INTERVAL_MISMATCH);
+	if (!skip_addr_check(rx, &ik, cfg) && !addrs_match(rx, &ik, cfg, data_end))
+		return count_drop(rx->ifindex, DROP_ADDR_LIST);
 
 	__u64 now = bpf_ktime_get_ns();
 	__u8 prio = v[2];
@@ -411,6 +531,50 @@ static __always_inline int guard_vip(__u32 ifindex, __u8 family, const void *add
 	return VERDICT_DROP;
 }
 
+/* no_accept: a Master that is not the address owner does not accept traffic
+ * to its VIPs (keepalived's firewall drop rule, vrrp.c vrrp_handle_accept_mode).
+ * The controller fills no_accept while such a Master holds the VIPs. */
+static __always_inline int no_accept_drop(__u8 family, const void *daddr)
+{
+	struct vip_key k = {.family = family};
+	if (family == 4)
+		__builtin_memcpy(k.addr, daddr, 4);
+	else
+		__builtin_memcpy(k.addr, daddr, 16);
+	struct no_accept_val *n = bpf_map_lookup_elem(&no_accept, &k);
+	if (!n)
+		return VERDICT_PASS;
+	__sync_fetch_and_add(&n->dropped, 1);
+	return VERDICT_DROP;
+}
+
+static __always_inline int guard_no_accept(__u8 family, const void *daddr)
+{
+	__u32 zero = 0;
+	struct no_accept_set *set = bpf_map_lookup_elem(&no_accept_on, &zero);
+	if (!set)
+		return VERDICT_PASS;
+	__u32 n = family == 4 ? set->n4 : set->n6;
+	if (!n)
+		return VERDICT_PASS;
+	if (n > NO_ACCEPT_INLINE)
+		return no_accept_drop(family, daddr);
+	if (family == 4) {
+		__be32 d = *(const __be32 *)daddr;
+#pragma unroll
+		for (int i = 0; i < NO_ACCEPT_INLINE; i++)
+			if (i < n && set->v4[i] == d)
+				return no_accept_drop(family, daddr);
+		return VERDICT_PASS;
+	}
+	__u64 hi = *(const __u64 *)daddr, lo = *(const __u64 *)(daddr + 8);
+#pragma unroll
+	for (int i = 0; i < NO_ACCEPT_INLINE; i++)
+		if (i < n && *(__u64 *)set->v6[i] == hi && *(__u64 *)(set->v6[i] + 8) == lo)
+			return no_accept_drop(family, daddr);
+	return VERDICT_PASS;
+}
+
 /* The whole receive path over a frame; shared by XDP and TC ingress. */
 static __always_inline int vrrp_rx(void *data, void *data_end, __u32 ifindex)
 {
@@ -425,8 +589,10 @@ static __always_inline int vrrp_rx(void *data, void *data_end, __u32 ifindex)
 	rx.tagged = off != sizeof(struct ethhdr);
 	if (proto == ETH_P_IP_) {
 		struct iphdr *ip = data + off;
-		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_VRRP)
+		if ((void *)(ip + 1) > data_end)
 			return VERDICT_PASS;
+		if (ip->protocol != IPPROTO_VRRP)
+			return guard_no_accept(4, &ip->daddr);
 		__u32 ihl = ip->ihl * 4;
 		__u32 tot = bpf_ntohs(ip->tot_len);
 		if (ihl < sizeof(*ip) || tot < ihl + VRRP_HDR_LEN || (void *)ip + tot > data_end)
@@ -458,19 +624,30 @@ static __always_inline int vrrp_rx(void *data, void *data_end, __u32 ifindex)
 			l4 += ext;
 		}
 		if (nh == IPPROTO_ICMPV6_) {
-			/* Neighbour Solicitation: type, code, csum, reserved, target. */
-			if ((void *)(l4 + 24) > data_end || l4[0] != ND_NEIGHBOR_SOLICIT)
+			if ((void *)(l4 + 1) > data_end)
 				return VERDICT_PASS;
-			return guard_vip(ifindex, 6, l4 + 8, 16);
+			/* Neighbour Solicitation: type, code, csum, reserved, target. */
+			if (l4[0] == ND_NEIGHBOR_SOLICIT) {
+				if ((void *)(l4 + 24) > data_end)
+					return VERDICT_PASS;
+				return guard_vip(ifindex, 6, l4 + 8, 16);
+			}
+			/* Neighbour discovery passes no_accept, as keepalived's rules
+			 * let it through. */
+			if (l4[0] >= ND_ROUTER_SOLICIT && l4[0] <= ND_REDIRECT)
+				return VERDICT_PASS;
+			return guard_no_accept(6, &ip6->daddr);
 		}
 		if (nh == IPPROTO_FRAGMENT_) {
-			if ((void *)(l4 + 8) > data_end || l4[0] != IPPROTO_VRRP)
+			if ((void *)(l4 + 8) > data_end)
 				return VERDICT_PASS;
+			if (l4[0] != IPPROTO_VRRP)
+				return guard_no_accept(6, &ip6->daddr);
 			rx.frag = 1;
 			ext += 8;
 			l4 += 8;
 		} else if (nh != IPPROTO_VRRP) {
-			return VERDICT_PASS;
+			return guard_no_accept(6, &ip6->daddr);
 		}
 		__u32 plen = bpf_ntohs(ip6->payload_len);
 		if (plen < ext + VRRP_HDR_LEN || (void *)(ip6 + 1) + plen > data_end)

@@ -103,6 +103,9 @@ type kaConverter struct {
 	// groupWeights: sync groups with sync_group_tracking_weight (or its old
 	// name global_tracking), whose members keep their trackers' weights.
 	groupWeights map[string]bool
+	// vrrp_skip_check_adv_addr, every instance's default unless it has its own.
+	skipCheckAdvAddr bool
+	skipExplicit     map[int]bool
 }
 
 func (c *kaConverter) errorf(p kaPos, format string, args ...any) {
@@ -151,6 +154,7 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 	c.instanceSeen = map[string]kaPos{}
 	c.trackerSeen = map[string]kaPos{}
 	c.versionExplicit = map[int]bool{}
+	c.skipExplicit = map[int]bool{}
 	for _, n := range nodes {
 		switch n.Name() {
 		case "global_defs":
@@ -190,6 +194,9 @@ func (c *kaConverter) convert(nodes []*kaNode) {
 		if c.versionSet {
 			in.Version = c.version
 			c.cfg.Positions[fmt.Sprintf("instances[%d].version", i)] = c.cfg.Positions["version"]
+		}
+		if !c.skipExplicit[i] {
+			in.SkipCheckAdvAddr = c.skipCheckAdvAddr
 		}
 		// keepalived runs an IPv6 instance as VRRPv3 unless told otherwise: v2 has
 		// no IPv6.
@@ -550,6 +557,8 @@ func (c *kaConverter) globalDefs(block []*kaNode) {
 			if c.flag(n) {
 				c.strict = true
 			}
+		case "vrrp_skip_check_adv_addr":
+			c.skipCheckAdvAddr, _ = c.kaBool(n)
 		case "enable_script_security":
 			if c.flag(n) {
 				cfg.ScriptSecurity = true
@@ -900,8 +909,19 @@ func (c *kaConverter) instance(n *kaNode, name string) {
 			if c.flag(s) {
 				in.DontTrackPrimary = true
 			}
-		case "accept":
-			c.flag(s) // what ebpfvrrp always does: it installs no firewall rules
+		case "accept", "no_accept":
+			if c.flag(s) {
+				in.NoAccept = s.Name() == "no_accept"
+			}
+		case "virtual_routes", "virtual_rules":
+			if c.wantBlock(s, 0) {
+				c.routeLines(s, prefix, &in)
+			}
+		case "skip_check_adv_addr":
+			if v, ok := c.kaBool(s); ok {
+				in.SkipCheckAdvAddr = v
+				c.skipExplicit[idx] = true
+			}
 		case "strict_mode":
 			c.kaBool(s) // applied by strictInstances once the whole file is read
 		default:
@@ -1283,4 +1303,35 @@ var kaInstancePaths = map[string]string{
 	"garp_lower_prio_repeat":     "garp.lower_prio",
 	"use_vmac":                   "use_vmac",
 	"dont_track_primary":         "dont_track_primary",
+}
+
+// routeLines reads a virtual_routes or virtual_rules block: each line as
+// written, checked here so that an error or an option not applied is reported
+// at its line.
+func (c *kaConverter) routeLines(n *kaNode, prefix string, in *Instance) {
+	for _, s := range n.Block {
+		words := []string{s.Name()}
+		for _, a := range s.Args {
+			words = append(words, a.Text)
+		}
+		line := strings.Join(words, " ")
+		var ignored []string
+		var err error
+		dst := &in.VirtualRoutes
+		if n.Name() == "virtual_routes" {
+			_, ignored, err = ParseRoute(line)
+		} else {
+			dst = &in.VirtualRules
+			_, ignored, err = ParseRule(line)
+		}
+		if err != nil {
+			c.errorf(s.Pos(), "%s: %q: %v", n.Name(), line, err)
+			continue
+		}
+		for _, w := range ignored {
+			c.warnf(s.Pos(), "%s: %q: %s", n.Name(), line, w)
+		}
+		c.at(fmt.Sprintf("%s.%s[%d]", prefix, n.Name(), len(*dst)), s.Pos())
+		*dst = append(*dst, line)
+	}
 }

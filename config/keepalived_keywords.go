@@ -113,8 +113,8 @@ const (
 	kaMsgTrackGrp = "put track_* in each member vrrp_instance; sync-group tracking is not supported"
 	kaMsgBFD      = "BFD is not supported; use a vrrp_script or a secondary heartbeat path"
 
-	kaMsgStrict          = "What keepalived's strict mode reports as a config error is refused at its line (no VIP, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; unicast_peer is warned about and run, as keepalived runs it; no firewall rules are installed"
-	kaMsgSkipCheck       = "ebpfvrrp never compares an advert's addresses (or their number) with the configured VIPs, with or without this keyword; keepalived compares them unless it is set"
+	kaMsgStrict          = "What keepalived's strict mode reports as a config error is refused at its line (no VIP, authentication, preempt_delay, state MASTER without priority 255 or BACKUP with it, version 2 on IPv6, a first IPv6 VIP that is not link-local, accept on a VRRPv2 non-owner, garp_lower_prio_*, lower_prio_no_advert off, higher_prio_send_advert, vmac_xmit_base); without accept/no_accept the instance gets no_accept unless its priority is 255; unicast_peer is warned about and run, as keepalived runs it; no_accept is enforced in XDP, not by firewall rules"
+	kaMsgNoAccept        = "a Master that is not the address owner drops traffic to its VIPs in XDP on every interface ebpfvrrp attaches to (ARP, neighbour discovery and VRRP pass); keepalived's firewall rule also drops packets sent from the VIPs, which ebpfvrrp does not"
 	kaMsgCheckUnicastSrc = "a unicast instance always accepts adverts only from its unicast_peer addresses (or allowed_peers), with or without this keyword"
 	kaMsgLowerPrioGARP   = "A Master hearing a lower-priority advert sends its GARP/NA schedule again: garp_master_repeat at once and again after garp_master_delay, keepalived's defaults for these; a repeat of 0 turns it off (strict mode's default); another count or delay is warned about and the master's is used"
 	kaMsgLowerPrioAdvert = "a Master always answers a lower-priority advert with an advert at once (keepalived's default)"
@@ -194,7 +194,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "nftables_counters", kaMsgFirewall),
 	warned(kaCtxGlobal, "nftables_ifindex", kaMsgFirewall),
 	warned(kaCtxGlobal, "nftables_no_lower_prio_vip", kaMsgFirewall),
-	warned(kaCtxGlobal, "vrrp_skip_check_adv_addr", kaMsgSkipCheck),
+	acts(kaCtxGlobal, "vrrp_skip_check_adv_addr"),
 	warned(kaCtxGlobal, "vrrp_check_unicast_src", kaMsgCheckUnicastSrc),
 	actsNote(kaCtxGlobal, "vrrp_garp_lower_prio_delay", kaMsgLowerPrioGARP),
 	actsNote(kaCtxGlobal, "vrrp_garp_lower_prio_repeat", kaMsgLowerPrioGARP),
@@ -327,9 +327,9 @@ var kaKeywords = []kaKeyword{
 	acts(kaCtxInstance, "garp_master_repeat"),
 	acts(kaCtxInstance, "garp_master_refresh"),
 	acts(kaCtxInstance, "garp_master_refresh_repeat"),
-	actsNote(kaCtxInstance, "use_vmac", "IPv4 instances only: validate refuses it on an IPv6 instance, whose VMAC the daemon cannot create; an interface name after it is ignored with a warning"),
+	actsNote(kaCtxInstance, "use_vmac", "IPv4 and IPv6; an IPv6 VMAC gets the parent's link-local address, which adverts leave from, as keepalived; an interface name after it is ignored with a warning"),
 	acts(kaCtxInstance, "dont_track_primary"),
-	actsNote(kaCtxInstance, "accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs"),
+	actsNote(kaCtxInstance, "accept", "the default unless vrrp_strict / strict_mode"),
 	actsNote(kaCtxInstance, "notify_master", kaMsgNotify),
 	actsNote(kaCtxInstance, "notify_backup", kaMsgNotify),
 	actsNote(kaCtxInstance, "notify_fault", kaMsgNotify),
@@ -341,17 +341,17 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxInstance, "check_unicast_src", kaMsgCheckUnicastSrc),
 	warned(kaCtxInstance, "old_unicast_checksum", "adverts are sent with the RFC checksum; received unicast VRRPv3 adverts with the old one are accepted anyway"),
 	warned(kaCtxInstance, "native_ipv6", "an instance's family follows its VIPs"),
-	warned(kaCtxInstance, "use_vmac_addr", "the VMAC's address is always 00:00:5e:00:01:VRID"),
+	warned(kaCtxInstance, "use_vmac_addr", "the VMAC's address is always 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6)"),
 	warned(kaCtxInstance, "vmac_xmit_base", "with use_vmac adverts are sent from the VMAC interface"),
 	warned(kaCtxInstance, "use_ipvlan", "ipvlan interfaces are not supported; use use_vmac (macvlan)"),
 	acts(kaCtxInstance, "track_process"),
 	warned(kaCtxInstance, "track_bfd", kaMsgBFD),
 	warned(kaCtxInstance, "promote_secondaries", "set net.ipv4.conf.IFACE.promote_secondaries=1 with sysctl instead"),
 	warned(kaCtxInstance, "linkbeat_use_polling", "MII/ethtool link polling is not supported; link state comes from netlink"),
-	warned(kaCtxInstance, "virtual_routes", "the routes are not added or removed: ebpfvrrp moves only the VIP addresses"),
-	warned(kaCtxInstance, "virtual_rules", "the routing rules are not added or removed: ebpfvrrp moves only the VIP addresses"),
-	warned(kaCtxInstance, "no_accept", "ebpfvrrp installs no firewall rules, so a Master accepts traffic to its VIPs (keepalived's no_accept would drop it)"),
-	warned(kaCtxInstance, "skip_check_adv_addr", kaMsgSkipCheck),
+	actsNote(kaCtxInstance, "virtual_routes", "options other than src, to, via/gw, dev, table, metric, scope, proto and the route types are warned and not applied; with \"or\" only the first gateway is used"),
+	actsNote(kaCtxInstance, "virtual_rules", "options other than from, to, iif, oif, fwmark, priority and table are warned and not applied"),
+	actsNote(kaCtxInstance, "no_accept", kaMsgNoAccept),
+	acts(kaCtxInstance, "skip_check_adv_addr"),
 	actsNote(kaCtxInstance, "strict_mode", kaMsgStrict),
 	warned(kaCtxInstance, "debug", "use --log-level debug"),
 	warned(kaCtxInstance, "notify_deleted", "an instance removed by a reload runs its notify_stop script and notify with STOP, as when ebpfvrrp stops; keepalived sends FAULT then, or DELETED with this keyword, and runs its script"),

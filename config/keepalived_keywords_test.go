@@ -80,6 +80,8 @@ func TestKeywordsWarnedAsTheTableSays(t *testing.T) {
 		kaCtxGlobal + " script_user":            "script_user nobody",
 		kaCtxGlobal + " enable_script_security": "enable_script_security",
 		kaCtxScript + " user":                   "user nobody",
+		kaCtxGlobal + " vrrp_strict":            "vrrp_strict",
+		kaCtxInstance + " strict_mode":          "strict_mode",
 	}
 	for _, ctx := range []string{kaCtxInstance, kaCtxSyncGroup} {
 		for _, n := range []string{"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop"} {
@@ -271,9 +273,9 @@ func kaRenderDoc() string {
 	return b.String()
 }
 
-// TestKeepalivedAcceptPreemptVMAC: accept and preempt are what ebpfvrrp does anyway
-// (no firewall rules, preempt on by default) and load without a word; use_vmac on an
-// IPv6 instance is refused by validate at its line, as the daemon cannot create it.
+// TestKeepalivedAcceptPreemptVMAC: accept and preempt are ebpfvrrp's defaults and
+// load without a word; use_vmac loads for IPv4 and IPv6 instances (the IPv6 VMAC
+// gets the parent's link-local address, test/vm's v3-ipv6-vmac).
 //
 // keyword: vrrp_instance accept
 // keyword: vrrp_instance preempt
@@ -298,7 +300,11 @@ func TestKeepalivedAcceptPreemptVMAC(t *testing.T) {
 				t.Error("UseVMAC = false")
 			}
 		}},
-		{"use_vmac IPv6", inst("fd00::1", " use_vmac"), "F:7: instances[0].use_vmac: VMAC is supported for IPv4 instances only", nil},
+		{"use_vmac IPv6", inst("fd00::1", " use_vmac"), "", func(t *testing.T, c *Config) {
+			if !c.Instances[0].UseVMAC {
+				t.Error("UseVMAC = false")
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

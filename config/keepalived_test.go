@@ -331,7 +331,6 @@ func TestKeepalivedWarnings(t *testing.T) {
 		{"unknown global", "global_defs {\n some_future_setting 1\n}\n", 2, "some_future_setting: unknown keyword in global_defs"},
 		{"instance smtp_alert", inst(" smtp_alert"), 4, "smtp_alert: SMTP"},
 		{"instance unknown keyword", inst(" completely_new_feature on"), 4, "completely_new_feature: unknown keyword in vrrp_instance"},
-		{"instance virtual_routes", inst(" virtual_routes {\n  10.1.0.0/16 via 198.18.0.254\n }"), 4, "virtual_routes: the routes are not added or removed: ebpfvrrp moves only the VIP addresses (block ignored)"},
 		{"VIP option", "vrrp_instance VI_1 {\n virtual_ipaddress {\n  198.18.0.1/24 brd 198.18.0.255 dev eth0 scope global\n }\n}\n", 3,
 			`virtual_ipaddress: "brd 198.18.0.255" on 198.18.0.1/24 is not supported and ignored`},
 		{"unicast_peer ttl", inst(" unicast_peer {\n  198.18.0.6 min_ttl 250\n }"), 5, "unicast_peer: min_ttl is not checked: unicast adverts are accepted whatever their TTL"},

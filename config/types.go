@@ -128,10 +128,19 @@ type Instance struct {
 	UseVMAC bool `mapstructure:"use_vmac" yaml:"use_vmac,omitempty"`
 	// NoAccept is keepalived's no_accept (RFC 5798 Accept_Mode false): a Master
 	// that is not the address owner (priority < 255) does not accept traffic to
-	// its VIPs. The keepalived importer sets it for vrrp_strict instances without
-	// accept/no_accept, as keepalived does. Enforcing it in the dataplane is work
-	// in progress elsewhere; until then the daemon does not read it.
+	// its VIPs: the XDP program drops it (ARP, neighbour discovery and VRRP
+	// pass). The keepalived importer sets it for vrrp_strict instances without
+	// accept/no_accept, as keepalived does.
 	NoAccept bool `mapstructure:"no_accept" yaml:"no_accept,omitempty"`
+	// VirtualRoutes and VirtualRules are added when the instance becomes
+	// Master and removed when it stops being one (keepalived's virtual_routes
+	// and virtual_rules), one line each in keepalived's syntax (see Route, Rule):
+	// "198.18.9.0/24 via 198.18.0.254 dev eth0 table 100", "from 198.18.9.0/24 table 100".
+	VirtualRoutes []string `mapstructure:"virtual_routes" yaml:"virtual_routes,omitempty"`
+	VirtualRules  []string `mapstructure:"virtual_rules" yaml:"virtual_rules,omitempty"`
+	// SkipCheckAdvAddr is keepalived's skip_check_adv_addr: a Backup does not
+	// compare the addresses of adverts from the master it follows with VIPs.
+	SkipCheckAdvAddr bool `mapstructure:"skip_check_adv_addr" yaml:"skip_check_adv_addr,omitempty"`
 	// SecondaryPaths are extra heartbeat paths for split-brain detection: another
 	// interface, or a unicast address of the peer.
 	SecondaryPaths []SecondaryPath `mapstructure:"secondary_paths" yaml:"secondary_paths,omitempty"`

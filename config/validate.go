@@ -225,11 +225,8 @@ func (v *validator) instances() {
 				vrs[k] = i
 			}
 		}
-		if in.UseVMAC && fam == 6 {
-			// The daemon refuses this at start; say so here, with the line.
-			v.add(p+".use_vmac", true, "VMAC is supported for IPv4 instances only: ebpfvrrp cannot create one for an IPv6 instance yet")
-		}
 		v.unicast(p, in, fam)
+		v.routes(p, in)
 		v.track(p, in)
 		v.notify(p+".notify", in.Notify)
 		v.garp(p+".garp", inheritGARP(in.GARP, v.c.GARP))
@@ -630,4 +627,18 @@ func listOrNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// routes checks virtual_routes and virtual_rules lines parse.
+func (v *validator) routes(p string, in *Instance) {
+	for j, line := range in.VirtualRoutes {
+		if _, _, err := ParseRoute(line); err != nil {
+			v.add(fmt.Sprintf("%s.virtual_routes[%d]", p, j), line, "%v", err)
+		}
+	}
+	for j, line := range in.VirtualRules {
+		if _, _, err := ParseRule(line); err != nil {
+			v.add(fmt.Sprintf("%s.virtual_rules[%d]", p, j), line, "%v", err)
+		}
+	}
 }

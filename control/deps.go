@@ -42,6 +42,20 @@ type KernelConfig struct {
 	// Unicast: adverts go to unicast peers and may be routed, so the kernel skips
 	// the TTL-255 check for them, as keepalived does for unicast_peer.
 	Unicast bool
+	// SkipAddrCheck: while Backup, adverts from the master followed are not
+	// compared with Addresses (keepalived's skip_check_adv_addr).
+	SkipAddrCheck bool
+	// NoAccept, when not empty, are the addresses whose traffic the kernel
+	// drops while State is Master (keepalived's no_accept, not the owner).
+	NoAccept []netip.Addr
+}
+
+// Routes adds and removes an instance's virtual routes and rules, which the
+// implementation knows by instance name (keepalived's virtual_routes and
+// virtual_rules, set with the VIPs and removed with them).
+type Routes interface {
+	Up(inst string) error
+	Down(inst string) error
 }
 
 // Addresses adds and removes an instance's VIPs (implemented by vip).
@@ -116,6 +130,7 @@ type Deps struct {
 	AdvertClock AdvertClock
 	Dataplane   Dataplane
 	Addresses   Addresses
+	Routes      Routes    // nil: no virtual routes or rules
 	Announcer   Announcer // nil: no GARP/NA
 	Sender      Sender
 	Notifier    Notifier    // nil: no hooks

@@ -25,6 +25,13 @@ func (r *Runner) dispatch(now time.Time, inst *instance, ev Event) {
 			if err := r.d.Addresses.Add(inst.cfg.Name, inst.cfg.allVIPs()); err != nil {
 				r.log.Error("add VIPs", "instance", inst.cfg.Name, "err", err)
 			}
+			// After the VIPs, as keepalived's vrrp_state_become_master: a
+			// route may name a VIP as its source.
+			if r.d.Routes != nil {
+				if err := r.d.Routes.Up(inst.cfg.Name); err != nil {
+					r.log.Error("add virtual routes", "instance", inst.cfg.Name, "err", err)
+				}
+			}
 		case RemoveVIPs:
 			r.stopAnnounce(inst)
 			if r.removals != nil {
@@ -229,6 +236,11 @@ func (r *Runner) stopAnnounce(inst *instance) {
 }
 
 func (r *Runner) removeVIPs(inst *instance) {
+	if r.d.Routes != nil {
+		if err := r.d.Routes.Down(inst.cfg.Name); err != nil {
+			r.log.Error("remove virtual routes", "instance", inst.cfg.Name, "err", err)
+		}
+	}
 	if err := r.d.Addresses.Remove(inst.cfg.Name, inst.cfg.allVIPs()); err != nil {
 		r.log.Error("remove VIPs", "instance", inst.cfg.Name, "err", err)
 	}

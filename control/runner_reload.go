@@ -136,12 +136,17 @@ func (r *Runner) rebuildGroups(s Setup) {
 }
 
 func kernelConfig(c InstanceConfig, st State, prio uint8, secondary bool) KernelConfig {
-	return KernelConfig{
+	k := KernelConfig{
 		Instance: c.Name, Version: c.Version, State: st, Priority: prio,
 		AdvertInterval: c.AdvertInterval, Preempt: c.Preempt, PrimaryAddr: c.PrimaryAddr,
 		AuthType: c.AuthType, AuthData: c.AuthData, AllowedPeers: c.AllowedPeers,
 		Addresses: c.advertAddrs(), Secondary: secondary, Unicast: len(c.Peers) > 0,
+		SkipAddrCheck: c.SkipCheckAdvAddr,
 	}
+	if !secondary {
+		k.NoAccept = c.noAcceptAddrs()
+	}
+	return k
 }
 
 // reconfigure applies a changed config to a running instance of the same identity.

@@ -2,6 +2,7 @@ package control
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -201,6 +202,12 @@ type InstanceConfig struct {
 	TrackInterfaces []TrackRef
 	// DontTrackPrimary: link down on Interface does not cause FAULT.
 	DontTrackPrimary bool
+	// SkipCheckAdvAddr is keepalived's skip_check_adv_addr: a Backup does not
+	// check the addresses of adverts from the master it follows.
+	SkipCheckAdvAddr bool
+	// NoAccept: as Master, drop traffic to the VIPs unless Priority is 255
+	// (keepalived's no_accept; the address owner always accepts).
+	NoAccept bool
 	// NoLowerPrioGARP: a Master that hears a lower-priority advert does not send
 	// its GARP/NA schedule again (keepalived's garp_lower_prio_repeat 0, and its
 	// strict mode's default).
@@ -230,6 +237,22 @@ func (c *InstanceConfig) advertAddrs() []netip.Addr {
 	out := make([]netip.Addr, 0, len(c.VIPs))
 	for _, v := range c.VIPs {
 		out = append(out, v.Prefix.Addr())
+	}
+	return out
+}
+
+// noAcceptAddrs are the addresses (VIPs and excluded VIPs) whose traffic a
+// Master drops: none in accept mode or for the address owner, as keepalived's
+// vrrp_handle_accept_mode (keepalived/vrrp/vrrp.c) decides.
+func (c *InstanceConfig) noAcceptAddrs() []netip.Addr {
+	if !c.NoAccept || c.Priority == 255 {
+		return nil
+	}
+	out := make([]netip.Addr, 0, len(c.VIPs)+len(c.ExcludedVIPs))
+	for _, v := range c.allVIPs() {
+		if !slices.Contains(out, v.Prefix.Addr()) {
+			out = append(out, v.Prefix.Addr())
+		}
 	}
 	return out
 }

@@ -20,7 +20,7 @@ func TestMasterDownTimer(t *testing.T) {
 	ns := testutil.NewNetns(t, "evtmr")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 7, Family: FamilyIPv4}
 	// 50 ms adverts: MDI = 3*5cs + (156*5)/256 cs = 18 cs = 180 ms.
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: 50 * time.Millisecond, Primary: ipSelf}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: 50 * time.Millisecond, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,7 +88,7 @@ func TestPreemptHoldsNoTimer(t *testing.T) {
 	d := newDataplane(t)
 	ns := testutil.NewNetns(t, "evpre")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 8, Family: FamilyIPv4}
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 200, Version: 3, Preempt: true, Interval: 50 * time.Millisecond, Primary: ipSelf}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 200, Version: 3, Preempt: true, Interval: 50 * time.Millisecond, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	a := vrrp.Advertisement{Version: 3, VRID: 8, Priority: 100, Interval: 50 * time.Millisecond, Addresses: []netip.Addr{vip4}, Source: ipA}
@@ -113,7 +113,7 @@ func TestStateChangeForgetsMaster(t *testing.T) {
 	d := newDataplane(t)
 	ns := testutil.NewNetns(t, "evepo")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 9, Family: FamilyIPv4}
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	frame := ether(advert(t, v3adv(9, 150, ipA), 255))
@@ -209,7 +209,7 @@ func TestEventsLostCounted(t *testing.T) {
 	d := newDataplane(t)
 	ns := testutil.NewNetns(t, "evlost")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 11, Family: FamilyIPv4}
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := d.EventsLost(); err != nil || n != 0 {
@@ -253,7 +253,7 @@ func TestTimerInitRecovers(t *testing.T) {
 	d := newDataplane(t)
 	ns := testutil.NewNetns(t, "evtini")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 12, Family: FamilyIPv4}
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: 50 * time.Millisecond, Primary: ipSelf}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: 50 * time.Millisecond, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	var cfg vrrpInstanceCfg
@@ -321,7 +321,7 @@ func TestTimerHoldLazily(t *testing.T) {
 	ns := testutil.NewNetns(t, "evlazy")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 13, Family: FamilyIPv4}
 	const iv = 500 * time.Millisecond
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: iv, Primary: ipSelf}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: iv, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	// Skew in nanoseconds, as control.SkewTime: (156 × 500 ms) / 256.
@@ -406,7 +406,7 @@ func TestRecreatedInstanceForgetsMaster(t *testing.T) {
 	d := newDataplane(t)
 	ns := testutil.NewNetns(t, "evrecr")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 14, Family: FamilyIPv4}
-	cfg := InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}
+	cfg := InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, Addresses: []netip.Addr{vip4}}
 	if err := d.SetInstance(k, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +447,7 @@ func TestRestartSkipsStaleEvents(t *testing.T) {
 	d1 := newDataplane(t)
 	ns := testutil.NewNetns(t, "evstale")
 	k := InstanceKey{Ifindex: testIfindex, VRID: 15, Family: FamilyIPv4}
-	if err := d1.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf}); err != nil {
+	if err := d1.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	runIn(t, ns, d1.RunXDP, ether(advert(t, v3adv(15, 150, ipA), 255))) // NEW_MASTER, never read

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func mustPass(t testing.TB, s string) [8]byte {
 // fixtureInstances is the kernel config the fixture rows run against.
 func fixtureInstances(t testing.TB) map[InstanceKey]InstanceConfig {
 	k4 := func(vrid uint8) InstanceKey { return InstanceKey{Ifindex: testIfindex, VRID: vrid, Family: FamilyIPv4} }
-	return map[InstanceKey]InstanceConfig{
+	m := map[InstanceKey]InstanceConfig{
 		// v2 PASS, Backup.
 		k4(10): {State: StateBackup, Priority: 100, Version: 2, AuthType: 1, AuthPass: mustPass(t, "secret"), Interval: time.Second, Primary: ipSelf},
 		// v3 with a peer list, Backup.
@@ -60,7 +61,36 @@ func fixtureInstances(t testing.TB) map[InstanceKey]InstanceConfig {
 		k4(60): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, Unicast: true, Peers: []netip.Addr{ipA}},
 		// Backup with VLAN/QinQ/IPv4-options rows (no events asserted beyond the first).
 		k4(50): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf},
+		// As many VIPs as the many-address rows list.
+		k4(12): {State: StateBackup, Priority: 100, Version: 2, AuthType: 1, AuthPass: mustPass(t, "secret"), Interval: time.Second, Primary: ipSelf,
+			Addresses: withAddrs(v2adv(t, 12, 150, ipA, ""), 40).Addresses},
+		k4(13): {State: StateBackup, Priority: 100, Version: 2, AuthType: 1, AuthPass: mustPass(t, "secret"), Interval: time.Second, Primary: ipSelf,
+			Addresses: withAddrs(v2adv(t, 13, 150, ipA, ""), 255).Addresses},
+		k4(51): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf,
+			Addresses: withAddrs(v3adv(51, 150, ipA), 255).Addresses},
+		{Ifindex: testIfindex, VRID: 33, Family: FamilyIPv6}: {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: netip.MustParseAddr("fe80::1"),
+			Addresses: withAddrs(v3adv(33, 150, ip6A), 9).Addresses},
+		{Ifindex: testIfindex, VRID: 34, Family: FamilyIPv6}: {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: netip.MustParseAddr("fe80::1"),
+			Addresses: withAddrs(v3adv(34, 150, ip6A), 90).Addresses},
+		// Two VIPs, for an advert listing one of them twice.
+		k4(14): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf,
+			Addresses: withAddrs(v3adv(14, 150, ipA), 2).Addresses},
+		// skip_check_adv_addr, Backup.
+		k4(15): {State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, SkipAddrCheck: true},
+		// skip_check_adv_addr, Master: a Master always checks.
+		k4(16): {State: StateMaster, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, SkipAddrCheck: true},
 	}
+	// Every other instance has the one VIP its adverts list.
+	for k, c := range m {
+		if c.Addresses == nil {
+			c.Addresses = []netip.Addr{vip4}
+			if k.Family == FamilyIPv6 {
+				c.Addresses = []netip.Addr{vip6}
+			}
+			m[k] = c
+		}
+	}
+	return m
 }
 
 func v2adv(t testing.TB, vrid, prio uint8, src netip.Addr, pass string) vrrp.Advertisement {
@@ -94,6 +124,24 @@ func withAddrs(a vrrp.Advertisement, n int) vrrp.Advertisement {
 			a.Addresses = append(a.Addresses, netip.AddrFrom16(b))
 		}
 	}
+	return a
+}
+
+// listing gives a exactly the addresses addrs.
+func listing(a vrrp.Advertisement, addrs ...netip.Addr) vrrp.Advertisement {
+	a.Addresses = addrs
+	return a
+}
+
+func reversed(a vrrp.Advertisement) vrrp.Advertisement {
+	a.Addresses = slices.Clone(a.Addresses)
+	slices.Reverse(a.Addresses)
+	return a
+}
+
+func lastReplaced(a vrrp.Advertisement, by netip.Addr) vrrp.Advertisement {
+	a.Addresses = slices.Clone(a.Addresses)
+	a.Addresses[len(a.Addresses)-1] = by
 	return a
 }
 
@@ -157,12 +205,23 @@ func unicast3(t testing.TB, old bool) []byte {
 	return ip
 }
 
-func tcpFrame() []byte {
+func tcpFrame() []byte { return tcpTo(ipSelf) }
+
+// tcpTo is a TCP segment from ipA (IPv4) or ip6A (IPv6) to dst.
+func tcpTo(dst netip.Addr) []byte {
+	if dst.Is6() {
+		ip := make([]byte, 60)
+		ip[0], ip[6], ip[7] = 0x60, 6, 64
+		binary.BigEndian.PutUint16(ip[4:], 20)
+		copy(ip[8:], ip6A.AsSlice())
+		copy(ip[24:], dst.AsSlice())
+		return ether(ip)
+	}
 	ip := make([]byte, 40)
 	ip[0], ip[8], ip[9] = 0x45, 64, 6
 	binary.BigEndian.PutUint16(ip[2:], 40)
 	copy(ip[12:], ipA.AsSlice())
-	copy(ip[16:], ipSelf.AsSlice())
+	copy(ip[16:], dst.AsSlice())
 	return ether(ip)
 }
 
@@ -235,8 +294,8 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v2 PASS advert: new master", frame: ether(good2()), want: XDPPass, peer: peer(10, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v2 PASS advert again: no event", frame: ether(good2()), want: XDPPass, peer: peer(10, ipA)},
 		// As many addresses as the count field holds (keepalived sends them).
-		{name: "v2 advert with 40 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 10, 150, ipA, "secret"), 40), 255)), want: XDPPass, peer: peer(10, ipA)},
-		{name: "v2 advert with 255 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 10, 150, ipA, "secret"), 255), 255)), want: XDPPass, peer: peer(10, ipA)},
+		{name: "v2 advert with 40 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 12, 150, ipA, "secret"), 40), 255)), want: XDPPass, peer: peer(12, ipA), events: []EventType{EventNewMaster}, stateful: true},
+		{name: "v2 advert with 255 addresses", frame: ether(advert(t, withAddrs(v2adv(t, 13, 150, ipA, "secret"), 255), 255)), want: XDPPass, peer: peer(13, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v2 master priority changes", frame: ether(advert(t, v2adv(t, 10, 120, ipA, "secret"), 255)), want: XDPPass, peer: peer(10, ipA), events: []EventType{EventPrioChange}, stateful: true},
 		{name: "v2 lower router while master known: stats only", frame: ether(advert(t, v2adv(t, 10, 110, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), stateful: true},
 		{name: "v2 higher router takes over", frame: ether(advert(t, v2adv(t, 10, 130, ipB, "secret"), 255)), want: XDPPass, peer: peer(10, ipB), events: []EventType{EventNewMaster}, stateful: true},
@@ -250,9 +309,9 @@ func fixtures(t testing.TB) []fixture {
 		{name: "v3 ipv6 after hop-by-hop header", frame: ether(ipv6HopByHop(adv6())), want: XDPPass, peer: peer(30, ip6A)},
 		// 9 IPv6 addresses: 152 bytes, whose length word once overflowed the
 		// 32-bit pseudo-header sum (a bad checksum for every such advert).
-		{name: "v3 ipv6 advert with 9 addresses", frame: ether(advert(t, withAddrs(v3adv(30, 150, ip6A), 9), 255)), want: XDPPass, peer: peer(30, ip6A)},
+		{name: "v3 ipv6 advert with 9 addresses", frame: ether(advert(t, withAddrs(v3adv(33, 150, ip6A), 9), 255)), want: XDPPass, peer: peer(33, ip6A), events: []EventType{EventNewMaster}, stateful: true},
 		// 90 IPv6 addresses: the most a 1500-byte MTU carries.
-		{name: "v3 ipv6 advert with 90 addresses", frame: ether(advert(t, withAddrs(v3adv(30, 150, ip6A), 90), 255)), want: XDPPass, peer: peer(30, ip6A)},
+		{name: "v3 ipv6 advert with 90 addresses", frame: ether(advert(t, withAddrs(v3adv(34, 150, ip6A), 90), 255)), want: XDPPass, peer: peer(34, ip6A), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 802.1Q", frame: ether(good3(50, 150), 100), want: XDPPass, peer: peer(50, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		// Tagged adverts reach XDP on the parent with the parent's
 		// ifindex; a VRID we do not run there belongs to the VLAN
@@ -260,7 +319,8 @@ func fixtures(t testing.TB) []fixture {
 		{name: "802.1Q advert for a VRID not ours on the parent passes", frame: ether(good3(99, 150), 100), want: XDPPass},
 		{name: "v3 802.1ad QinQ", frame: ether(good3(50, 150), 100, 200), want: XDPPass, peer: peer(50, ipA)},
 		{name: "v3 IPv4 options", frame: ether(ipv4Options(good3(50, 150))), want: XDPPass, peer: peer(50, ipA)},
-		{name: "v3 advert with 255 addresses", frame: ether(advert(t, withAddrs(v3adv(50, 150, ipA), 255), 255)), want: XDPPass, peer: peer(50, ipA)},
+		{name: "v3 advert with 255 addresses", frame: ether(advert(t, withAddrs(v3adv(51, 150, ipA), 255), 255)), want: XDPPass, peer: peer(51, ipA), events: []EventType{EventNewMaster}, stateful: true},
+		{name: "v3 advert with our two VIPs in another order", frame: ether(advert(t, reversed(withAddrs(v3adv(14, 150, ipA), 2)), 255)), want: XDPPass, peer: peer(14, ipA), events: []EventType{EventNewMaster}, stateful: true},
 		{name: "v3 ethernet padding ignored", frame: append(ether(good3(50, 150)), make([]byte, 16)...), want: XDPPass, peer: peer(50, ipA)},
 		{name: "master: higher priority preempts", frame: ether(good3(40, 200)), want: XDPPass, peer: peer(40, ipA), events: []EventType{EventPreempt}, stateful: true},
 		{name: "master: higher priority rate-limited", frame: ether(good3(40, 200)), want: XDPPass, peer: peer(40, ipA), stateful: true},
@@ -307,6 +367,25 @@ func fixtures(t testing.TB) []fixture {
 			a.Interval = 2 * time.Second
 			return a
 		}(), 255)), want: XDPDrop, drop: reason(vrrp.ReasonIntervalMismatch)},
+		// keepalived's address-list check (keepalived/vrrp/vrrp.c, vrrp_in_chk:
+		// addr_list_err and the advert ignored): the count must be the number
+		// of our VIPs and every VIP must be listed.
+		{name: "addr list: two addresses, we have one VIP", frame: ether(advert(t, withAddrs(v3adv(50, 150, ipA), 2), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: no address, we have one VIP", frame: ether(advert(t, listing(v3adv(50, 150, ipA)), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: another VIP", frame: ether(advert(t, listing(v3adv(50, 150, ipA), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: v2 another VIP", frame: ether(advert(t, listing(v2adv(t, 10, 150, ipA, "secret"), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: ipv6 another VIP", frame: ether(advert(t, listing(v3adv(30, 150, ip6A), netip.MustParseAddr("fd00::9")), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: one VIP twice, the other missing", frame: ether(advert(t, listing(v3adv(14, 150, ipA), withAddrs(v3adv(14, 150, ipA), 1).Addresses[0], withAddrs(v3adv(14, 150, ipA), 1).Addresses[0]), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: 40 addresses, the first twice, the last missing", frame: ether(advert(t, lastReplaced(withAddrs(v2adv(t, 12, 150, ipA, "secret"), 40), withAddrs(v2adv(t, 12, 150, ipA, ""), 1).Addresses[0]), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		{name: "addr list: 255 addresses, the last not ours", frame: ether(advert(t, lastReplaced(withAddrs(v3adv(51, 150, ipA), 255), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList)},
+		// skip_check_adv_addr skips the check only while Backup, for the
+		// master already followed (keepalived/vrrp/vrrp.c, vrrp_state_backup;
+		// vrrp_state_master_rx always checks).
+		{name: "skip_check_adv_addr: no master yet, checked", frame: ether(advert(t, listing(v3adv(15, 150, ipA), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList), stateful: true},
+		{name: "skip_check_adv_addr: a good advert makes a master", frame: ether(good3(15, 150)), want: XDPPass, peer: peer(15, ipA), events: []EventType{EventNewMaster}, stateful: true},
+		{name: "skip_check_adv_addr: the master's, not checked", frame: ether(advert(t, listing(v3adv(15, 150, ipA), ipB), 255)), want: XDPPass, peer: peer(15, ipA), stateful: true},
+		{name: "skip_check_adv_addr: another router's, checked", frame: ether(advert(t, listing(v3adv(15, 200, ipB), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList), stateful: true},
+		{name: "skip_check_adv_addr: a Master checks", frame: ether(advert(t, listing(v3adv(16, 150, ipA), ipB), 255)), want: XDPDrop, drop: reason(vrrp.ReasonAddrList), stateful: true},
 		{name: "v3 interval 0", frame: ether(resum(withVRRP(good3(20, 150), func(m []byte) { m[4], m[5] = 0, 0 }))), want: XDPDrop, drop: reason(vrrp.ReasonBadInterval)},
 	}
 }

@@ -37,6 +37,8 @@ var requiredFeatures = []kernelFeature{
 	{"BPF ring buffer maps", "5.8", func() error { return features.HaveMapType(ebpf.RingBuf) }},
 	{"bpf_timer in XDP programs (the kernel's master-down timer)", "5.15",
 		func() error { return features.HaveProgramHelper(ebpf.XDP, asm.FnTimerInit) }},
+	{"bpf_loop in BPF programs (the check of an advert's address list)", "5.17",
+		func() error { return features.HaveProgramHelper(ebpf.XDP, asm.FnLoop) }},
 	{"IFA_PROTO on addresses (recognising our VIPs after a crash)", "6.1", nil},
 }
 

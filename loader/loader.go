@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,9 @@ type Dataplane struct {
 	// lifetime from ones left in the pinned ring while no daemon read it.
 	loadedNs uint64
 	epochs   sync.Mutex // serialises read-modify-write of instances
-	noTCX    bool       // Options.NoTCX
+	// noAccept: per instance, the VIPs dropped while it is Master (under epochs).
+	noAccept map[InstanceKey][]netip.Addr
+	noTCX    bool // Options.NoTCX
 	// mountedBPFFS: Load found no bpffs and mounted one (see PrivateBPFFS).
 	mountedBPFFS bool
 

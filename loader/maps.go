@@ -106,6 +106,9 @@ func (c InstanceConfig) raw(k InstanceKey) (vrrpInstanceCfg, error) {
 	if len(c.Peers) > 0 {
 		r.CheckPeers = 1
 	}
+	if err := c.rawAddrs(k, &r); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
@@ -143,7 +146,16 @@ func (d *Dataplane) SetInstance(k InstanceKey, c InstanceConfig) error {
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("loader: set instance %v: list peers: %w", k, err)
 	}
+	if err := d.setAdvAddrs(k, c.Addresses); err != nil {
+		return err
+	}
 	if err := d.writeCfg(k, r); err != nil {
+		return err
+	}
+	if err := d.syncNoAccept(k, c.State, c.NoAccept); err != nil {
+		return err
+	}
+	if err := d.dropStaleAdvAddrs(k, c.Addresses); err != nil {
 		return err
 	}
 	for _, pk := range stale {
@@ -197,9 +209,16 @@ func (d *Dataplane) SetState(k InstanceKey, s State, prio uint8) error {
 		}
 		return fmt.Errorf("loader: set state %v: %w", k, err)
 	}
+	prev := State(r.State)
 	r.State = vrrpVrrpState(s)
 	r.Priority = prio
-	return d.writeCfg(k, r)
+	if err := d.writeCfg(k, r); err != nil {
+		return err
+	}
+	if (prev == StateMaster) != (s == StateMaster) {
+		return d.switchNoAccept(k, s == StateMaster)
+	}
+	return nil
 }
 
 // DeleteInstance removes an instance's config, peers and kernel state (which
@@ -228,6 +247,7 @@ func (d *Dataplane) DeleteInstance(k InstanceKey) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, d.dropStaleAdvAddrs(k, nil), d.syncNoAccept(k, StateInit, nil))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("loader: delete instance %v: %w", k, err)
 	}

@@ -109,7 +109,7 @@ func TestNetnsOwnSender(t *testing.T) {
 			}
 			k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 51, Family: FamilyIPv4}
 			const iv = 100 * time.Millisecond
-			if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: iv, Primary: p.addrB}); err != nil {
+			if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: iv, Primary: p.addrB, Addresses: []netip.Addr{netip.MustParseAddr("198.18.1.100")}}); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
@@ -233,7 +233,7 @@ func TestNetnsKeepalived(t *testing.T) {
 	p.b.Do(t, func() error { return d.Attach(p.ifB, AttachAuto) })
 	k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 52, Family: FamilyIPv4}
 	pass, _ := vrrp.Password("ktest")
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 2, AuthType: 1, AuthPass: pass, Interval: time.Second, Primary: p.addrB}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 2, AuthType: 1, AuthPass: pass, Interval: time.Second, Primary: p.addrB, Addresses: []netip.Addr{netip.MustParseAddr("198.18.2.100")}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -382,7 +382,7 @@ func TestTwoDataplanesAndRestart(t *testing.T) {
 	p.b.Do(t, func() error { return d1.Attach(p.ifB, AttachAuto) })
 	p.a.Do(t, func() error { return d2.Attach(p.ifA, AttachAuto) })
 	k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 53, Family: FamilyIPv4}
-	if err := d1.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB}); err != nil {
+	if err := d1.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB, Addresses: []netip.Addr{netip.MustParseAddr("198.18.4.100")}}); err != nil {
 		t.Fatal(err)
 	}
 	c := sender(t, p.a, p.ifA)
@@ -464,7 +464,7 @@ func TestClsactFallback(t *testing.T) {
 	d := newDataplaneWith(t, Options{NoTCX: true})
 	p.b.Do(t, func() error { return d.Attach(p.ifB, AttachTC) })
 	k := InstanceKey{Ifindex: int(p.ifindexB), VRID: 54, Family: FamilyIPv4}
-	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB}); err != nil {
+	if err := d.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: p.addrB, Addresses: []netip.Addr{netip.MustParseAddr("198.18.5.100")}}); err != nil {
 		t.Fatal(err)
 	}
 	c := sender(t, p.a, p.ifA)

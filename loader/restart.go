@@ -19,7 +19,7 @@ import (
 // earlier run left only when the pins carry the same version: a binary whose
 // maps mean something else must not resume from them. Bump it with any change
 // to bpf/include/vrrp_types.h or vrrp_maps.h, or to the maps below.
-const LayoutVersion = 1
+const LayoutVersion = 2
 
 // The two maps below are user-space bookkeeping: no program reads them, so
 // they are created from Go rather than declared in bpf/ (a declaration there

@@ -2,6 +2,7 @@ package loader
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func TestRestartAdoption(t *testing.T) {
 	if ok, why := first.Adoptable(); ok || why == "" {
 		t.Errorf("first Load: Adoptable() = %v, %q; want false with a reason", ok, why)
 	}
-	if err := first.SetInstance(k, InstanceConfig{State: StateMaster, Priority: 150, Version: 2, Interval: time.Second, Primary: ipSelf}); err != nil {
+	if err := first.SetInstance(k, InstanceConfig{State: StateMaster, Priority: 150, Version: 2, Interval: time.Second, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := first.SetConfigHash(k, 0xfeed); err != nil {

@@ -72,6 +72,17 @@ type InstanceConfig struct {
 	// cross routers, so their TTL/hop limit is not required to be 255 -
 	// keepalived skips that check for unicast instances too.
 	Unicast bool
+	// Addresses are the instance's VIPs: a received advert must list as many
+	// and every one of them, as keepalived checks (vrrp.c, vrrp_in_chk);
+	// others are dropped (addr_list). At most 255.
+	Addresses []netip.Addr
+	// SkipAddrCheck is keepalived's skip_check_adv_addr: while Backup, an
+	// advert from the master already followed is not checked.
+	SkipAddrCheck bool
+	// NoAccept, when not empty, are the VIPs whose traffic is dropped while
+	// State is StateMaster (keepalived's no_accept on a Master that is not the
+	// address owner). ARP, neighbour discovery and VRRP still pass.
+	NoAccept []netip.Addr
 }
 
 // MasterInfo is the master the kernel currently follows for an instance.

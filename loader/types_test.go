@@ -83,7 +83,7 @@ func TestStructSizes(t *testing.T) {
 		size uintptr
 	}{
 		{"instance_key", vrrpInstanceKey{}, 8},
-		{"instance_cfg", vrrpInstanceCfg{}, 40},
+		{"instance_cfg", vrrpInstanceCfg{}, 112},
 		{"instance_state", vrrpInstanceState{}, 96},
 		{"peer_key", vrrpPeerKey{}, 24},
 		{"peer_stats", vrrpPeerStats{}, 240},
@@ -91,6 +91,9 @@ func TestStructSizes(t *testing.T) {
 		{"tx_stats", vrrpTxStats{}, 216},
 		{"vip_key", vrrpVipKey{}, 24},
 		{"vip_lease", vrrpVipLease{}, 16},
+		{"adv_addr_key", vrrpAdvAddrKey{}, 24},
+		{"no_accept_val", vrrpNoAcceptVal{}, 16},
+		{"no_accept_set", vrrpNoAcceptSet{}, 168},
 		{"event", vrrpEvent{}, 40},
 	} {
 		var s *btf.Struct

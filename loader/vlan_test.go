@@ -32,7 +32,7 @@ func TestVLANDeliveries(t *testing.T) {
 	})
 	onVLAN := InstanceKey{Ifindex: int(uint32(vlanIfindex)), VRID: 70, Family: FamilyIPv4}
 	if err := d.SetInstance(onVLAN, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second,
-		Primary: netip.MustParseAddr("198.18.0.1")}); err != nil {
+		Primary: netip.MustParseAddr("198.18.0.1"), Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
 	adv := func() []byte { return advert(t, v3adv(70, 150, ipA), 255) }

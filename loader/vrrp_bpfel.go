@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type vrrpAdvAddrKey struct {
+	_       structs.HostLayout
+	Ifindex uint32
+	Vrid    uint8
+	Family  uint8
+	Pad     [2]uint8
+	Addr    [16]uint8
+}
+
 type vrrpDropKey struct {
 	_       structs.HostLayout
 	Ifindex uint32
@@ -35,7 +44,8 @@ const (
 	vrrpDropReasonDROP_NOT_PEER          vrrpDropReason = 10
 	vrrpDropReasonDROP_INTERVAL_MISMATCH vrrpDropReason = 11
 	vrrpDropReasonDROP_BAD_INTERVAL      vrrpDropReason = 12
-	vrrpDropReasonDROP_REASON_MAX        vrrpDropReason = 13
+	vrrpDropReasonDROP_ADDR_LIST         vrrpDropReason = 13
+	vrrpDropReasonDROP_REASON_MAX        vrrpDropReason = 14
 )
 
 type vrrpEvent struct {
@@ -65,18 +75,23 @@ const (
 )
 
 type vrrpInstanceCfg struct {
-	_          structs.HostLayout
-	State      vrrpVrrpState
-	Epoch      uint32
-	Priority   uint8
-	Version    uint8
-	Preempt    uint8
-	AuthType   uint8
-	AuthPass   [8]uint8
-	IntervalCs uint16
-	CheckPeers uint8
-	Unicast    uint8
-	Primary    [16]uint8
+	_             structs.HostLayout
+	State         vrrpVrrpState
+	Epoch         uint32
+	Priority      uint8
+	Version       uint8
+	Preempt       uint8
+	AuthType      uint8
+	AuthPass      [8]uint8
+	IntervalCs    uint16
+	CheckPeers    uint8
+	Unicast       uint8
+	Primary       [16]uint8
+	Naddr         uint8
+	Ndistinct     uint8
+	SkipAddrCheck uint8
+	Pad           [5]uint8
+	Addrs         [4][16]uint8
 }
 
 type vrrpInstanceKey struct {
@@ -103,6 +118,20 @@ type vrrpInstanceState struct {
 	MasterPrio       uint8
 	HasMaster        uint8
 	Master           [16]uint8
+}
+
+type vrrpNoAcceptSet struct {
+	_  structs.HostLayout
+	N4 uint32
+	N6 uint32
+	V4 [8]uint32
+	V6 [8][16]uint8
+}
+
+type vrrpNoAcceptVal struct {
+	_       structs.HostLayout
+	Dropped uint64
+	Owner   vrrpInstanceKey
 }
 
 type vrrpPeerKey struct {
@@ -163,6 +192,7 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	vrrpMapAdvAddrs       = "adv_addrs"
 	vrrpMapAllowedPeers   = "allowed_peers"
 	vrrpMapDrops          = "drops"
 	vrrpMapEvents         = "events"
@@ -170,6 +200,8 @@ const (
 	vrrpMapInstState      = "inst_state"
 	vrrpMapInstances      = "instances"
 	vrrpMapLastEvent      = "last_event"
+	vrrpMapNoAccept       = "no_accept"
+	vrrpMapNoAcceptOn     = "no_accept_on"
 	vrrpMapPeers          = "peers"
 	vrrpMapTxAdverts      = "tx_adverts"
 	vrrpMapVipLeases      = "vip_leases"
@@ -229,6 +261,7 @@ type vrrpProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type vrrpMapSpecs struct {
+	AdvAddrs     *ebpf.MapSpec `ebpf:"adv_addrs"`
 	AllowedPeers *ebpf.MapSpec `ebpf:"allowed_peers"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
@@ -236,6 +269,8 @@ type vrrpMapSpecs struct {
 	InstState    *ebpf.MapSpec `ebpf:"inst_state"`
 	Instances    *ebpf.MapSpec `ebpf:"instances"`
 	LastEvent    *ebpf.MapSpec `ebpf:"last_event"`
+	NoAccept     *ebpf.MapSpec `ebpf:"no_accept"`
+	NoAcceptOn   *ebpf.MapSpec `ebpf:"no_accept_on"`
 	Peers        *ebpf.MapSpec `ebpf:"peers"`
 	TxAdverts    *ebpf.MapSpec `ebpf:"tx_adverts"`
 	VipLeases    *ebpf.MapSpec `ebpf:"vip_leases"`
@@ -267,6 +302,7 @@ func (o *vrrpObjects) Close() error {
 //
 // It can be passed to loadVrrpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type vrrpMaps struct {
+	AdvAddrs     *ebpf.Map `ebpf:"adv_addrs"`
 	AllowedPeers *ebpf.Map `ebpf:"allowed_peers"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
@@ -274,6 +310,8 @@ type vrrpMaps struct {
 	InstState    *ebpf.Map `ebpf:"inst_state"`
 	Instances    *ebpf.Map `ebpf:"instances"`
 	LastEvent    *ebpf.Map `ebpf:"last_event"`
+	NoAccept     *ebpf.Map `ebpf:"no_accept"`
+	NoAcceptOn   *ebpf.Map `ebpf:"no_accept_on"`
 	Peers        *ebpf.Map `ebpf:"peers"`
 	TxAdverts    *ebpf.Map `ebpf:"tx_adverts"`
 	VipLeases    *ebpf.Map `ebpf:"vip_leases"`
@@ -281,6 +319,7 @@ type vrrpMaps struct {
 
 func (m *vrrpMaps) Close() error {
 	return _VrrpClose(
+		m.AdvAddrs,
 		m.AllowedPeers,
 		m.Drops,
 		m.Events,
@@ -288,6 +327,8 @@ func (m *vrrpMaps) Close() error {
 		m.InstState,
 		m.Instances,
 		m.LastEvent,
+		m.NoAccept,
+		m.NoAcceptOn,
 		m.Peers,
 		m.TxAdverts,
 		m.VipLeases,

@@ -74,7 +74,7 @@ func (a *Announcer) Announce(addrs []netip.Addr, mac net.HardwareAddr) error {
 			}
 			from := src
 			if !from.IsValid() {
-				// No link-local (a VMAC has none): the VIP is an address of the
+				// No link-local (none configured yet): the VIP is an address of the
 				// interface too, which is all RFC 4861 §7.2.6 asks of the source.
 				from = ip
 			}

@@ -102,7 +102,9 @@ func TestAnnounceMovesClientEntry(t *testing.T) {
 		{"ipv4 VMAC", netip.MustParseAddr("198.18.0.100"), nil, true},
 		{"ipv6 interface MAC", netip.MustParseAddr("fd00:198:18::100"), nil, false},
 		{"ipv6 explicit MAC", netip.MustParseAddr("fd00:198:18::100"), custom, false},
-		{"ipv6 VMAC (no link-local: sourced from the VIP)", netip.MustParseAddr("fd00:198:18::100"), nil, true},
+		// The VMAC carries the parent's link-local (EnsureVMAC), which the NA
+		// is sourced from, as keepalived's (its ifp->sin6_addr).
+		{"ipv6 VMAC (sourced from its link-local)", netip.MustParseAddr("fd00:198:18::100"), nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +119,13 @@ func TestAnnounceMovesClientEntry(t *testing.T) {
 				})
 				wantMAC = VMACAddr(7, vrrp.FamilyOf(tt.vip.Is6()))
 				wantSrc = tt.vip
+				if tt.vip.Is6() {
+					p.us.ns.Do(t, func() error {
+						addrs, err := rtnl{}.list(unix.AF_INET6, ifindex)
+						wantSrc = pickLinkLocal(addrs)
+						return err
+					})
+				}
 			} else if tt.vip.Is6() {
 				p.us.ns.Do(t, func() error {
 					addrs, err := rtnl{}.list(unix.AF_INET6, ifindex)

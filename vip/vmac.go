@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // in6AddrGenModeNone is IN6_ADDR_GEN_MODE_NONE from linux/if_link.h.
@@ -105,10 +106,38 @@ func EnsureVMAC(parent string, vrid uint8, family vrrp.Family) (ifindex int, nam
 			return 0, "", fmt.Errorf("vip: vmac %s: set %s: %w", name, path, err)
 		}
 	}
+	if family == vrrp.IPv6 {
+		if err := copyLinkLocal(p, l); err != nil {
+			return 0, "", fmt.Errorf("vip: vmac %s: %w", name, err)
+		}
+	}
 	if err := netlink.LinkSetUp(l); err != nil {
 		return 0, "", fmt.Errorf("vip: vmac %s: up: %w", name, err)
 	}
 	return l.Attrs().Index, name, nil
+}
+
+// copyLinkLocal gives an IPv6 VMAC the parent's link-local address, as
+// keepalived does (keepalived/vrrp/vrrp_vmac.c, add_link_local_address): with
+// address generation off the VMAC has none, and adverts must leave from an
+// address that is this router's own, not one derived from the shared virtual
+// MAC. No DAD: the parent holds the same address.
+func copyLinkLocal(parent, vmac netlink.Link) error {
+	addrs, err := netlink.AddrList(parent, netlink.FAMILY_V6)
+	if err != nil {
+		return fmt.Errorf("addresses of %s: %w", parent.Attrs().Name, err)
+	}
+	for _, a := range addrs {
+		if !a.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		ll := &netlink.Addr{IPNet: &net.IPNet{IP: a.IP, Mask: net.CIDRMask(64, 128)}, Flags: unix.IFA_F_NODAD, Scope: unix.RT_SCOPE_LINK}
+		if err := netlink.AddrReplace(vmac, ll); err != nil {
+			return fmt.Errorf("link-local %s: %w", a.IP, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s has no IPv6 link-local address to give the VMAC", parent.Attrs().Name)
 }
 
 // RemoveVMAC deletes the VMAC called name. An absent interface is not an

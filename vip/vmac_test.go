@@ -5,7 +5,9 @@ import (
 	"errors"
 	"github.com/ebpfvrrp/ebpfvrrp/vrrp"
 	"net"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,8 +69,31 @@ func TestVMAC(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if len(addrs) != 0 {
-					t.Errorf("vmac has IPv6 addresses %v; address generation should be off (shared MAC, DAD)", addrs)
+				// Address generation is off (both routers share the MAC: identical
+				// EUI-64 link-locals would fail DAD); an IPv6 VMAC carries the
+				// parent's link-local instead, as keepalived's
+				// add_link_local_address (keepalived/vrrp/vrrp_vmac.c) gives it.
+				var want []netip.Prefix
+				if tt.family == vrrp.IPv6 {
+					parent, err := rtnl{}.list(unix.AF_INET6, p.us.ifindex)
+					if err != nil {
+						return err
+					}
+					for _, a := range parent {
+						if a.Prefix.Addr().IsLinkLocalUnicast() {
+							want = append(want, a.Prefix)
+						}
+					}
+					if len(want) != 1 {
+						t.Fatalf("parent link-locals %v, want one", parent)
+					}
+				}
+				var got []netip.Prefix
+				for _, a := range addrs {
+					got = append(got, a.Prefix)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("vmac has IPv6 addresses %v, want %v", got, want)
 				}
 				again, _, err := EnsureVMAC(p.us.ifname, 7, tt.family)
 				if err != nil || again != idx {

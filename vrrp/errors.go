@@ -14,7 +14,8 @@ type DropReason uint32
 // packet alone, in this order: short_packet, bad_ttl, fragment, bad_version,
 // bad_type, addr_count, bad_checksum, bad_auth_type (AH or unknown), bad_interval.
 // Policy.Check decides the config-relative ones: unknown_vrid, bad_version (not the
-// configured one), bad_auth_type, wrong_password, not_peer, interval_mismatch.
+// configured one), bad_auth_type, wrong_password, not_peer, interval_mismatch; the
+// dataplane also addr_list.
 const (
 	ReasonShortPacket      DropReason = iota // IP header or VRRP header truncated
 	ReasonBadTTL                             // TTL / hop limit != 255 (RFC 3768 §7.1, RFC 5798 §7.1)
@@ -29,6 +30,7 @@ const (
 	ReasonNotPeer                            // source is not a configured unicast peer
 	ReasonIntervalMismatch                   // v2 advertisement interval differs from ours (RFC 3768 §7.1)
 	ReasonBadInterval                        // advertisement interval 0
+	ReasonAddrList                           // addresses are not the instance's VIPs (keepalived's addr_list_err)
 	NumDropReasons
 )
 
@@ -46,6 +48,7 @@ var reasonNames = [NumDropReasons]string{
 	ReasonNotPeer:          "not_peer",
 	ReasonIntervalMismatch: "interval_mismatch",
 	ReasonBadInterval:      "bad_interval",
+	ReasonAddrList:         "addr_list",
 }
 
 // String returns the reason's metric label, e.g. "bad_checksum".
@@ -72,6 +75,7 @@ var (
 	ErrNotPeer          = errors.New("source is not a configured peer")
 	ErrIntervalMismatch = errors.New("advertisement interval mismatch")
 	ErrBadInterval      = errors.New("bad advertisement interval")
+	ErrAddrList         = errors.New("addresses are not the configured virtual addresses")
 )
 
 // ErrNotVRRP is returned by ParsePacket for an IP packet that does not carry VRRP
@@ -93,6 +97,7 @@ var reasonErrs = [NumDropReasons]error{
 	ReasonNotPeer:          ErrNotPeer,
 	ReasonIntervalMismatch: ErrIntervalMismatch,
 	ReasonBadInterval:      ErrBadInterval,
+	ReasonAddrList:         ErrAddrList,
 }
 
 // Err returns the sentinel error for r, or nil for an out-of-range reason.

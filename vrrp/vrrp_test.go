@@ -455,7 +455,7 @@ func TestDropReasons(t *testing.T) {
 	// The numbering is an ABI with bpf/: pin it.
 	want := []string{"short_packet", "bad_ttl", "fragment", "bad_version", "bad_type", "addr_count",
 		"bad_checksum", "unknown_vrid", "bad_auth_type", "wrong_password", "not_peer",
-		"interval_mismatch", "bad_interval"}
+		"interval_mismatch", "bad_interval", "addr_list"}
 	if int(NumDropReasons) != len(want) {
 		t.Fatalf("NumDropReasons = %d, want %d", NumDropReasons, len(want))
 	}
@@ -475,7 +475,7 @@ func TestDropReasons(t *testing.T) {
 			t.Errorf("ReasonOf(wrapped %v) = %v, %v; want %v", e, got, ok, r)
 		}
 	}
-	if NumDropReasons.Err() != nil || NumDropReasons.String() != "reason_13" {
+	if NumDropReasons.Err() != nil || NumDropReasons.String() != "reason_14" {
 		t.Errorf("out of range: Err %v, String %q", NumDropReasons.Err(), NumDropReasons.String())
 	}
 	if _, ok := ReasonOf(nil); ok {

@@ -14,7 +14,9 @@
 #define IPPROTO_HOPOPTS_ 0
 #define IPPROTO_FRAGMENT_ 44
 #define IPPROTO_ICMPV6_ 58
+#define ND_ROUTER_SOLICIT 133 /* 133-137: neighbour discovery (RFC 4861) */
 #define ND_NEIGHBOR_SOLICIT 135
+#define ND_REDIRECT 137
 #define ARPOP_REQUEST_ 1
 
 #define VRRP_MCAST4 0xE0000012 /* 224.0.0.18 */
@@ -34,6 +36,12 @@
 #define VRRP_MAX_ADDRS 255
 #define VRRP_MAX_LEN (VRRP_HDR_LEN + VRRP_MAX_ADDRS * 16)
 #define VRRP_MAX_WORDS (VRRP_MAX_LEN / 4)
+/* Address lists up to this long are checked against a copy in the instance's
+ * config (no map lookup): the common one- or two-VIP instance pays a few
+ * compares, not a bpf_loop and a hash lookup per address. */
+#define INLINE_ADDRS 4
+/* no_accept VIPs per family compared inline before falling back to the hash. */
+#define NO_ACCEPT_INLINE 8
 
 /* Inter-arrival histograms: bucket i counts gaps in [2^i, 2^(i+1)) us (bucket 0
  * also takes gaps under 1 us); the last bucket takes everything from 2^23 us
@@ -65,6 +73,7 @@ enum drop_reason {
 	DROP_NOT_PEER = 10,
 	DROP_INTERVAL_MISMATCH = 11,
 	DROP_BAD_INTERVAL = 12,
+	DROP_ADDR_LIST = 13, /* addresses are not the instance's VIPs (keepalived's addr_list_err) */
 	DROP_REASON_MAX,
 };
 

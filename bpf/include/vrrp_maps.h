@@ -76,6 +76,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } vip_leases SEC(".maps");
 
+/* (ifindex, vrid, family, address) -> index of that address among the
+ * instance's VIPs, which its received adverts must list. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_VIPS);
+	__type(key, struct adv_addr_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} adv_addrs SEC(".maps");
+
+/* (0, family, VIP) -> drop count and owner: a VIP we hold as a Master that is
+ * not its owner, with no_accept. ARP, neighbour discovery and VRRP still pass. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_VIPS);
+	__type(key, struct vip_key);
+	__type(value, struct no_accept_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} no_accept SEC(".maps");
+
+/* Key 0 -> the no_accept VIPs per family, inline (struct no_accept_set). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct no_accept_set);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} no_accept_on SEC(".maps");
+
 /* instance_key -> the last event sent for it (for status and bpftool). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

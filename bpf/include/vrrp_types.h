@@ -30,6 +30,15 @@ struct instance_cfg {
 	__u8 check_peers;     /* 1: only sources in the allowed_peers map */
 	__u8 unicast;         /* 1: unicast adverts, may be routed: TTL not checked */
 	__u8 primary[16];     /* our primary address: equal priority, higher wins */
+	/* Adverts must carry naddr addresses, covering all ndistinct entries of
+	 * this instance in adv_addrs (keepalived's check of the address list). */
+	__u8 naddr;
+	__u8 ndistinct;
+	__u8 skip_addr_check; /* 1: not while Backup for adverts from the current master */
+	__u8 pad[5];          /* addrs is read as __u64: keep it 8-byte aligned */
+	/* With naddr <= INLINE_ADDRS, the distinct VIPs in index order: the check
+	 * then compares here instead of looking each address up in adv_addrs. */
+	__u8 addrs[INLINE_ADDRS][16];
 };
 
 /* Kernel-owned per-instance state. Userspace only reads it: an update from
@@ -79,6 +88,16 @@ struct drop_key {
 	enum drop_reason reason;
 };
 
+/* One address an instance's adverts must carry; the value is its index among
+ * the instance's distinct addresses (0..254). */
+struct adv_addr_key {
+	__u32 ifindex;
+	__u8 vrid;
+	__u8 family;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
 /* Our own adverts as seen at TC egress. */
 struct tx_stats {
 	__u64 count;
@@ -93,6 +112,23 @@ struct vip_key {
 	__u8 family;
 	__u8 pad[3];
 	__u8 addr[16];
+};
+
+/* A VIP whose traffic is dropped (no_accept), and the instance holding it. */
+struct no_accept_val {
+	__u64 dropped; /* packets to it dropped */
+	struct instance_key owner;
+};
+
+/* The no_accept VIPs again, where every packet's check reads them: an array
+ * lookup (inlined by the verifier) and a few compares instead of a hash
+ * lookup. A family with more than NO_ACCEPT_INLINE VIPs is looked up in
+ * no_accept; with none, the packet is not looked at. */
+struct no_accept_set {
+	__u32 n4; /* IPv4 VIPs in no_accept */
+	__u32 n6;
+	__be32 v4[NO_ACCEPT_INLINE];
+	__u8 v6[NO_ACCEPT_INLINE][16];
 };
 
 struct vip_lease {

@@ -70,6 +70,8 @@ type Daemon struct {
 
 	mu  sync.Mutex
 	cfg *config.Config
+	// routes: the virtual_routes / virtual_rules of cfg's instances.
+	routes *routesAdapter
 	// trackers are those the Runner runs (set by prepare and each reload, which
 	// run one after the other), so a reload can keep their stateful checks.
 	trackers []control.TrackerConfig
@@ -287,6 +289,7 @@ func (d *Daemon) runInstances(ctx context.Context, setup control.Setup) error {
 	defer bg.Wait()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	d.routes = newRoutesAdapter(d.cfg)
 	d.addrs = newAddressAdapter(d.newVIPManager(selfNS, keepVIPs(setup, setup.Adopt)), d.dp, d.log)
 	bg.Go(func() { d.addrs.refreshLeases(runCtx) })
 	d.ann = &announcerAdapter{ctx: runCtx, log: d.log, ann: map[int]*vip.Announcer{}}
@@ -423,6 +426,7 @@ func (d *Daemon) startRunner(ctx context.Context, sender control.Sender, setup c
 		Dataplane:    dataplaneAdapter{d.dp},
 		Prober:       dataplaneAdapter{d.dp},
 		Addresses:    d.addrs,
+		Routes:       d.routes,
 		Announcer:    d.ann,
 		Sender:       sender,
 		Notifier:     hooks.Notifiers{d.notifier},
@@ -668,6 +672,7 @@ func (d *Daemon) reloadConfig() error {
 	if err := d.runner.Reload(setup); err != nil {
 		return fmt.Errorf("%w: %w", errApply, err)
 	}
+	d.routes.set(cfg)
 	if err := d.joinGroups(setup); err != nil {
 		d.log.Error("reload: multicast groups", "err", err)
 	}

@@ -82,6 +82,10 @@ func (a dataplaneAdapter) SetInstance(k control.InstanceKey, c control.KernelCon
 		Primary:  c.PrimaryAddr,
 		Peers:    c.AllowedPeers,
 		Unicast:  c.Unicast,
+		// The kernel checks every advert's address list as keepalived does.
+		Addresses:     c.Addresses,
+		SkipAddrCheck: c.SkipAddrCheck,
+		NoAccept:      c.NoAccept,
 	})
 }
 

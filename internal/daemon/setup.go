@@ -174,6 +174,8 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 		Peers:                 in.UnicastPeers,
 		AllowedPeers:          in.AllowedPeers,
 		DontTrackPrimary:      in.DontTrackPrimary,
+		SkipCheckAdvAddr:      in.SkipCheckAdvAddr,
+		NoAccept:              in.NoAccept,
 		NoLowerPrioGARP:       in.GARP.LowerPrio != nil && !*in.GARP.LowerPrio,
 		SplitBrain:            splitBrainAction(cfg.SplitBrain.Action),
 		TakeoverOnPathFailure: cfg.SplitBrain.TakeoverOnPathFailure,
@@ -206,10 +208,9 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 	if in.UseVMAC {
 		// The VMAC carries 00:00:5e:00:01:VRID: adverts, GARP and the VIPs use
 		// it, while adverts are still received (and the key named) on the parent.
-		if ipv6 {
-			return ic, fmt.Errorf("instances[%d] (%s).use_vmac: VMAC is supported for IPv4 instances only", i, in.Name)
-		}
-		name, err := vmac(in.Interface, uint8(in.VRID), vrrp.IPv4)
+		// IPv6: 00:00:5e:00:02:VRID, and the parent's link-local address
+		// copied to it, which adverts leave from (PrimaryAddr), as keepalived.
+		name, err := vmac(in.Interface, uint8(in.VRID), vrrp.FamilyOf(ipv6))
 		if err != nil {
 			return ic, fmt.Errorf("instances[%d] (%s).use_vmac: %w", i, in.Name, err)
 		}

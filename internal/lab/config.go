@@ -40,6 +40,11 @@ type Instance struct {
 	AllowedPeers []netip.Addr
 	// Track names Scripts whose failure puts the instance in FAULT.
 	Track []string
+	// NoAccept: a Master that is not the address owner drops traffic to the
+	// VIPs (keepalived no_accept, ebpfvrrp accept: false).
+	NoAccept bool
+	// VirtualRoutes and VirtualRules, one line each in keepalived's syntax.
+	VirtualRoutes, VirtualRules []string
 }
 
 // Script is a health check run by the daemon (keepalived vrrp_script, ebpfvrrp
@@ -75,6 +80,7 @@ func (l *Lab) LBConfig(hostName string) LBConfig {
 		AdvertInterval: o.AdvertInterval,
 		Nopreempt:      o.Nopreempt,
 		VIPs:           []netip.Addr{l.VIP()},
+		NoAccept:       o.NoAccept,
 	}
 	if hostName == LB5 {
 		in.Priority = 150
@@ -152,6 +158,9 @@ func (c LBConfig) Keepalived() string {
 		if in.Nopreempt {
 			b.WriteString("    nopreempt\n")
 		}
+		if in.NoAccept {
+			b.WriteString("    no_accept\n")
+		}
 		if in.AuthPass != "" {
 			fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", in.AuthPass)
 		}
@@ -160,6 +169,18 @@ func (c LBConfig) Keepalived() string {
 			fmt.Fprintf(&b, "        %s\n", v)
 		}
 		b.WriteString("    }\n")
+		for _, blk := range []struct {
+			name  string
+			lines []string
+		}{{"virtual_routes", in.VirtualRoutes}, {"virtual_rules", in.VirtualRules}} {
+			if len(blk.lines) > 0 {
+				fmt.Fprintf(&b, "    %s {\n", blk.name)
+				for _, l := range blk.lines {
+					fmt.Fprintf(&b, "        %s\n", l)
+				}
+				b.WriteString("    }\n")
+			}
+		}
 		if len(in.Track) > 0 {
 			b.WriteString("    track_script {\n")
 			for _, t := range in.Track {
@@ -187,12 +208,26 @@ func (c LBConfig) YAML() string {
 		fmt.Fprintf(&b, "  - name: %s\n    interface: %s\n    vrid: %d\n    priority: %d\n", in.Name, in.Interface, in.VRID, in.Priority)
 		fmt.Fprintf(&b, "    version: %d\n    advert_interval: %s\n", in.Version, in.AdvertInterval)
 		fmt.Fprintf(&b, "    state: %s\n    preempt: %t\n", strings.ToLower(in.State), !in.Nopreempt)
+		if in.NoAccept {
+			b.WriteString("    no_accept: true\n")
+		}
 		if in.AuthPass != "" {
 			fmt.Fprintf(&b, "    auth:\n      type: pass\n      password: %q\n", in.AuthPass)
 		}
 		b.WriteString("    vips:\n")
 		for _, v := range in.VIPs {
 			fmt.Fprintf(&b, "      - address: %s\n", netip.PrefixFrom(v, v.BitLen()))
+		}
+		for _, blk := range []struct {
+			name  string
+			lines []string
+		}{{"virtual_routes", in.VirtualRoutes}, {"virtual_rules", in.VirtualRules}} {
+			if len(blk.lines) > 0 {
+				fmt.Fprintf(&b, "    %s:\n", blk.name)
+				for _, l := range blk.lines {
+					fmt.Fprintf(&b, "      - %q\n", l)
+				}
+			}
 		}
 		if len(in.AllowedPeers) > 0 {
 			b.WriteString("    allowed_peers:\n")

@@ -110,6 +110,8 @@ type Options struct {
 	TrackNginx bool
 	// AllowedPeers makes ebpfvrrp accept adverts only from the other LB (DefaultConfig).
 	AllowedPeers bool
+	// NoAccept configures no_accept on both LBs (DefaultConfig).
+	NoAccept bool
 	// RequireNginx fails New when nginx is missing instead of falling back to the
 	// built-in Go web server and proxy.
 	RequireNginx bool

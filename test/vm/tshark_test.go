@@ -40,6 +40,12 @@ func TestTsharkDecodesAdverts(t *testing.T) {
 		{"v3-vmac", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, func(_, c string) string {
 			return addToInstance(c, "    use_vmac\n")
 		}, wireWant{srcMAC: fmt.Sprintf("00:00:5e:00:01:%02x", lab.TutorialVRID)}},
+		// keepalived gives the VMAC the parent's link-local address and sends
+		// from it (keepalived/vrrp/vrrp_vmac.c, add_link_local_address): the
+		// adverts are waited for from lb-5's eth0 link-local below.
+		{"v3-ipv6-vmac", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond, IPv6: true}, func(_, c string) string {
+			return addToInstance(c, "    use_vmac\n")
+		}, wireWant{ipv6: true, srcMAC: fmt.Sprintf("00:00:5e:00:02:%02x", lab.TutorialVRID)}},
 		{"v3-unicast", lab.Options{Version: 3, AdvertInterval: 100 * time.Millisecond}, func(h, c string) string {
 			peer := lab.LB6
 			if h == lab.LB6 {
