@@ -15,7 +15,7 @@ DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 DEB := ebpfvrrp_$(VERSION)_$(DEB_ARCH).deb
 DEB_ROOT := build/deb/root
 
-.PHONY: help deps generate check-generated build test unit bench fuzz demo format lint install deb deb-test clean
+.PHONY: help deps generate check-generated build test unit bench soak fuzz demo format lint install deb deb-test clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -55,6 +55,14 @@ unit: ## unit tests only (no root needed)
 bench: deps build ## benchmarks vs keepalived in one run (~15 min); writes docs/benchmarks.md and plots
 	$(PRIV) $(GO) test -run '^$$' -bench . -benchmem -count=1 ./vrrp/ ./control/
 	$(PRIV) EBPFVRRP_BENCH=1 EBPFVRRP_BINARY=$(CURDIR)/bin/ebpfvrrp $(GO) test -count=1 -timeout 60m -run TestBenchmarks -v ./test/vm/
+
+# TestSoak runs inside `make test` for 60 s per daemon and only checks; here it runs
+# SOAK_DURATION per daemon (seed SOAK_SEED, default the clock) and publishes.
+SOAK_DURATION ?= 10m
+SOAK_SEED ?=
+soak: deps build ## chaos soak, ebpfvrrp then keepalived, SOAK_DURATION each (10m); writes its section of docs/benchmarks.md
+	$(PRIV) EBPFVRRP_SOAK_DURATION=$(SOAK_DURATION) EBPFVRRP_SOAK_SEED=$(SOAK_SEED) EBPFVRRP_SOAK_OUT=$(CURDIR)/docs \
+		EBPFVRRP_BINARY=$(CURDIR)/bin/ebpfvrrp $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./test/vm/
 
 fuzz: ## run every fuzz target for FUZZTIME (default 30s)
 	@for pkg in $$($(GO) list ./...); do \

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Namespace prefixes every metric name.
@@ -325,5 +326,8 @@ func NewRegistry(src Source, version string, log *slog.Logger) *prometheus.Regis
 	})
 	bi.Set(1)
 	reg.MustRegister(bi)
+	// go_goroutines, process_open_fds, process_resident_memory_bytes…: what a
+	// soak watches for leaks.
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }

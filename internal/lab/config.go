@@ -66,8 +66,9 @@ const (
 )
 
 // LBConfig returns the tutorial's configuration for an LB host, shaped by the lab's
-// Options: lb-5 priority 150 (MASTER), lb-6 priority 100 (BACKUP); both BACKUP with
-// Nopreempt, since keepalived ignores nopreempt on an initial MASTER.
+// Options: lb-5 priority 150 (MASTER), lb-6 priority 100 (BACKUP), lb-7 (ThirdLB)
+// priority 50 (BACKUP); all BACKUP with Nopreempt, since keepalived ignores
+// nopreempt on an initial MASTER.
 func (l *Lab) LBConfig(hostName string) LBConfig {
 	o := l.opts
 	in := Instance{
@@ -81,6 +82,9 @@ func (l *Lab) LBConfig(hostName string) LBConfig {
 		Nopreempt:      o.Nopreempt,
 		VIPs:           []netip.Addr{l.VIP()},
 		NoAccept:       o.NoAccept,
+	}
+	if hostName == LB7 {
+		in.Priority = 50
 	}
 	if hostName == LB5 {
 		in.Priority = 150

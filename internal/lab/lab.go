@@ -37,8 +37,10 @@ const (
 
 // Host names, as in the tutorial.
 const (
-	LB5    = "lb-5"
-	LB6    = "lb-6"
+	LB5 = "lb-5"
+	LB6 = "lb-6"
+	// LB7 is the third LB host of Options.ThirdLB (address .17: .7 is web-7).
+	LB7    = "lb-7"
 	Web7   = "web-7"
 	Web8   = "web-8"
 	Client = "client"
@@ -61,7 +63,7 @@ var (
 	VIP6 = netip.MustParseAddr("fd00:198:18::3")
 )
 
-var hostNum = map[string]byte{LB5: 5, LB6: 6, Web7: 7, Web8: 8, Client: 100}
+var hostNum = map[string]byte{LB5: 5, LB6: 6, Web7: 7, Web8: 8, Client: 100, LB7: 17}
 
 // Addr4 returns the IPv4 address of host (invalid for an unknown host).
 func Addr4(host string) netip.Addr {
@@ -126,6 +128,9 @@ type Options struct {
 	// and the client (veth; their ports are named <host>.<i>), addressed
 	// SegmentAddr4(host, i). Only with LinkKind Veth.
 	Segments int
+	// ThirdLB adds lb-7, a third LB host (nginx proxy and VRRP daemon like lb-5
+	// and lb-6), for three-router elections.
+	ThirdLB bool
 }
 
 // SegmentHosts are the hosts on every segment after the first.
@@ -279,6 +284,22 @@ func (l *Lab) Daemon(h string) Daemon {
 	return l.opts.LBDaemon
 }
 
+// LBs returns the LB hosts of this lab: LBHosts, and lb-7 with Options.ThirdLB.
+func (l *Lab) LBs() []string {
+	if l.opts.ThirdLB {
+		return append(slices.Clone(LBHosts), LB7)
+	}
+	return slices.Clone(LBHosts)
+}
+
+// hostNames lists every host of this lab, the switch excepted.
+func (l *Lab) hostNames() []string {
+	if l.opts.ThirdLB {
+		return append(slices.Clone(allHosts), LB7)
+	}
+	return slices.Clone(allHosts)
+}
+
 // Options returns the options the lab was built with (defaults filled in).
 func (l *Lab) Options() Options { return l.opts }
 
@@ -395,7 +416,7 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, name := range allHosts {
+	for _, name := range l.hostNames() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -646,7 +667,7 @@ func (l *Lab) ExecContext(ctx context.Context, hostName string, argv ...string) 
 // VIPHolder returns the LB hosts that have the VIP on eth0 right now.
 func (l *Lab) VIPHolder() []string {
 	var holders []string
-	for _, name := range LBHosts {
+	for _, name := range l.LBs() {
 		h, err := l.host(name)
 		if err != nil {
 			continue
@@ -800,7 +821,7 @@ func (l *Lab) Close() error {
 		l.mu.Lock()
 		l.closed = true
 		hosts := make([]*host, 0, len(l.hosts)+1)
-		for _, name := range allHosts {
+		for _, name := range l.hostNames() {
 			if h := l.hosts[name]; h != nil {
 				hosts = append(hosts, h)
 			}
@@ -836,7 +857,7 @@ func (l *Lab) Close() error {
 		for _, h := range hosts {
 			errs = append(errs, killPidfiles(h.dir))
 		}
-		for _, name := range LBHosts {
+		for _, name := range l.LBs() {
 			if p := l.PinPath(name); p != "" {
 				if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 					errs = append(errs, fmt.Errorf("vm: remove pin %s: %w", p, err))

@@ -9,17 +9,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
-// ErrNotLB is returned when a VRRP operation names a host that is not lb-5 or lb-6.
+// ErrNotLB is returned when a VRRP operation names a host that is not an LB of the
+// lab (lb-5, lb-6, and lb-7 with Options.ThirdLB).
 var ErrNotLB = errors.New("vm: not an LB host")
 
 func (l *Lab) lbHost(name string) (*host, error) {
-	if name != LB5 && name != LB6 {
+	if !slices.Contains(l.LBs(), name) {
 		return nil, fmt.Errorf("%w: %q", ErrNotLB, name)
 	}
 	return l.host(name)
@@ -82,6 +84,32 @@ func (l *Lab) StartLB(hostName, cfg string) error {
 	l.mu.Lock()
 	h.lb = p
 	l.mu.Unlock()
+	return nil
+}
+
+// ReloadLB rewrites host's config file (the one StartLB wrote) with cfg and sends the
+// daemon SIGHUP, which both daemons take as "reload the config".
+func (l *Lab) ReloadLB(hostName, cfg string) error {
+	h, err := l.lbHost(hostName)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	p := h.lb
+	l.mu.Unlock()
+	if p == nil || p.exited() {
+		return fmt.Errorf("vm: %s: no VRRP daemon running", hostName)
+	}
+	name := "keepalived.conf"
+	if l.Daemon(hostName) == Ebpfvrrp && !strings.Contains(cfg, "vrrp_instance") {
+		name = "ebpfvrrp.yaml"
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, name), []byte(cfg), 0o644); err != nil {
+		return fmt.Errorf("vm: %w", err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("vm: SIGHUP %s on %s: %w", p.name, hostName, err)
+	}
 	return nil
 }
 

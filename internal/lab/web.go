@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -113,7 +114,8 @@ func (l *Lab) startWebTier(ctx context.Context) error {
 	if !l.nginx && l.opts.TrackNginx {
 		return errors.New("vm: TrackNginx needs nginx")
 	}
-	for _, name := range []string{Web7, Web8, LB5, LB6} {
+	tier := append([]string{Web7, Web8}, l.LBs()...)
+	for _, name := range tier {
 		h, err := l.host(name)
 		if err != nil {
 			return err
@@ -127,7 +129,7 @@ func (l *Lab) startWebTier(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, name := range []string{Web7, Web8, LB5, LB6} {
+	for _, name := range tier {
 		if err := l.waitListening(ctx, name, Addr4(name), 80); err != nil {
 			return err
 		}
@@ -148,7 +150,7 @@ func (l *Lab) startNginx(h *host) error {
 	if err := os.WriteFile(np.conf, []byte(nginxConf(h, np)), 0o644); err != nil {
 		return fmt.Errorf("vm: %w", err)
 	}
-	if h.name == LB5 || h.name == LB6 {
+	if slices.Contains(l.LBs(), h.name) {
 		if err := os.WriteFile(filepath.Join(h.dir, "check_web.sh"), []byte(checkWebScript(np)), 0o755); err != nil {
 			return fmt.Errorf("vm: %w", err)
 		}

@@ -268,7 +268,7 @@ type vipWatch struct {
 func watchVIP(t *testing.T, l *lab.Lab) *vipWatch {
 	t.Helper()
 	w := &vipWatch{vip: l.VIP(), notify: make(chan vipEvent, 4096)}
-	for _, name := range lab.LBHosts {
+	for _, name := range l.LBs() {
 		h, err := l.HostNetwork(name)
 		if err != nil {
 			t.Fatal(err)
@@ -334,6 +334,8 @@ type procUsage struct {
 	Ticks uint64 // utime+stime, clock ticks
 	RSSKB uint64
 	Procs int
+	// FDs counts the open file descriptors of every process counted.
+	FDs int
 	// Detail lists "comm[pid]=ticks" of every process counted.
 	Detail []string
 }
@@ -370,6 +372,9 @@ func groupUsage(pgid int) (procUsage, error) {
 		}
 		if sb, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 			u.RSSKB += parseRSS(string(sb))
+		}
+		if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+			u.FDs += len(fds)
 		}
 	}
 	if u.Procs == 0 {

@@ -71,7 +71,7 @@ func newLab(t *testing.T, p pair, opts lab.Options) *lab.Lab {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, h := range lab.LBHosts {
+			for _, h := range l.LBs() {
 				t.Logf("--- %s %s log:\n%s", h, l.Daemon(h), tail(l.Log(h, "lb"), 80))
 				t.Logf("--- %s nginx log:\n%s", h, tail(l.Log(h, "web"), 20))
 			}
