@@ -171,6 +171,12 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer d.reportToPredecessor(&err)
+	// SIGHUP's default action ends the process, and loading the dataplane can take
+	// seconds (the verifier; the bpffs lock other loaders hold): caught from here
+	// on, a SIGHUP that arrives meanwhile is one reload once running.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	removePIDs, err := writePIDFiles(d.opts.PIDFiles)
 	if err != nil {
 		return err
@@ -197,7 +203,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	return d.runInstances(ctx, setup)
+	return d.runInstances(ctx, setup, hup)
 }
 
 // reportToPredecessor tells the process that started this one by an upgrade
@@ -275,7 +281,7 @@ func (d *Daemon) prepare() (control.Setup, error) {
 // sending adapters, the kernel event reader, the control socket and the
 // background loops, and runs until ctx ends, a successor takes over or the
 // event reader stops.
-func (d *Daemon) runInstances(ctx context.Context, setup control.Setup) error {
+func (d *Daemon) runInstances(ctx context.Context, setup control.Setup, hup <-chan os.Signal) error {
 	// Pinned to this namespace, the Manager keeps one rtnetlink socket open
 	// instead of opening one per request (VIP adds are on the failover path).
 	selfNS, err := netns.Get()
@@ -320,8 +326,7 @@ func (d *Daemon) runInstances(ctx context.Context, setup control.Setup) error {
 	}
 	defer closeServers()
 	bg.Go(func() { d.probeLoop(runCtx) })
-	stopHangup := d.reloadOnHangup()
-	defer stopHangup()
+	d.reloadOnHangup(hup)
 	stopUpgrade := d.upgradeOnSignal()
 	defer stopUpgrade()
 	d.tookOverFromPredecessor()
@@ -584,16 +589,14 @@ func (d *Daemon) readEvents(ctx context.Context) (<-chan struct{}, error) {
 	})
 }
 
-// reloadOnHangup reloads the config on every SIGHUP until the returned func is called.
-func (d *Daemon) reloadOnHangup() func() {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+// reloadOnHangup reloads the config on every SIGHUP hup delivers (Run stops the
+// delivery when it returns).
+func (d *Daemon) reloadOnHangup(hup <-chan os.Signal) {
 	go func() {
 		for range hup {
 			d.reload()
 		}
 	}()
-	return func() { signal.Stop(hup) }
 }
 
 // attach hooks the receive path on every interface the config uses.

@@ -34,6 +34,8 @@ const (
 	envLayout = "EBPFVRRP_TEST_DAEMON_LAYOUT"
 	// envFailUpgrade: see TestDaemonProcess.
 	envFailUpgrade = "EBPFVRRP_TEST_DAEMON_FAIL_UPGRADE_IF"
+	// envPIDFile is Options.PIDFiles (one file).
+	envPIDFile = "EBPFVRRP_TEST_DAEMON_PIDFILE"
 )
 
 // TestDaemonProcess is the daemon of one node when the pair test starts this
@@ -56,6 +58,9 @@ func TestDaemonProcess(t *testing.T) {
 	}
 	opts := Options{ConfigPath: cfgPath, Config: cfg, PinPath: os.Getenv(envPin), MetricsListen: metrics,
 		Logger: log, Version: "test"}
+	if f := os.Getenv(envPIDFile); f != "" {
+		opts.PIDFiles = []string{f}
+	}
 	if v, err := strconv.ParseUint(os.Getenv(envLayout), 10, 32); err == nil {
 		opts.layoutVersion = uint32(v)
 	}

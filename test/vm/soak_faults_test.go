@@ -111,7 +111,13 @@ func (s *soakRun) inject(ctx context.Context, pf plannedFault) soakFault {
 		s.mu.Unlock()
 		must(l.StopLB(pf.Host, syscall.SIGKILL))
 		time.Sleep(pf.Hold)
+		before := strings.Count(l.Log(pf.Host, "lb"), readyLine(l.Daemon(pf.Host)))
+		restart := s.since()
 		must(l.StartLB(pf.Host, s.config(pf.Host)))
+		// The fault lasts until the new daemon runs: a start can wait for the
+		// machine-wide bpffs lock of other labs' loaders.
+		must(s.waitReady(pf.Host, before))
+		f.Detail = fmt.Sprintf("dead %v, ready %v after the start", pf.Hold.Round(time.Millisecond), (s.since() - restart).Round(time.Millisecond))
 		s.mu.Lock()
 		s.down[pf.Host] = false
 		s.mu.Unlock()
@@ -144,6 +150,28 @@ func (s *soakRun) inject(ctx context.Context, pf plannedFault) soakFault {
 	}
 	f.End = s.since()
 	return f
+}
+
+// readyLine is what a daemon logs once it runs its instances.
+func readyLine(d lab.Daemon) string {
+	if d == lab.Keepalived {
+		return "Entering BACKUP STATE"
+	}
+	return `"msg":"ebpfvrrp running"`
+}
+
+// waitReady waits until host's daemon logged its ready line more than before times.
+func (s *soakRun) waitReady(host string, before int) error {
+	line := readyLine(s.l.Daemon(host))
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Count(s.l.Log(host, "lb"), line) > before {
+			return nil
+		}
+		if !s.l.LBRunning(host) {
+			return fmt.Errorf("%s: daemon exited while starting:\n%s", host, tail(s.l.Log(host, "lb"), 20))
+		}
+	}
+	return fmt.Errorf("%s: no %q within 2 minutes of the start", host, line)
 }
 
 func (s *soakRun) exec(host string, argv ...string) {

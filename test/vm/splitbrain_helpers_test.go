@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -186,18 +185,7 @@ func withSplitBrain(yaml, action string) string {
 // state and VIPs and picks up the new settings).
 func reloadLB(t *testing.T, l *lab.Lab, host, cfg string) {
 	t.Helper()
-	h, err := l.HostNetwork(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(h.Dir, "ebpfvrrp.yaml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pid := l.LBPid(host)
-	if pid == 0 {
-		t.Fatalf("%s: daemon not running", host)
-	}
-	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+	if err := l.ReloadLB(host, cfg); err != nil {
 		t.Fatal(err)
 	}
 }
