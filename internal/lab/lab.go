@@ -128,6 +128,11 @@ type Options struct {
 	// and the client (veth; their ports are named <host>.<i>), addressed
 	// SegmentAddr4(host, i). Only with LinkKind Veth.
 	Segments int
+	// PrivatePinDir pins every ebpfvrrp of this lab under a directory of its own
+	// (/sys/fs/bpf/<lab>/) rather than beside every other pin of the machine: a
+	// daemon's load locks its pin path's parent (loader.Load), so with the shared
+	// parent it waits for every other lab's loaders on the machine.
+	PrivatePinDir bool
 	// ThirdLB adds lb-7, a third LB host (nginx proxy and VRRP daemon like lb-5
 	// and lb-6), for three-router elections.
 	ThirdLB bool
@@ -313,7 +318,14 @@ func (l *Lab) VIP() netip.Addr {
 
 // PinPath is where ebpfvrrp on host pins its maps.
 func (l *Lab) PinPath(h string) string {
-	return "/sys/fs/bpf/ebpfvrrp-" + l.Name + "-" + strings.ReplaceAll(h, "-", "")
+	return l.pinDir() + "/ebpfvrrp-" + l.Name + "-" + strings.ReplaceAll(h, "-", "")
+}
+
+func (l *Lab) pinDir() string {
+	if l.opts.PrivatePinDir {
+		return "/sys/fs/bpf/" + l.Name
+	}
+	return "/sys/fs/bpf"
 }
 
 func (l *Lab) newNetns(name string) (*host, error) {
@@ -862,6 +874,12 @@ func (l *Lab) Close() error {
 				if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 					errs = append(errs, fmt.Errorf("vm: remove pin %s: %w", p, err))
 				}
+			}
+		}
+		if l.opts.PrivatePinDir {
+			// Empty by now, but for a daemon's stale temporary pin directories.
+			if err := os.RemoveAll(l.pinDir()); err != nil {
+				errs = append(errs, fmt.Errorf("vm: remove pin dir: %w", err))
 			}
 		}
 		for _, h := range hosts {

@@ -87,16 +87,24 @@ func (l *Lab) StartLB(hostName, cfg string) error {
 	return nil
 }
 
+// lbProcess returns an LB host and its VRRP daemon's process (nil: never started).
+func (l *Lab) lbProcess(name string) (*host, *process, error) {
+	h, err := l.lbHost(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return h, h.lb, nil
+}
+
 // ReloadLB rewrites host's config file (the one StartLB wrote) with cfg and sends the
 // daemon SIGHUP, which both daemons take as "reload the config".
 func (l *Lab) ReloadLB(hostName, cfg string) error {
-	h, err := l.lbHost(hostName)
+	h, p, err := l.lbProcess(hostName)
 	if err != nil {
 		return err
 	}
-	l.mu.Lock()
-	p := h.lb
-	l.mu.Unlock()
 	if p == nil || p.exited() {
 		return fmt.Errorf("vm: %s: no VRRP daemon running", hostName)
 	}
@@ -116,13 +124,10 @@ func (l *Lab) ReloadLB(hostName, cfg string) error {
 // StopLB sends sig to host's VRRP daemon (SIGTERM: clean stop, priority-0 advert;
 // SIGKILL: the daemon dies hard) and waits up to 10 s for it to exit.
 func (l *Lab) StopLB(hostName string, sig syscall.Signal) error {
-	h, err := l.lbHost(hostName)
+	h, p, err := l.lbProcess(hostName)
 	if err != nil {
 		return err
 	}
-	l.mu.Lock()
-	p := h.lb
-	l.mu.Unlock()
 	if p == nil {
 		return fmt.Errorf("vm: %s: no VRRP daemon started", hostName)
 	}
@@ -131,8 +136,15 @@ func (l *Lab) StopLB(hostName string, sig syscall.Signal) error {
 		// keepalived's VRRP child is its own pid and survives the parent's SIGKILL
 		// only until Pdeathsig fires; make "dies hard" immediate for it too. Only
 		// keepalived's pid files: the host's nginx must survive its VRRP daemon.
-		for _, f := range []string{"keepalived.pid", "keepalived-vrrp.pid", "keepalived-checkers.pid"} {
+		files := []string{"keepalived.pid", "keepalived-vrrp.pid", "keepalived-checkers.pid"}
+		for _, f := range files {
 			_ = killPidfile(filepath.Join(h.dir, f), h.dir)
+		}
+		// Until the killed are reaped (not this process's children: pid 1 reaps
+		// them) a new keepalived finds them alive behind the pid files and
+		// refuses to start ("daemon is already running").
+		for deadline := time.Now().Add(5 * time.Second); pidfilesAlive(h.dir, files) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	l.logf("lab %s: %s: %s stopped with %v", l.Name, hostName, p.name, sig)

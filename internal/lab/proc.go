@@ -131,6 +131,30 @@ func killPidfile(path, mention string) error {
 	return nil
 }
 
+// pidfilesAlive reports whether a process a pid file in dir names still exists
+// (a zombie too) and mentions dir in its command line.
+func pidfilesAlive(dir string, files []string) bool {
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 1 {
+			continue
+		}
+		// A zombie's cmdline is empty; its stat still names it.
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if strings.Contains(string(cmdline), dir) || strings.Contains(string(stat), "(keepalived)") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Log returns what a process the lab started on host wrote so far; which is "lb"
 // (the VRRP daemon) or "web" (nginx).
 func (l *Lab) Log(hostName, which string) string {

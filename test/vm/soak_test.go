@@ -174,7 +174,7 @@ func (s *soakRun) top() string {
 }
 
 func runSoak(t *testing.T, d lab.Daemon, set soakSettings) soakResult {
-	l := newLab(t, pair{string(d), d, d}, lab.Options{LBDaemon: d, Version: 3, AdvertInterval: soakInterval, ThirdLB: true})
+	l := newLab(t, pair{string(d), d, d}, lab.Options{LBDaemon: d, Version: 3, AdvertInterval: soakInterval, ThirdLB: true, PrivatePinDir: true})
 	s := &soakRun{t: t, l: l, down: map[string]bool{},
 		prio: map[string]int{lab.LB5: 150, lab.LB6: 100, lab.LB7: 50}, samples: map[string][]resourceSample{}}
 	for _, h := range l.LBs() {
