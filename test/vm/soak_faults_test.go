@@ -184,6 +184,12 @@ func (s *soakRun) exec(host string, argv ...string) {
 // hog runs n busy loops (shell processes at normal priority) for d.
 func (s *soakRun) hog(n int, d time.Duration) {
 	var cmds []*exec.Cmd
+	defer func() {
+		for _, c := range cmds {
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			_ = c.Wait()
+		}
+	}()
 	for range n {
 		c := exec.Command("sh", "-c", "while :; do :; done")
 		c.SysProcAttr = lab.ProcAttr()
@@ -193,8 +199,4 @@ func (s *soakRun) hog(n int, d time.Duration) {
 		cmds = append(cmds, c)
 	}
 	time.Sleep(d)
-	for _, c := range cmds {
-		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		_ = c.Wait()
-	}
 }
