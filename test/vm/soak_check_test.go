@@ -188,15 +188,16 @@ func checkHolders(spans []holderSpan, faults []soakFault, b soakBounds) []violat
 	return vs
 }
 
-// checkClient checks the client's outages: none longer than b.Client unless a
-// loss fault (which drops the client's packets too) overlaps it.
+// checkClient checks the client's outages: none longer than b.Client, unless a
+// loss fault (which drops the client's packets too) overlaps it and the client is
+// served again within b.Client of the loss's end.
 func checkClient(outages []lab.Outage, faults []soakFault, b soakBounds) []violation {
 	var vs []violation
 	for _, o := range outages {
 		if o.Duration() <= b.Client {
 			continue
 		}
-		if len(covering(faults, o.Start, o.End, b.Explain, func(f soakFault) bool { return f.Kind == faultLoss })) > 0 {
+		if len(covering(faults, o.Start, o.End, 0, func(f soakFault) bool { return f.Kind == faultLoss && o.End <= f.End+b.Client })) > 0 {
 			continue
 		}
 		vs = append(vs, violation{"client outage", o.Start, o.End,

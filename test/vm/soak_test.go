@@ -256,6 +256,12 @@ func (s *soakRun) evaluate(d lab.Daemon, set soakSettings, faults []soakFault, i
 		outages[i].End += shift
 	}
 	vs = append(vs, checkClient(outages, faults, b)...)
+	for _, o := range outages {
+		if o.Duration() > b.Client {
+			s.t.Logf("soak: client outage %.3fs–%.3fs (%v, %d failed) over %v; faults %v", o.Start.Seconds(), o.End.Seconds(),
+				o.Duration().Round(time.Millisecond), o.Failures, b.Client, covering(faults, o.Start, o.End, b.Explain, anyFault))
+		}
+	}
 	if last := spans[len(spans)-1]; !slices.Equal(last.Holders, []string{s.top()}) {
 		vs = append(vs, violation{"not converged", last.From, last.To, fmt.Sprintf("holders %v after %v without faults, want the top priority %s", last.Holders, soakTail, s.top())})
 	}

@@ -72,6 +72,9 @@ func TestCheckClientExcusesLossOnly(t *testing.T) {
 	if vs := checkClient(o, []soakFault{{Kind: faultLoss, Host: lab.LB5, Start: 900 * msec, End: 1500 * msec}}, testBounds); len(vs) != 0 {
 		t.Errorf("outage during loss: %v", vs)
 	}
+	if vs := checkClient(o, []soakFault{{Kind: faultLoss, Host: lab.LB5, Start: 900 * msec, End: 1200 * msec}}, testBounds); len(vs) != 1 {
+		t.Errorf("outage lasting 800 ms past the loss: want a violation, got %v", vs)
+	}
 	if vs := checkClient(o, []soakFault{{Kind: faultHog, Start: 900 * msec, End: 1500 * msec}}, testBounds); len(vs) != 1 {
 		t.Errorf("1 s outage during a hog: want a violation, got %v", vs)
 	}
