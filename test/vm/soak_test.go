@@ -220,8 +220,14 @@ func runSoak(t *testing.T, d lab.Daemon, set soakSettings) soakResult {
 	pr := probe.Stop()
 	stopBG()
 	r := s.evaluate(d, set, faults, initial, watch, pr, end)
+	// keepalived is the baseline: its violations are published next to ours and
+	// logged in full, but only ebpfvrrp's fail the test.
+	report := t.Errorf
+	if d != lab.Ebpfvrrp {
+		report = t.Logf
+	}
 	if len(r.Violations) > 0 {
-		t.Errorf("soak %s: %d invariant violations (seed %d; rerun with EBPFVRRP_SOAK_SEED=%d EBPFVRRP_SOAK_DAEMONS=%s)\n%s\nfault timeline:\n%s\nholders:\n%s",
+		report("soak %s: %d invariant violations (seed %d; rerun with EBPFVRRP_SOAK_SEED=%d EBPFVRRP_SOAK_DAEMONS=%s)\n%s\nfault timeline:\n%s\nholders:\n%s",
 			d, len(r.Violations), set.seed, set.seed, d, joinLines(r.Violations), joinLines(faults), joinLines(r.Spans))
 	}
 	t.Logf("soak %s: %s", d, r.summary())
