@@ -264,7 +264,7 @@ func (s *soakRun) evaluate(d lab.Daemon, set soakSettings, faults []soakFault, i
 	// The client's long outages are published, not enforced: besides load on the
 	// shared machine they show a known gap (a second short-lived Master within the
 	// kernel's one-per-second BOTH_MASTERS limit leaves the client on its MAC until
-	// the Master's next GARP burst; docs/benchmarks.md, Chaos soak). The holder
+	// the Master's next GARP burst, garp_master_delay later). The holder
 	// invariants above are what fails the test.
 	clientFindings := checkClient(outages, faults, b)
 	for _, v := range clientFindings {
