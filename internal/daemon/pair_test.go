@@ -149,7 +149,7 @@ func startNode(t *testing.T, n *node) {
 		if t.Failed() {
 			t.Logf("log of %s:\n%s", n.ns.Name, n.log())
 		}
-		os.RemoveAll(n.pin)
+		testutil.RemovePins(n.pin)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -58,6 +59,24 @@ func UniqueName(prefix string) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// PinPath returns a unique bpffs pin directory for a test's daemon and removes
+// it when the test ends, with the temporary directories (pin-tmpNNN) a load
+// killed before its rename leaves beside it.
+func PinPath(t testing.TB, prefix string) string {
+	pin := "/sys/fs/bpf/" + UniqueName(prefix)
+	t.Cleanup(func() { RemovePins(pin) })
+	return pin
+}
+
+// RemovePins removes the pin directory pin and a killed load's temporaries.
+func RemovePins(pin string) {
+	os.RemoveAll(pin)
+	tmps, _ := filepath.Glob(pin + "-tmp*")
+	for _, d := range tmps {
+		os.RemoveAll(d)
+	}
 }
 
 // Netns is a named network namespace created for one test.

@@ -102,8 +102,7 @@ func TestExecToFirstAdvert(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pin := "/sys/fs/bpf/" + testutil.UniqueName("evm")
-	t.Cleanup(func() { os.RemoveAll(pin) })
+	pin := testutil.PinPath(t, "evm")
 	w := watchAdverts(t, b, "eth0")
 	var pgids []int
 	t.Cleanup(func() {
@@ -152,7 +151,7 @@ func TestExecToFirstAdvert(t *testing.T) {
 	const trials = 5
 	var first, adopt, upgrade []time.Duration
 	for i := 0; i < trials; i++ {
-		os.RemoveAll(pin)
+		testutil.RemovePins(pin)
 		cmd, d := start()
 		first = append(first, d)
 		time.Sleep(300 * time.Millisecond)
