@@ -450,7 +450,10 @@ func TestRestartSkipsStaleEvents(t *testing.T) {
 	if err := d1.SetInstance(k, InstanceConfig{State: StateBackup, Priority: 100, Version: 3, Interval: time.Second, Primary: ipSelf, Addresses: []netip.Addr{vip4}}); err != nil {
 		t.Fatal(err)
 	}
-	runIn(t, ns, d1.RunXDP, ether(advert(t, v3adv(15, 150, ipA), 255))) // NEW_MASTER, never read
+	// A 30 s advert interval: the master-down timer it arms (≈ 90 s) does not
+	// fire while the second Load verifies the programs, however busy the host.
+	slow := func(a vrrp.Advertisement) vrrp.Advertisement { a.Interval = 30 * time.Second; return a }
+	runIn(t, ns, d1.RunXDP, ether(advert(t, slow(v3adv(15, 150, ipA)), 255))) // NEW_MASTER, never read
 	if err := d1.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +469,7 @@ func TestRestartSkipsStaleEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runIn(t, ns, d2.RunXDP, ether(advert(t, v3adv(15, 160, ipA), 255))) // PRIO_CHANGE
+	runIn(t, ns, d2.RunXDP, ether(advert(t, slow(v3adv(15, 160, ipA)), 255))) // PRIO_CHANGE
 	if e := nextEvent(t, events, 10*time.Second); e.Type != EventPrioChange {
 		t.Errorf("first event after restart %+v, want the new prio_change, not a stale one", e)
 	}

@@ -188,6 +188,7 @@ func (d *Daemon) upgrade() (int, error) {
 			d.mu.Lock()
 			d.handedOver = true
 			d.mu.Unlock()
+			d.stopAccepting()
 			return cmd.Process.Pid, nil
 		}
 		if s == "" {
@@ -196,6 +197,20 @@ func (d *Daemon) upgrade() (int, error) {
 		return fail(fmt.Errorf("upgrade: the new process %s", s))
 	case <-time.After(UpgradeTimeout):
 		return fail(fmt.Errorf("upgrade: the new process was not ready within %v", UpgradeTimeout))
+	}
+}
+
+// stopAccepting closes this process's copies of the listeners it handed to
+// its successor, so that a client connecting from now on is served by the
+// successor, never accepted by this exiting process and dropped. The sockets
+// stay open in the successor, and the control socket's file stays.
+func (d *Daemon) stopAccepting() {
+	if d.ctlLn != nil {
+		d.ctlLn.SetUnlinkOnClose(false)
+		d.ctlLn.Close()
+	}
+	if d.metricsLn != nil {
+		d.metricsLn.Close()
 	}
 }
 

@@ -123,6 +123,14 @@ func TestDaemonUpgrade(t *testing.T) {
 	if res := postUpgrade(t, master); !res.OK || res.PID == 0 {
 		t.Fatalf("POST /upgrade = %+v; want ok with the new pid", res)
 	}
+	// From the answer on, every connection is the new process's: the old one,
+	// still exiting, stopped accepting on the socket it handed over.
+	for i := 0; i < 50; i++ {
+		if _, err := nodeStatus(t, master); err != nil {
+			t.Errorf("status %d right after the upgrade: %v", i, err)
+			break
+		}
+	}
 	roles("lb-5 MASTER after POST /upgrade")
 	time.Sleep(time.Second) // ten adverts' worth: a late takeover would show
 
