@@ -2,6 +2,7 @@ package vrrp_test
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -175,6 +176,13 @@ func framesTo(t *testing.T, sw, host *testutil.Netns, from, port string, group n
 		if err != nil {
 			return err
 		}
+		if group.Is6() {
+			// The sender needs a usable link-local source: wait out its DAD
+			// (a second, longer on a busy machine).
+			if err := waitLinkLocal(ifi.Index, 20*time.Second); err != nil {
+				return err
+			}
+		}
 		var dom int
 		var sa unix.Sockaddr
 		if group.Is4() {
@@ -218,3 +226,24 @@ func framesTo(t *testing.T, sw, host *testutil.Netns, from, port string, group n
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// waitLinkLocal waits until the interface ifindex (in the calling thread's
+// namespace) has an IPv6 link-local address that is no longer tentative.
+func waitLinkLocal(ifindex int, timeout time.Duration) error {
+	link, err := netlink.LinkByIndex(ifindex)
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		addrs, err := netlink.AddrList(link, netlink.FAMILY_V6)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if a.IP.IsLinkLocalUnicast() && a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no usable IPv6 link-local address on %s within %v", link.Attrs().Name, timeout)
+}

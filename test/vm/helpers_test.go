@@ -113,6 +113,22 @@ func waitVIP(t *testing.T, l *lab.Lab, want ...string) {
 		t.Fatalf("%v", err)
 	}
 	t.Logf("VIP on %v after %v", want, time.Since(start).Round(time.Millisecond))
+	waitRunning(t, l)
+}
+
+// waitRunning waits until every ebpfvrrp the lab runs has logged that it runs
+// its instances: the VIP on the Master says nothing of a Backup still
+// verifying its programs, which takes seconds on a busy two-core machine.
+func waitRunning(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	for _, h := range l.LBs() {
+		if l.Daemon(h) != lab.Ebpfvrrp {
+			continue
+		}
+		testutil.WaitFor(t, time.Minute, h+" running", func() (bool, string) {
+			return !l.LBRunning(h) || strings.Contains(l.Log(h, "lb"), `"msg":"ebpfvrrp running"`), ""
+		})
+	}
 }
 
 // waitVIPOn waits up to 15 s until h holds the VIP (others may too: a cut-off master
