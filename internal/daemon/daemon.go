@@ -494,10 +494,12 @@ func (d *Daemon) newAdvertClock() control.AdvertClock {
 		// the P the advert thread waits for is handed over by one of them
 		// (see package rtsched).
 		if err := rtsched.Process(daemonRTPriority); err != nil {
-			d.log.Warn("daemon threads: real-time priority refused; a busy host may delay adverts",
-				"rt_priority", prio, "err", err)
+			d.log.Warn("daemon threads: real-time priority refused; only the advert thread runs in SCHED_RR, "+
+				"and a busy host may delay its adverts", "rt_priority", daemonRTPriority, "err", err)
+		} else {
+			d.log.Info("daemon runs in SCHED_RR", "rt_priority", prio, "other_threads_rt_priority", daemonRTPriority,
+				"gomaxprocs", runtime.GOMAXPROCS(0))
 		}
-		d.log.Info("daemon runs in SCHED_RR", "rt_priority", prio, "other_threads_rt_priority", daemonRTPriority, "gomaxprocs", runtime.GOMAXPROCS(0))
 	case err != nil && prio > 0:
 		d.log.Warn("advert thread: real-time priority refused; adverts are sent in the normal scheduling class "+
 			"(grant CAP_SYS_NICE or LimitRTPRIO= in the unit)", "rt_priority", prio, "err", err)
