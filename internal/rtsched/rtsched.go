@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -111,4 +112,21 @@ func Start(cmd *exec.Cmd) error {
 		errc <- cmd.Start()
 	}()
 	return <-errc
+}
+
+// StatSched reads the scheduling policy (unix.SCHED_*) and real-time priority
+// of the task a /proc/PID[/task/TID]/stat line describes (fields 41 and 40,
+// proc(5)); ok is false for a line too short to hold them.
+func StatSched(stat string) (policy, prio int, ok bool) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 39 {
+		return 0, 0, false
+	}
+	prio, err1 := strconv.Atoi(f[37])
+	policy, err2 := strconv.Atoi(f[38])
+	return policy, prio, err1 == nil && err2 == nil
 }

@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,16 +25,13 @@ func TestPriorityRange(t *testing.T) {
 	}
 }
 
-// policyOf reads the scheduling policy and real-time priority of a /proc stat
-// file's task (fields 41 and 40, proc(5)).
+// policyOf is StatSched of a line that must hold the fields.
 func policyOf(t *testing.T, stat string) (policy, prio int) {
 	t.Helper()
-	f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:])
-	if len(f) < 39 {
+	policy, prio, ok := StatSched(stat)
+	if !ok {
 		t.Fatalf("short stat %q", stat)
 	}
-	prio, _ = strconv.Atoi(f[37])
-	policy, _ = strconv.Atoi(f[38])
 	return policy, prio
 }
 
