@@ -210,7 +210,7 @@ var kaKeywords = []kaKeyword{
 	warned(kaCtxGlobal, "vrrp_no_swap", kaMsgSched),
 	warned(kaCtxGlobal, "checker_no_swap", kaMsgSched),
 	warned(kaCtxGlobal, "bfd_no_swap", kaMsgSched),
-	actsNote(kaCtxGlobal, "vrrp_rt_priority", "Runs the thread that sends adverts (not the whole process) in SCHED_RR at this priority; needs CAP_SYS_NICE or LimitRTPRIO= in the unit, else a warning and the normal class"),
+	actsNote(kaCtxGlobal, "vrrp_rt_priority", "Runs the thread that sends adverts in SCHED_RR at this priority and the daemon's other threads at SCHED_RR 1 (scripts start in the normal class); needs CAP_SYS_NICE or LimitRTPRIO= in the unit, else a warning and the normal class"),
 	warned(kaCtxGlobal, "checker_rt_priority", kaMsgSched),
 	warned(kaCtxGlobal, "bfd_rt_priority", kaMsgSched),
 	warned(kaCtxGlobal, "vrrp_rlimit_rttime", kaMsgSched),

@@ -335,12 +335,14 @@ type Telemetry struct {
 	Listen string `mapstructure:"listen" yaml:"listen,omitempty"`
 }
 
-// Scheduling: how the thread that sends adverts is scheduled.
+// Scheduling: how the daemon's threads are scheduled.
 type Scheduling struct {
 	// RTPriority, 1-99, runs the advert thread (the advert clock, the state
 	// machines' advert tick and the sendmmsg calls) in SCHED_RR at this
-	// priority, so busy processes of the normal class cannot delay a Master's
-	// adverts (keepalived's global_defs vrrp_rt_priority). It needs
+	// priority and the daemon's other threads in SCHED_RR at 1 (they hand
+	// the advert thread the runtime's P it runs on), so busy processes of the
+	// normal class cannot delay a Master's adverts (keepalived's global_defs
+	// vrrp_rt_priority; scripts still start in the normal class). It needs
 	// CAP_SYS_NICE or an RLIMIT_RTPRIO of at least this value (the shipped
 	// unit's LimitRTPRIO=); without either the daemon warns and runs it in
 	// the normal class. 0 (default): normal class.

@@ -3,6 +3,7 @@ package control
 import (
 	"log/slog"
 	"net/netip"
+	"runtime/metrics"
 	"slices"
 	"time"
 )
@@ -225,24 +226,32 @@ func (r *Runner) rescheduleAdverts(now time.Time) {
 // fireAdverts is the advert tick: every instance due within its window sends,
 // in one batch.
 func (r *Runner) fireAdverts() {
+	called := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return
 	}
+	locked := time.Now()
+	due := r.adv.due
 	r.adv.fired()
 	now := r.d.Clock.Now()
 	r.adv.batching = true
+	var shortest time.Duration
 	for _, inst := range r.ordered() {
 		if inst.advert.armed && !inst.advert.next.After(now.Add(advertWindow(&inst.cfg))) {
 			inst.advert.armed = false
 			inst.advert.due = inst.advert.next
 			r.dispatch(now, inst, AdvertTimer{})
 			inst.advert.due = time.Time{}
+			if shortest == 0 || inst.cfg.AdvertInterval < shortest {
+				shortest = inst.cfg.AdvertInterval
+			}
 		}
 	}
 	r.adv.batching = false
 	r.flushLocked()
+	r.logLateTick(tickTimes{due: due, now: now, called: called, locked: locked, sent: time.Now()}, shortest)
 	// A heartbeat due within a quarter interval rides on this tick rather than
 	// waking the thread again.
 	if r.heartbeatOn() && !now.Add(r.d.HeartbeatInterval/4).Before(r.nextBeat) {
@@ -250,6 +259,32 @@ func (r *Runner) fireAdverts() {
 		r.nextBeat = now.Add(r.d.HeartbeatInterval)
 	}
 	r.rescheduleAdverts(now)
+}
+
+// tickTimes are the stages of one advert tick: due and now on the Runner's
+// clock, the rest on the wall clock.
+type tickTimes struct {
+	due, now             time.Time
+	called, locked, sent time.Time
+}
+
+// logLateTick logs, at debug, where the time of a tick that sent more than
+// half of its shortest interval late went: waking up (timer expiry to the
+// call), the Runner's lock, or dispatching and sending.
+func (r *Runner) logLateTick(t tickTimes, interval time.Duration) {
+	if interval <= 0 || t.due.IsZero() {
+		return
+	}
+	wait := t.locked.Sub(t.called)
+	work := t.sent.Sub(t.locked)
+	late := t.now.Sub(t.due) + work
+	if late <= interval/2 {
+		return
+	}
+	gc := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(gc)
+	r.log.Debug("late advert tick", "late", late, "wake", late-work-wait, "lock_wait", wait, "send", work,
+		"gc_cycles", gc[0].Value.Uint64())
 }
 
 // heartbeatOn: Deps.Heartbeat is set and Start has run.

@@ -26,6 +26,7 @@ import (
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/hooks"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/rtsched"
 	"github.com/ebpfvrrp/ebpfvrrp/internal/timerfd"
 	"github.com/ebpfvrrp/ebpfvrrp/loader"
 	"github.com/ebpfvrrp/ebpfvrrp/vip"
@@ -476,6 +477,11 @@ func releaseStartupMemory() {
 	debug.FreeOSMemory()
 }
 
+// daemonRTPriority is the SCHED_RR priority of the daemon's threads other
+// than the advert thread when scheduling.rt_priority is set: above every
+// normal-class process, below the advert thread, which preempts them.
+const daemonRTPriority = 1
+
 // spareP raises GOMAXPROCS once per process (see newAdvertClock).
 var spareP sync.Once
 
@@ -493,7 +499,16 @@ func (d *Daemon) newAdvertClock() control.AdvertClock {
 		// wait (the runtime's sysmon also leaves a sleeping thread its P
 		// while another is idle).
 		spareP.Do(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) })
-		d.log.Info("advert thread runs in SCHED_RR", "rt_priority", prio, "gomaxprocs", runtime.GOMAXPROCS(0))
+		// And every other thread real-time too, below the advert thread:
+		// the P the advert thread waits for is handed over by one of them
+		// (see package rtsched).
+		if err := rtsched.Process(daemonRTPriority); err != nil {
+			d.log.Warn("daemon threads: real-time priority refused; only the advert thread runs in SCHED_RR, "+
+				"and a busy host may delay its adverts", "rt_priority", daemonRTPriority, "err", err)
+		} else {
+			d.log.Info("daemon runs in SCHED_RR", "rt_priority", prio, "other_threads_rt_priority", daemonRTPriority,
+				"gomaxprocs", runtime.GOMAXPROCS(0))
+		}
 	case err != nil && prio > 0:
 		d.log.Warn("advert thread: real-time priority refused; adverts are sent in the normal scheduling class "+
 			"(grant CAP_SYS_NICE or LimitRTPRIO= in the unit)", "rt_priority", prio, "err", err)

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ebpfvrrp/ebpfvrrp/internal/rtsched"
 )
 
 // Upgrade: SIGUSR2 (or POST /upgrade on the control socket, `ebpfvrrp
@@ -157,7 +159,7 @@ func (d *Daemon) upgrade() (int, error) {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = files
 	d.log.Info("upgrade: starting the new binary", "exe", d.exe)
-	err = cmd.Start()
+	err = rtsched.Start(cmd)
 	for _, f := range files {
 		f.Close()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ebpfvrrp/ebpfvrrp/config"
 	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/rtsched"
 )
 
 // ExecCheck runs a command; exit status 0 is success. Argv is executed directly
@@ -76,7 +77,11 @@ func runCommand(ctx context.Context, argv []string, shell bool, runAs string, en
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	cmd.WaitDelay = commandWaitDelay
-	if err := cmd.Run(); err != nil {
+	err := rtsched.Start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("hooks: run %s: %w", argv[0], ctx.Err())
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/rtsched"
 )
 
 // FIFO is keepalived's notify_fifo / vrrp_notify_fifo: every state change of an
@@ -101,7 +102,7 @@ func (f *FIFO) start(cfg FIFOConfig) error {
 		}
 		cmd.SysProcAttr.Credential = cred
 	}
-	if err := cmd.Start(); err != nil {
+	if err := rtsched.Start(cmd); err != nil {
 		return fmt.Errorf("hooks: notify fifo script: %w", err)
 	}
 	f.script, f.done = cmd, make(chan struct{})

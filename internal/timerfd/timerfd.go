@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ebpfvrrp/ebpfvrrp/control"
+	"github.com/ebpfvrrp/ebpfvrrp/internal/rtsched"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,15 +59,6 @@ func New(rtPriority int) (*Thread, error) {
 		return nil, err
 	}
 	return t, nil
-}
-
-// setRealtime puts the calling thread in SCHED_RR at prio.
-func setRealtime(prio int) error {
-	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Priority: uint32(prio)}
-	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-		return fmt.Errorf("timerfd: SCHED_RR priority %d: %w", prio, err)
-	}
-	return nil
 }
 
 // AfterFunc arms the timer to call f after d, replacing whatever was armed (a
@@ -128,7 +120,7 @@ func (t *Thread) Close() {
 func (t *Thread) loop(rtPriority int, started chan<- error) {
 	runtime.LockOSThread()
 	if rtPriority > 0 {
-		if err := setRealtime(rtPriority); err != nil {
+		if err := rtsched.Thread(rtPriority); err != nil {
 			// The thread may have changed class halfway: it dies with
 			// the goroutine (no UnlockOSThread) rather than return to
 			// the pool.

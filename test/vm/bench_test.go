@@ -2,7 +2,9 @@ package vm
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/netip"
@@ -803,6 +805,7 @@ func benchStarvation(t *testing.T, res *benchResults, window time.Duration, hogs
 			// context): whether its adverts left on time, whatever the
 			// receivers' softirq work made of them.
 			row.TxMaxGap = txMaxGap(t, bl.l, lab.LB5)
+			t.Logf("starvation ebpfvrrp rt=%d: %s", rtPrio, lateTicks(bl.l.Log(lab.LB5, "lb"), from, to))
 		}
 		t.Logf("starvation %s rt=%d: %d transitions in %v (%.2f/min), master advert max gap %v over %d adverts (at its TC egress %v), %s",
 			d, rtPrio, n, row.Window.Round(time.Second), row.PerMinute, ms(gap), ads, ms(row.TxMaxGap), row.Sched)
@@ -827,6 +830,40 @@ func txMaxGap(t *testing.T, l *lab.Lab, host string) time.Duration {
 		}
 	}
 	return time.Duration(worst * float64(time.Second))
+}
+
+// lateTicks summarises the master's "late advert tick" debug lines logged
+// between from and to: how many, and the stages of the latest ones.
+func lateTicks(log string, from, to time.Time) string {
+	type tick struct {
+		Time                       time.Time
+		Late, Wake, LockWait, Send time.Duration
+		GC                         uint64
+	}
+	var ticks []tick
+	for line := range strings.Lines(log) {
+		if !strings.Contains(line, `"late advert tick"`) {
+			continue
+		}
+		var k struct {
+			Time     time.Time `json:"time"`
+			Late     int64     `json:"late"`
+			Wake     int64     `json:"wake"`
+			LockWait int64     `json:"lock_wait"`
+			Send     int64     `json:"send"`
+			GC       uint64    `json:"gc_cycles"`
+		}
+		if json.Unmarshal([]byte(line), &k) != nil || k.Time.Before(from) || k.Time.After(to) {
+			continue
+		}
+		ticks = append(ticks, tick{k.Time, time.Duration(k.Late), time.Duration(k.Wake), time.Duration(k.LockWait), time.Duration(k.Send), k.GC})
+	}
+	slices.SortFunc(ticks, func(a, b tick) int { return cmp.Compare(b.Late, a.Late) })
+	parts := []string{fmt.Sprintf("%d late ticks (> interval/2)", len(ticks))}
+	for _, k := range ticks[:min(len(ticks), 5)] {
+		parts = append(parts, fmt.Sprintf("late %v = wake %v + lock %v + send %v (gc %d)", ms(k.Late), ms(k.Wake), ms(k.LockWait), ms(k.Send), k.GC))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // startHogs starts n busy loops at normal priority, killed at cleanup.
