@@ -95,7 +95,8 @@ func Process(prio int) error {
 // Start starts cmd in the normal scheduling class, whatever the class of the
 // daemon's threads: a script must not outrank the host's other processes.
 // When the calling thread is real-time the fork is made from a thread moved
-// back to the normal class for it, then discarded.
+// back to the normal class for it, then discarded; so cmd must not set
+// SysProcAttr.Pdeathsig, which would fire as that thread ends.
 func Start(cmd *exec.Cmd) error {
 	if processPrio.Load() == 0 {
 		return cmd.Start()
