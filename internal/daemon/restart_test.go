@@ -24,7 +24,7 @@ instances:
     vrid: 52
     priority: %d
     version: 3
-    advert_interval: 1s
+    advert_interval: 2s
     vips: [198.18.12.3/32]
 `
 
@@ -180,7 +180,7 @@ func TestDaemonCrashRestart(t *testing.T) {
 	}
 	waitRoles("lb-5 still MASTER", again)
 	// Two more adverts' worth: a late takeover by lb-6 would show by now.
-	time.Sleep(2 * time.Second)
+	time.Sleep(4 * time.Second)
 	if got := transitions(backup); len(got) != backupTrans {
 		t.Errorf("lb-6 made transitions during lb-5's restart:\n%s", strings.Join(got[backupTrans:], "\n"))
 	}
@@ -279,7 +279,7 @@ func TestDaemonHoldRestart(t *testing.T) {
 		return err == nil && len(st.Instances) == 1 && st.Instances[0].State == "MASTER" &&
 			strings.Contains(again.logs.String(), `"msg":"instance adopted"`), again.logs.String()
 	})
-	time.Sleep(2 * time.Second)
+	time.Sleep(4 * time.Second)
 	if got := transitions(backup); len(got) != before6 {
 		t.Errorf("lb-6 made transitions during the restart:\n%s", strings.Join(got[before6:], "\n"))
 	}
