@@ -27,19 +27,7 @@ import (
 func TestHooksSideBySide(t *testing.T) {
 	testutil.Privileged(t)
 	t.Parallel()
-	var mu sync.Mutex
-	lines := map[lab.Daemon][]string{}
-	t.Run("daemons", func(t *testing.T) {
-		for _, d := range []lab.Daemon{lab.Keepalived, lab.Ebpfvrrp} {
-			t.Run(string(d), func(t *testing.T) {
-				t.Parallel()
-				got := runHooksConf(t, d)
-				mu.Lock()
-				lines[d] = got
-				mu.Unlock()
-			})
-		}
-	})
+	lines := sideBySide(t, runHooksConf)
 	if t.Failed() {
 		return
 	}
@@ -193,30 +181,21 @@ func (h *hooksDir) lines() []string {
 func TestSyncGroupIgnoresTrackWeights(t *testing.T) {
 	testutil.Privileged(t)
 	t.Parallel()
-	var mu sync.Mutex
-	lines := map[lab.Daemon][]string{}
-	t.Run("daemons", func(t *testing.T) {
-		for _, d := range []lab.Daemon{lab.Keepalived, lab.Ebpfvrrp} {
-			t.Run(string(d), func(t *testing.T) {
-				t.Parallel()
-				l := newLab(t, pair{string(d), d, d}, lab.Options{})
-				h := newHooksDir(t, l)
-				conf := h.conf(l) + "\nvrrp_sync_group G1 {\n    group {\n        VIP_1\n    }\n}\n"
-				if err := l.StartLB(lab.LB5, conf); err != nil {
-					t.Fatal(err)
-				}
-				testutil.WaitFor(t, 20*time.Second, "FAULT lines for VIP_1 and G1", func() (bool, string) {
-					got := strings.Join(h.lines(), "\n")
-					return strings.Contains(got, `INSTANCE "VIP_1" FAULT`) && strings.Contains(got, `GROUP "G1" FAULT`), got
-				})
-				if holders := l.VIPHolder(); len(holders) != 0 {
-					t.Errorf("VIP held by %v while faulted", holders)
-				}
-				mu.Lock()
-				lines[d] = h.lines()
-				mu.Unlock()
-			})
+	lines := sideBySide(t, func(t *testing.T, d lab.Daemon) []string {
+		l := newLab(t, pair{string(d), d, d}, lab.Options{})
+		h := newHooksDir(t, l)
+		conf := h.conf(l) + "\nvrrp_sync_group G1 {\n    group {\n        VIP_1\n    }\n}\n"
+		if err := l.StartLB(lab.LB5, conf); err != nil {
+			t.Fatal(err)
 		}
+		testutil.WaitFor(t, 20*time.Second, "FAULT lines for VIP_1 and G1", func() (bool, string) {
+			got := strings.Join(h.lines(), "\n")
+			return strings.Contains(got, `INSTANCE "VIP_1" FAULT`) && strings.Contains(got, `GROUP "G1" FAULT`), got
+		})
+		if holders := l.VIPHolder(); len(holders) != 0 {
+			t.Errorf("VIP held by %v while faulted", holders)
+		}
+		return h.lines()
 	})
 	if t.Failed() {
 		return
@@ -231,4 +210,23 @@ func TestSyncGroupIgnoresTrackWeights(t *testing.T) {
 	if len(ka) != len(eb) {
 		t.Errorf("subjects differ: keepalived %q, ebpfvrrp %q", lines[lab.Keepalived], lines[lab.Ebpfvrrp])
 	}
+}
+
+// sideBySide runs run for keepalived and ebpfvrrp in parallel subtests, each
+// on its own lab, and returns the lines each gave.
+func sideBySide(t *testing.T, run func(t *testing.T, d lab.Daemon) []string) map[lab.Daemon][]string {
+	var mu sync.Mutex
+	lines := map[lab.Daemon][]string{}
+	t.Run("daemons", func(t *testing.T) {
+		for _, d := range []lab.Daemon{lab.Keepalived, lab.Ebpfvrrp} {
+			t.Run(string(d), func(t *testing.T) {
+				t.Parallel()
+				got := run(t, d)
+				mu.Lock()
+				lines[d] = got
+				mu.Unlock()
+			})
+		}
+	})
+	return lines
 }
