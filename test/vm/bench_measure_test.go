@@ -14,8 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ebpfvrrp/ebpfvrrp/internal/lab"
 	"github.com/vishvananda/netlink"
@@ -36,15 +38,50 @@ type advertSeen struct {
 
 // sniffer records every IPv4 VRRP advert arriving at a host's eth0. Adverts reach the
 // client because the lab's bridge floods 224.0.0.18 (multicast snooping off).
+//
+// It reads a TPACKET_V3 ring: the kernel fills blocks of frames and wakes the
+// reader once per block (full, or sniffRetire after its first frame), not once per
+// frame. On veth the receiver's work runs in the sender's context, so a socket
+// woken for every frame charged each sender a wake-up per advert (16 % of an
+// ebpfvrrp master's samples at 1000 × 10 ms in perf) and fell behind at 100,000
+// adverts/s; a ring keeps up and costs the senders a copy.
 type sniffer struct {
 	fd     int
+	ring   []byte
 	stop   chan struct{}
 	done   chan struct{}
 	notify chan advertSeen
 
 	mu  sync.Mutex
-	ads []advertSeen
+	ads []wireAdvert
 }
+
+// wireAdvert is an advertSeen as the sniffer keeps it: 16 bytes and no pointers,
+// so a million adverts are 16 MB the garbage collector never scans (netip.Addr
+// holds a pointer; stored as advertSeen, the 100,000 adverts/s of the scale
+// benchmark grew to gigabytes the test process spent a core collecting).
+type wireAdvert struct {
+	ns   int64
+	src  [4]byte
+	vrid uint8
+	prio uint8
+}
+
+func (w wireAdvert) seen() advertSeen {
+	return advertSeen{T: time.Unix(0, w.ns), Src: netip.AddrFrom4(w.src), VRID: w.vrid, Prio: w.prio}
+}
+
+// The ring: sniffBlocks blocks of sniffBlock bytes (16 MiB). A block is handed
+// over when full (about 500 adverts in their 128-byte slots) or sniffRetire ms
+// after its first frame (next, which aligns a fault with an advert, learns of
+// it that late at most), so at 100,000 adverts/s the ring holds over a quarter
+// of a second of a descheduled reader's backlog, and more at lower rates.
+const (
+	sniffBlock  = 64 << 10
+	sniffBlocks = 256
+	sniffFrame  = 2048
+	sniffRetire = 1
+)
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
@@ -65,6 +102,18 @@ func startSniffer(t *testing.T, l *lab.Lab, hostName string) *sniffer {
 			return fmt.Errorf("sniffer socket: %w", err)
 		}
 		s.fd = fd
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+			return fmt.Errorf("sniffer TPACKET_V3: %w", err)
+		}
+		req := unix.TpacketReq3{Block_size: sniffBlock, Block_nr: sniffBlocks, Frame_size: sniffFrame,
+			Frame_nr: sniffBlock / sniffFrame * sniffBlocks, Retire_blk_tov: sniffRetire}
+		if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+			return fmt.Errorf("sniffer ring: %w", err)
+		}
+		s.ring, err = unix.Mmap(fd, 0, sniffBlock*sniffBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return fmt.Errorf("sniffer mmap: %w", err)
+		}
 		ifindex := eth.Attrs().Index
 		if l.Options().Segments > 1 {
 			ifindex = 0 // every segment's link
@@ -72,18 +121,12 @@ func startSniffer(t *testing.T, l *lab.Lab, hostName string) *sniffer {
 		if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: ifindex}); err != nil {
 			return fmt.Errorf("sniffer bind: %w", err)
 		}
-		// Kernel receive timestamps: the reading goroutine may be descheduled (the
-		// starvation benchmark makes sure of it), the wire time may not.
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
-			return fmt.Errorf("sniffer timestamps: %w", err)
-		}
-		// 200 instances at 10 ms are 20,000 adverts/s: room for bursts, and drops are
-		// counted (dropped) rather than mistaken for gaps unnoticed.
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
-		// A read timeout lets the loop notice stop without closing the fd under it.
-		return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000})
+		return nil
 	})
 	if err != nil {
+		if s.ring != nil {
+			unix.Munmap(s.ring)
+		}
 		if s.fd >= 0 {
 			unix.Close(s.fd)
 		}
@@ -93,71 +136,86 @@ func startSniffer(t *testing.T, l *lab.Lab, hostName string) *sniffer {
 	t.Cleanup(func() {
 		close(s.stop)
 		<-s.done
+		unix.Munmap(s.ring)
 		unix.Close(s.fd)
 	})
 	return s
 }
 
+// loop hands the ring's blocks back one by one, in order, as the kernel
+// releases them; the poll timeout lets it notice stop.
 func (s *sniffer) loop() {
 	defer close(s.done)
-	buf := make([]byte, 2048)
-	oob := make([]byte, 128)
-	for {
+	var batch []wireAdvert
+	for blk := 0; ; {
 		select {
 		case <-s.stop:
 			return
 		default:
 		}
-		n, oobn, _, from, err := unix.Recvmsg(s.fd, buf, oob, 0)
-		if err != nil {
+		b := s.ring[blk*sniffBlock : (blk+1)*sniffBlock]
+		// struct tpacket_block_desc: version, offset_to_priv, then tpacket_hdr_v1
+		// (block_status, num_pkts, offset_to_first_pkt, ...).
+		status := (*uint32)(unsafe.Pointer(&b[8]))
+		if atomic.LoadUint32(status)&unix.TP_STATUS_USER == 0 {
+			fds := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN | unix.POLLERR}}
+			_, _ = unix.Poll(fds, 100)
 			continue
 		}
-		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+		num := binary.NativeEndian.Uint32(b[12:16])
+		off := binary.NativeEndian.Uint32(b[16:20])
+		batch = batch[:0]
+		for range num {
+			hdr := (*unix.Tpacket3Hdr)(unsafe.Pointer(&b[off]))
+			// struct sockaddr_ll follows the header: sll_pkttype at byte 10.
+			ll := b[off+uint32(unsafe.Sizeof(*hdr)):]
+			frame := b[off+uint32(hdr.Mac) : off+uint32(hdr.Mac)+hdr.Snaplen]
+			if ll[10] != unix.PACKET_OUTGOING {
+				if w, ok := parseWire4(frame); ok {
+					w.ns = int64(hdr.Sec)*1e9 + int64(hdr.Nsec)
+					batch = append(batch, w)
+				}
+			}
+			off += hdr.Next_offset
+		}
+		atomic.StoreUint32(status, unix.TP_STATUS_KERNEL)
+		blk = (blk + 1) % sniffBlocks
+		if len(batch) == 0 {
 			continue
 		}
-		if a, ok := parseAdvert4(buf[:n]); ok {
-			a.T = rxTime(oob[:oobn])
-			s.mu.Lock()
-			s.ads = append(s.ads, a)
-			s.mu.Unlock()
+		s.mu.Lock()
+		s.ads = append(s.ads, batch...)
+		s.mu.Unlock()
+		for _, w := range batch {
 			select {
-			case s.notify <- a:
+			case s.notify <- w.seen():
 			default:
 			}
 		}
 	}
 }
 
-// rxTime is the kernel's receive timestamp from the control messages, or now.
-func rxTime(oob []byte) time.Time {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err == nil {
-		for _, m := range msgs {
-			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-				sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
-				nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
-				return time.Unix(sec, nsec)
-			}
-		}
-	}
-	return time.Now()
-}
-
 // parseAdvert4 reads source, VRID and priority of an IPv4 VRRP packet behind an
 // untagged Ethernet header. Validity is not checked: the sniffer records what was on
 // the wire.
 func parseAdvert4(b []byte) (advertSeen, bool) {
+	w, ok := parseWire4(b)
+	a := w.seen()
+	a.T = time.Time{}
+	return a, ok
+}
+
+func parseWire4(b []byte) (wireAdvert, bool) {
 	if len(b) < 14+20+8 || binary.BigEndian.Uint16(b[12:14]) != unix.ETH_P_IP {
-		return advertSeen{}, false
+		return wireAdvert{}, false
 	}
 	ip := b[14:]
 	ihl := int(ip[0]&0x0f) * 4
 	if ip[0]>>4 != 4 || ihl < 20 || ip[9] != 112 || len(ip) < ihl+4 {
-		return advertSeen{}, false
+		return wireAdvert{}, false
 	}
-	src, _ := netip.AddrFromSlice(ip[12:16])
 	v := ip[ihl:]
-	return advertSeen{Src: src, VRID: v[1], Prio: v[2]}, true
+	return wireAdvert{src: [4]byte(ip[12:16]), vrid: v[1], prio: v[2]}, true
 }
 
 // next waits up to timeout for the next advert from src that arrives after the call.
@@ -184,9 +242,21 @@ func (s *sniffer) next(src netip.Addr, timeout time.Duration) (advertSeen, bool)
 
 // between returns the adverts seen in [from, to].
 func (s *sniffer) between(from, to time.Time) []advertSeen {
+	var out []advertSeen
+	s.each(from, to, func(w wireAdvert) { out = append(out, w.seen()) })
+	return out
+}
+
+// each calls f with every advert seen in [from, to], in order, under the lock.
+func (s *sniffer) each(from, to time.Time, f func(wireAdvert)) {
+	lo, hi := from.UnixNano(), to.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return inWindow(s.ads, func(a advertSeen) time.Time { return a.T }, from, to)
+	for _, w := range s.ads {
+		if w.ns >= lo && w.ns <= hi {
+			f(w)
+		}
+	}
 }
 
 // inWindow returns the elements of xs whose time is in [from, to].
@@ -202,17 +272,17 @@ func inWindow[T any](xs []T, at func(T) time.Time, from, to time.Time) []T {
 
 // maxGap is the longest silence between consecutive adverts from src in [from, to].
 func (s *sniffer) maxGap(src netip.Addr, from, to time.Time) (gap time.Duration, n int) {
-	var last time.Time
-	for _, a := range s.between(from, to) {
-		if a.Src != src {
-			continue
+	var last int64
+	s.each(from, to, func(w wireAdvert) {
+		if netip.AddrFrom4(w.src) != src {
+			return
 		}
 		n++
-		if !last.IsZero() {
-			gap = max(gap, a.T.Sub(last))
+		if last != 0 {
+			gap = max(gap, time.Duration(w.ns-last))
 		}
-		last = a.T
-	}
+		last = w.ns
+	})
 	return gap, n
 }
 
@@ -225,27 +295,33 @@ func (s *sniffer) dropped() uint32 {
 	return st.Drops
 }
 
-// worstVRIDGap is the longest silence of any one VRID from src in [from, to], the
-// VRID it happened to, how many of src's adverts were seen, and how many
-// silences of one VRID were longer than late.
-func (s *sniffer) worstVRIDGap(src netip.Addr, from, to time.Time, late time.Duration) (gap time.Duration, vrid uint8, n, lateGaps int) {
-	last := map[uint8]time.Time{}
-	for _, a := range s.between(from, to) {
-		if a.Src != src {
-			continue
+// worstVRIDGap is the longest silence of any one instance (source address and
+// VRID: each segment has its own VRIDs 1-N) from srcs in [from, to], the VRID
+// it happened to, how many of srcs' adverts were seen, and how many silences of
+// one instance were longer than late.
+func (s *sniffer) worstVRIDGap(srcs []netip.Addr, from, to time.Time, late time.Duration) (gap time.Duration, vrid uint8, n, lateGaps int) {
+	type stream struct {
+		src  [4]byte
+		vrid uint8
+	}
+	last := map[stream]int64{}
+	s.each(from, to, func(w wireAdvert) {
+		if !slices.Contains(srcs, netip.AddrFrom4(w.src)) {
+			return
 		}
 		n++
-		if p, ok := last[a.VRID]; ok {
-			d := a.T.Sub(p)
+		k := stream{w.src, w.vrid}
+		if p, ok := last[k]; ok {
+			d := time.Duration(w.ns - p)
 			if d > gap {
-				gap, vrid = d, a.VRID
+				gap, vrid = d, w.vrid
 			}
 			if d > late {
 				lateGaps++
 			}
 		}
-		last[a.VRID] = a.T
-	}
+		last[k] = w.ns
+	})
 	return gap, vrid, n, lateGaps
 }
 

@@ -618,12 +618,18 @@ func (r *benchResults) findings() []string {
 		if got >= 0.97*want && s.Flaps == 0 {
 			continue
 		}
-		out = append(out, fmt.Sprintf("Scale: the ebpfvrrp master sent %.0f adverts/s where %d instances at 10 ms mean %.0f/s (%.0f %%); "+
-			"%d silences of one VRID exceeded %s and the worst lasted %s (Master_Down_Interval %s); %d transitions (%v). keepalived's master kept %.0f/s. "+
+		sent := float64(s.TxFrames) / s.Window.Seconds()
+		seen := ""
+		if s.SnifferDrops > 0 {
+			seen = fmt.Sprintf(" The client's sniffer dropped %d frames, so some of these silences are the sniffer's, not the wire's.", s.SnifferDrops)
+		}
+		out = append(out, fmt.Sprintf("Scale: the client saw %.0f adverts/s from the ebpfvrrp master where %d instances at 10 ms mean %.0f/s (%.0f %%); "+
+			"its links sent %.0f frames/s (kernel counters). "+
+			"%d silences of one VRID exceeded %s and the worst lasted %s (Master_Down_Interval %s); %d transitions (%v). keepalived's master kept %.0f/s.%s "+
 			"Adverts are scheduled on a fixed grid (control/scheduler.go `slot`), so a low rate means the batch timer fired late "+
 			"(a stalled controller: look for long sendmmsg calls or lock holders in `flushLocked`) rather than drift.",
-			got, s.Instances, want, 100*got/want, s.LateGaps, fmtDur(scaleLate), fmtDur(s.WorstGap), fmtDur(masterDown(10*time.Millisecond, 100)),
-			s.Flaps, s.FlapKinds, keepalivedAdvertRate(r)))
+			got, s.Instances, want, 100*got/want, sent, s.LateGaps, fmtDur(scaleLate), fmtDur(s.WorstGap), fmtDur(masterDown(10*time.Millisecond, 100)),
+			s.Flaps, s.FlapKinds, keepalivedAdvertRate(r), seen))
 	}
 	for _, s := range r.Starve {
 		if s.Daemon != lab.Ebpfvrrp || s.Transitions == 0 {
