@@ -148,11 +148,10 @@ func (m *Manager) find(k key, bits int) (kernelAddr, bool, error) {
 // Add puts a on its interface marked as ours. It is idempotent: an address
 // that is already there with our marker (ours from this run or from a crashed
 // one) is adopted. An existing address without our marker is not touched and
-// ErrNotOurs is returned. Adding back exactly what this Manager's Remove took
-// away (the next Master period) skips the look at the interface unless the
-// address exists again; the same IP added meanwhile by someone else with
-// another prefix length is then left beside ours, and Remove still takes only
-// ours away.
+// ErrNotOurs is returned. Once the first add has shown that the kernel keeps
+// our marker, an add skips the look at the interface unless the address
+// exists already; the same IP with another prefix length (someone else's) is
+// then left beside ours, and Remove still takes only ours away.
 func (m *Manager) Add(a Address) error {
 	if err := a.validate(); err != nil {
 		return err
@@ -160,14 +159,18 @@ func (m *Manager) Add(a Address) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := a.key()
-	if r, ok := m.removed[k]; ok && r == a && m.markerKept {
-		// We removed exactly this address ourselves: add it straight back
-		// (NLM_F_EXCL), without the look at the interface that costs a dump
-		// per VIP on the failover path. Only if it exists again is it looked
-		// at, as below.
+	delete(m.removed, k)
+	if m.markerKept {
+		// The kernel is known to keep our marker: add straight away
+		// (NLM_F_EXCL), without the look at the interface, which is a dump of
+		// all its addresses per VIP (a start or takeover of 1000 VIPs on four
+		// links parsed 250 addresses for each, 385 MB of garbage). Only an
+		// address that exists already is looked at, as below: ours from a
+		// crashed run is adopted, anyone else's is refused. The same IP with
+		// another prefix length, which the kernel does not call a duplicate,
+		// is left beside ours, and Remove takes only ours away.
 		err := m.nl.add(a.Ifindex, a.Prefix, a.Label, m.proto)
 		if err == nil {
-			delete(m.removed, k)
 			m.owned[k] = a
 			return nil
 		}
@@ -175,7 +178,6 @@ func (m *Manager) Add(a Address) error {
 			return fmt.Errorf("vip: add %s: %w", a, err)
 		}
 	}
-	delete(m.removed, k)
 	for attempt := 0; ; attempt++ {
 		ka, found, err := m.find(k, a.Prefix.Bits())
 		if err != nil {

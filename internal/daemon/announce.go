@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 
@@ -110,18 +109,18 @@ func (d *Daemon) setAnnounceSettings(cfg *config.Config, s control.Setup) {
 			Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, Interval: g.Interval}
 		// GARP/NA leave from the interface the instance sends on (its VMAC if any).
 		ifx[in.Name] = s.Instances[i].Key.Ifindex
-		if ifi, err := net.InterfaceByName(s.Instances[i].Interface); err == nil {
-			ifx[in.Name] = ifi.Index
+		if idx, err := ifIndex(s.Instances[i].Interface); err == nil {
+			ifx[in.Name] = idx
 		}
 		for _, v := range s.Instances[i].VIPs {
 			if v.Device == "" || v.Device == s.Instances[i].Interface {
 				continue
 			}
-			if ifi, err := net.InterfaceByName(v.Device); err == nil {
+			if idx, err := ifIndex(v.Device); err == nil {
 				if vipDev[in.Name] == nil {
 					vipDev[in.Name] = map[netip.Addr]int{}
 				}
-				vipDev[in.Name][v.Prefix.Addr()] = ifi.Index
+				vipDev[in.Name][v.Prefix.Addr()] = idx
 			}
 		}
 	}

@@ -70,7 +70,7 @@ func TestSplitBrainNotifyWiring(t *testing.T) {
 		cfg.Instances[0].Name, cfg.Instances[0].Interface, cfg.Instances[0].VRID = "VI_1", "lo", 51
 		cfg.Instances[0].VIPs = []config.VIP{{Address: netip.MustParsePrefix("198.18.10.3/32")}}
 		cfg.Instances[0].UnicastSource = netip.MustParseAddr("127.0.0.1")
-		ic, err := buildInstance(cfg, 0, cfg.Instances[0], nil)
+		ic, err := buildInstance(cfg, 0, cfg.Instances[0], nil, newLinkCache())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"os/user"
 	"sort"
@@ -32,8 +33,9 @@ func buildSetup(cfg *config.Config, vmac vmacFunc) (control.Setup, error) {
 	if s.Trackers, err = buildTrackers(cfg); err != nil {
 		return s, err
 	}
+	links := newLinkCache()
 	for i, in := range cfg.Instances {
-		ic, err := buildInstance(cfg, i, in, vmac)
+		ic, err := buildInstance(cfg, i, in, vmac, links)
 		if err != nil {
 			return s, err
 		}
@@ -154,9 +156,54 @@ func keepProcessChecks(prev, next []control.TrackerConfig) {
 	}
 }
 
+// linkCache holds what one build looks up about the links instances share:
+// net.InterfaceByName and an interface's addresses are each a netlink dump of
+// the whole namespace, and instances on the same VLAN asked for the same ones
+// (at 1000 instances a build parsed over 100 MB of dumps, on a reload with
+// every VIP on the links). A build is short; each starts with a new cache.
+type linkCache struct {
+	ifs  map[string]*net.Interface
+	srcs map[linkSource]netip.Addr
+}
+
+type linkSource struct {
+	ifindex int
+	family  vrrp.Family
+}
+
+func newLinkCache() *linkCache {
+	return &linkCache{ifs: map[string]*net.Interface{}, srcs: map[linkSource]netip.Addr{}}
+}
+
+func (c *linkCache) iface(name string) (*net.Interface, error) {
+	if ifi, ok := c.ifs[name]; ok {
+		return ifi, nil
+	}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, err
+	}
+	c.ifs[name] = ifi
+	return ifi, nil
+}
+
+// source is vrrp.SourceAddress(ifi, family), looked up once per link.
+func (c *linkCache) source(ifi *net.Interface, family vrrp.Family) (netip.Addr, error) {
+	k := linkSource{ifi.Index, family}
+	if a, ok := c.srcs[k]; ok {
+		return a, nil
+	}
+	a, err := vrrp.SourceAddress(ifi, family)
+	if err != nil {
+		return a, err
+	}
+	c.srcs[k] = a
+	return a, nil
+}
+
 // buildInstance turns instance i of cfg into the Runner's InstanceConfig.
-func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc) (control.InstanceConfig, error) {
-	ifi, err := net.InterfaceByName(in.Interface)
+func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc, links *linkCache) (control.InstanceConfig, error) {
+	ifi, err := links.iface(in.Interface)
 	if err != nil {
 		return control.InstanceConfig{}, fmt.Errorf("instances[%d] (%s).interface: %q: %w", i, in.Name, in.Interface, err)
 	}
@@ -195,7 +242,7 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 	}
 	if in.UnicastSource.IsValid() {
 		ic.PrimaryAddr = in.UnicastSource
-	} else if ic.PrimaryAddr, err = vrrp.SourceAddress(ifi, vrrp.FamilyOf(ipv6)); err != nil {
+	} else if ic.PrimaryAddr, err = links.source(ifi, vrrp.FamilyOf(ipv6)); err != nil {
 		return ic, fmt.Errorf("instances[%d] (%s).interface: %w", i, in.Name, err)
 	}
 	if in.Auth.Type == "pass" {
@@ -234,7 +281,7 @@ func buildInstance(cfg *config.Config, i int, in config.Instance, vmac vmacFunc)
 	for j, p := range in.SecondaryPaths {
 		path := control.Path{Key: ic.Key, Peer: p.Peer}
 		if p.Interface != "" {
-			pi, err := net.InterfaceByName(p.Interface)
+			pi, err := links.iface(p.Interface)
 			if err != nil {
 				return ic, fmt.Errorf("instances[%d] (%s).secondary_paths[%d].interface: %q: %w", i, in.Name, j, p.Interface, err)
 			}
