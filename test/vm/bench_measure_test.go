@@ -409,7 +409,10 @@ func (w *vipWatch) between(from, to time.Time) []vipEvent {
 type procUsage struct {
 	Ticks uint64 // utime+stime, clock ticks
 	RSSKB uint64
-	Procs int
+	// FileKB is the part of RSSKB that is file pages (RssFile: the binary's
+	// and libraries' code and read-only data, shared by every process that maps them).
+	FileKB uint64
+	Procs  int
 	// FDs counts the open file descriptors of every process counted.
 	FDs int
 	// Detail lists "comm[pid]=ticks" of every process counted.
@@ -448,6 +451,7 @@ func groupUsage(pgid int) (procUsage, error) {
 		}
 		if sb, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 			u.RSSKB += parseRSS(string(sb))
+			u.FileKB += statusKB(string(sb), "RssFile:")
 		}
 		if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
 			u.FDs += len(fds)
@@ -490,9 +494,12 @@ func parseStat(s string) (procStat, error) {
 	return st, nil
 }
 
-func parseRSS(status string) uint64 {
+func parseRSS(status string) uint64 { return statusKB(status, "VmRSS:") }
+
+// statusKB reads field (with its colon) of /proc/PID/status, in kB.
+func statusKB(status, field string) uint64 {
 	for line := range strings.Lines(status) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			f := strings.Fields(v)
 			if len(f) > 0 {
 				n, _ := strconv.ParseUint(f[0], 10, 64)

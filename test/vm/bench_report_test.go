@@ -163,6 +163,8 @@ type scaleRow struct {
 	Window    time.Duration
 	Ticks     map[string]uint64
 	RSSMB     map[string]float64
+	// FileMB is the file-backed part of RSSMB (the binary's pages), same reading.
+	FileMB    map[string]float64
 	Flaps     int
 	FlapKinds map[string]int
 	// The client's view of lb-5's adverts in the windows.
@@ -494,7 +496,10 @@ func renderMarkdown(r *benchResults) string {
 		w("What the master's CPU includes: veth delivers in the sender's context, so the bridge's flooding and every " +
 			"receiver's softirq work (the backup's XDP, the client's sniffer, the web hosts dropping the multicast) are " +
 			"charged to the process that sent the advert, for both daemons and the floor alike; on a NIC the receivers are " +
-			"other machines. Worse, the softirq that runs in the sender's context drains the CPU's whole backlog queue, " +
+			"other machines. The client's sniffer reads a TPACKET_V3 ring the kernel hands over a block at a time; " +
+			"the socket woken for every frame that this benchmark used before 2026-12-07 cost every sender a wake-up per " +
+			"advert (16 %% of an ebpfvrrp master's perf samples at 1000 instances; keepalived and the floor paid it too), " +
+			"and figures published before then include it. Worse, the softirq that runs in the sender's context drains the CPU's whole backlog queue, " +
 			"so a daemon is also charged for frames other processes sent on that CPU (the other pair, other labs, anything " +
 			"sending on the machine). So the same build measures very differently on a quiet and a loaded machine: on this " +
 			"2-core VM with other labs running (load average 4–13) the floor alone cost 12–15 µs per frame, twice what " +
@@ -516,6 +521,7 @@ func renderMarkdown(r *benchResults) string {
 			w("| %d | %s | %s | %.2f %% | %.2f | %s | %.2f %% | %.1f MB | %.1f MB | %d | %d | %d | %s |\n", s.Instances, s.Daemon, s.Window.Round(time.Second),
 				s.CPU(lab.LB5), s.USPerAdvert(), floor, s.CPU(lab.LB6), s.RSSMB[lab.LB5], s.RSSMB[lab.LB6], s.Flaps, s.VIPMoves, s.EndMismatch, fmtDur(s.Settle))
 		}
+		w("%s", scaleMemory(r.Scale))
 		w("\nThe master's adverts as the client saw them (kernel timestamps) over the same windows, and warnings the master logged:\n\n")
 		w("| instances | daemon | adverts/s from lb-5 | worst gap of one VRID | gaps > %s | sniffer drops | master WARN/ERROR lines | first warning |\n|---|---|---|---|---|---|---|---|\n", fmtDur(scaleLate))
 		for _, s := range r.Scale {
@@ -1029,4 +1035,41 @@ func saveGrid(path string, grid [][]*plot.Plot, width, height vg.Length) error {
 		return err
 	}
 	return f.Close()
+}
+
+// scaleMemory says what an instance costs in memory: the growth of each
+// daemon's master RSS from the fewest to the most instances measured, and how
+// much of ebpfvrrp's RSS is the binary's file pages.
+func scaleMemory(rows []scaleRow) string {
+	var out []string
+	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
+		var lo, hi *scaleRow
+		for i := range rows {
+			s := &rows[i]
+			if s.Daemon != d || s.RSSMB[lab.LB5] == 0 {
+				continue
+			}
+			if lo == nil || s.Instances < lo.Instances {
+				lo = s
+			}
+			if hi == nil || s.Instances > hi.Instances {
+				hi = s
+			}
+		}
+		if lo == nil || hi == lo {
+			continue
+		}
+		per := (hi.RSSMB[lab.LB5] - lo.RSSMB[lab.LB5]) * 1024 / float64(hi.Instances-lo.Instances)
+		line := fmt.Sprintf("%s's master RSS grows by %.1f KB per instance (%.1f MB at %d instances, %.1f MB at %d)",
+			d, per, lo.RSSMB[lab.LB5], lo.Instances, hi.RSSMB[lab.LB5], hi.Instances)
+		if f := hi.FileMB[lab.LB5]; f > 0 {
+			line += fmt.Sprintf("; %.1f MB of it at %d are file pages (the binary's code and read-only data, shared by every process that runs it), the rest (%.1f MB) its own memory",
+				f, hi.Instances, hi.RSSMB[lab.LB5]-f)
+		}
+		out = append(out, line)
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "\nMemory: " + strings.Join(out, ". ") + ".\n"
 }

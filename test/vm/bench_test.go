@@ -649,7 +649,7 @@ func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, win
 		break
 	}
 	if row.Ticks == nil {
-		row.Ticks, row.RSSMB = map[string]uint64{}, map[string]float64{}
+		row.Ticks, row.RSSMB, row.FileMB = map[string]uint64{}, map[string]float64{}, map[string]float64{}
 	}
 	for _, h := range lab.LBHosts {
 		u, err := groupUsage(l.LBPid(h))
@@ -658,7 +658,9 @@ func scaleRound(t *testing.T, l *lab.Lab, sn *sniffer, row *scaleRow, n int, win
 		}
 		t.Logf("scale %s %s: %v → %v over %v", l.Daemon(h), h, before[h].Detail, u.Detail, elapsed.Round(time.Millisecond))
 		row.Ticks[h] += u.Ticks - before[h].Ticks
-		row.RSSMB[h] = max(row.RSSMB[h], float64(u.RSSKB)/1024)
+		if rss := float64(u.RSSKB) / 1024; rss >= row.RSSMB[h] {
+			row.RSSMB[h], row.FileMB[h] = rss, float64(u.FileKB)/1024
+		}
 	}
 	row.Window += elapsed
 	if n := pairTransitions(l) - tr0; n > 0 {

@@ -196,3 +196,25 @@ func TestMedianDiffInterval(t *testing.T) {
 		t.Errorf("intervals %v…%v and %v…%v: want the same, non-empty one each time", lo1, hi1, lo2, hi2)
 	}
 }
+
+func TestScaleMemory(t *testing.T) {
+	rows := []scaleRow{
+		{Daemon: lab.Ebpfvrrp, Instances: 200, RSSMB: map[string]float64{lab.LB5: 20}, FileMB: map[string]float64{lab.LB5: 13}},
+		{Daemon: lab.Keepalived, Instances: 200, RSSMB: map[string]float64{lab.LB5: 13}},
+		{Daemon: lab.Ebpfvrrp, Instances: 1000, RSSMB: map[string]float64{lab.LB5: 28}, FileMB: map[string]float64{lab.LB5: 13}},
+		{Daemon: lab.Keepalived, Instances: 1000, RSSMB: map[string]float64{lab.LB5: 14}},
+	}
+	got := scaleMemory(rows)
+	for _, want := range []string{
+		"ebpfvrrp's master RSS grows by 10.2 KB per instance (20.0 MB at 200 instances, 28.0 MB at 1000)",
+		"13.0 MB of it at 1000 are file pages", "the rest (15.0 MB) its own memory",
+		"keepalived's master RSS grows by 1.3 KB per instance",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("scaleMemory = %q, want it to contain %q", got, want)
+		}
+	}
+	if got := scaleMemory(rows[:2]); got != "" {
+		t.Errorf("scaleMemory of one size per daemon = %q, want nothing", got)
+	}
+}
