@@ -229,7 +229,33 @@ type starveRow struct {
 	MaxGap      time.Duration
 	Adverts     int
 	Sched       string
+	// Steal is the time the hypervisor kept this VM's vCPUs (CPUs of them)
+	// from running during the window (/proc/stat steal, summed over CPUs).
+	Steal time.Duration
+	CPUs  int
 }
+
+// StealShare is the part of the window's CPU time the host took away.
+func (s starveRow) StealShare() float64 {
+	if s.Window <= 0 || s.CPUs <= 0 {
+		return 0
+	}
+	return float64(s.Steal) / float64(s.Window) / float64(s.CPUs)
+}
+
+// starveMeasured is a starvation verdict's measurement, with the host's share
+// of the CPU when it took enough to matter.
+func starveMeasured(s starveRow) string {
+	m := fmt.Sprintf("%d in %s (%.2f/min)", s.Transitions, s.Window.Round(time.Second), s.PerMinute)
+	if s.StealShare() >= starveStealNoticed {
+		m += fmt.Sprintf("; the host took %.0f %% of the VM's CPU time meanwhile (steal)", 100*s.StealShare())
+	}
+	return m
+}
+
+// starveStealNoticed is the share of the window's CPU time taken by the host
+// above which a starvation row's silences are put down to the host.
+const starveStealNoticed = 0.01
 
 // --- targets -------------------------------------------------------------------
 
@@ -290,7 +316,7 @@ func (r *benchResults) verdicts() []verdict {
 	for _, s := range r.Starve {
 		if s.Daemon == lab.Ebpfvrrp {
 			out = append(out, verdict{fmt.Sprintf("Starvation (%d busy loops, %s): zero false transitions (ebpfvrrp)", s.Hogs, rtName(s.RTPriority)),
-				fmt.Sprintf("%d in %s (%.2f/min)", s.Transitions, s.Window.Round(time.Second), s.PerMinute), s.Transitions == 0})
+				starveMeasured(s), s.Transitions == 0})
 		}
 	}
 	for _, s := range r.Scale {
@@ -571,9 +597,12 @@ func renderMarkdown(r *benchResults) string {
 		w("The gap at TC egress is ebpfvrrp's own count (its egress program, run in the sending thread's context, since " +
 			"the daemon started): when it stays under Master_Down_Interval while the client saw longer gaps, the adverts " +
 			"left on time and were delayed on the way in, in softirq work the busy loops delayed.\n\n")
-		w("| daemon | sending path | false transitions | per minute | master's longest advert gap | at its TC egress | adverts seen | scheduling |\n|---|---|---|---|---|---|---|---|\n")
+		w("The host's share is the steal time of the VM's vCPUs over the window (/proc/stat): a hypervisor that holds " +
+			"the VM to a CPU quota stops all of it, whatever the scheduling class inside, once the busy loops use the " +
+			"quota up.\n\n")
+		w("| daemon | sending path | false transitions | per minute | master's longest advert gap | at its TC egress | adverts seen | host's share of the CPU time (steal) | scheduling |\n|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Starve {
-			w("| %s | %s | %d | %.2f | %s | %s | %d | %s |\n", s.Daemon, rtName(s.RTPriority), s.Transitions, s.PerMinute, fmtDur(s.MaxGap), fmtDur(s.TxMaxGap), s.Adverts, s.Sched)
+			w("| %s | %s | %d | %.2f | %s | %s | %d | %.1f %% | %s |\n", s.Daemon, rtName(s.RTPriority), s.Transitions, s.PerMinute, fmtDur(s.MaxGap), fmtDur(s.TxMaxGap), s.Adverts, 100*s.StealShare(), s.Sched)
 		}
 	}
 	if len(r.Restart) > 0 {
@@ -642,7 +671,12 @@ func (r *benchResults) findings() []string {
 			continue
 		}
 		cure := "Running the sending path at a real-time priority (`scheduling.rt_priority`, keepalived's `vrrp_rt_priority`) is the cure this row lacks."
-		if s.RTPriority > 0 {
+		if s.StealShare() >= starveStealNoticed {
+			cure = fmt.Sprintf("The host took %.0f %% of this VM's CPU time during the window (steal: %v over %d vCPUs): "+
+				"while the VM's vCPUs are not running, no thread in it runs, real-time or not, so the silences are the host's "+
+				"(a VM held to a CPU quota stalls in whole quota periods), and keepalived's row shows the same.",
+				100*s.StealShare(), s.Steal.Round(time.Millisecond), s.CPUs)
+		} else if s.RTPriority > 0 {
 			cure = "The advert thread was real-time here, so what delayed the adverts is outside it: the Runner's lock held by a " +
 				"normal-class goroutine (a kernel event, a tracker, a status request) the hogs preempted, or the Go runtime " +
 				"(a P to run on after the timerfd read, a GC stop-the-world) waiting for a normal-class thread."

@@ -800,15 +800,19 @@ func benchStarvation(t *testing.T, res *benchResults, window time.Duration, hogs
 	for d, bl := range labs {
 		tr0[d] = pairTransitions(bl.l)
 	}
+	steal0 := stealTicks(t)
 	from := time.Now()
 	time.Sleep(window)
 	to := time.Now()
+	steal := time.Duration(stealTicks(t)-steal0) * time.Second / clkTck
+	t.Logf("starvation: the host ran other work on this VM's vCPUs for %v of the %v (steal, all CPUs)", steal, to.Sub(from).Round(time.Millisecond))
 	for _, d := range []lab.Daemon{lab.Ebpfvrrp, lab.Keepalived} {
 		bl := labs[d]
 		n := pairTransitions(bl.l) - tr0[d]
 		gap, ads := bl.s.maxGap(lab.Addr4(lab.LB5), from, to)
 		row := starveRow{Daemon: d, Window: to.Sub(from), Transitions: n, Hogs: len(pids), RTPriority: rtPrio,
-			PerMinute: float64(n) / to.Sub(from).Minutes(), MaxGap: gap, Adverts: ads, Sched: sched[d], TxMaxGap: -1}
+			PerMinute: float64(n) / to.Sub(from).Minutes(), MaxGap: gap, Adverts: ads, Sched: sched[d], TxMaxGap: -1,
+			Steal: steal, CPUs: runtime.NumCPU()}
 		if d == lab.Ebpfvrrp {
 			// The master's own view at TC egress (in its sending thread's
 			// context): whether its adverts left on time, whatever the
@@ -820,6 +824,27 @@ func benchStarvation(t *testing.T, res *benchResults, window time.Duration, hogs
 			d, rtPrio, n, row.Window.Round(time.Second), row.PerMinute, ms(gap), ads, ms(row.TxMaxGap), row.Sched)
 		res.Starve = append(res.Starve, row)
 	}
+}
+
+// stealTicks is the steal time of every CPU (/proc/stat, clock ticks): time
+// the hypervisor ran something else while this VM's vCPU wanted to run. No
+// scheduling class inside the VM is served then.
+func stealTicks(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		t.Fatalf("/proc/stat: unexpected first line %q", line)
+	}
+	n, err := strconv.ParseUint(f[8], 10, 64)
+	if err != nil {
+		t.Fatalf("/proc/stat steal: %v", err)
+	}
+	return n
 }
 
 // txMaxGap is the longest gap between two of host's own adverts its TC egress

@@ -218,3 +218,17 @@ func TestScaleMemory(t *testing.T) {
 		t.Errorf("scaleMemory of one size per daemon = %q, want nothing", got)
 	}
 }
+
+func TestStarveSteal(t *testing.T) {
+	s := starveRow{Daemon: lab.Ebpfvrrp, Window: time.Minute, Transitions: 40, PerMinute: 40, Steal: 12 * time.Second, CPUs: 2}
+	if got := s.StealShare(); got != 0.1 {
+		t.Errorf("StealShare = %v, want 0.1", got)
+	}
+	if got := starveMeasured(s); !strings.Contains(got, "the host took 10 % of the VM's CPU time") {
+		t.Errorf("starveMeasured = %q, want the host's share", got)
+	}
+	s.Steal = 100 * time.Millisecond
+	if got := starveMeasured(s); strings.Contains(got, "host") {
+		t.Errorf("starveMeasured with 0.08 %% steal = %q, want no mention of the host", got)
+	}
+}
