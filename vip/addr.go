@@ -103,18 +103,15 @@ type Manager struct {
 
 	mu    sync.Mutex
 	owned map[key]Address
-	// removed holds what Remove took away: adding exactly that back (the next
-	// time this host becomes Master) needs no look at the interface first.
-	removed map[key]Address
 	// markerKept is set once an added address was read back carrying our
-	// marker: the kernel keeps IFA_PROTO, so later adds need not read back
-	// (becoming Master is on the failover path).
+	// marker: the kernel keeps IFA_PROTO, so later adds neither look first nor
+	// read back (becoming Master is on the failover path).
 	markerKept bool
 }
 
 // NewManager returns a Manager whose addresses are marked with Proto(owner).
 func NewManager(owner string, opts ...Option) *Manager {
-	m := &Manager{owner: owner, proto: Proto(owner), owned: map[key]Address{}, removed: map[key]Address{}}
+	m := &Manager{owner: owner, proto: Proto(owner), owned: map[key]Address{}}
 	for _, o := range opts {
 		o(m)
 	}
@@ -159,7 +156,6 @@ func (m *Manager) Add(a Address) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := a.key()
-	delete(m.removed, k)
 	if m.markerKept {
 		// The kernel is known to keep our marker: add straight away
 		// (NLM_F_EXCL), without the look at the interface, which is a dump of
@@ -256,9 +252,6 @@ func (m *Manager) Remove(a Address) error {
 		return fmt.Errorf("vip: remove %s: %w", a, err)
 	}
 	delete(m.owned, k)
-	if ka.Prefix == a.Prefix && (a.Label == "" || ka.Label == a.Label) {
-		m.removed[k] = a
-	}
 	return nil
 }
 
