@@ -519,20 +519,32 @@ func cpuPercent(a, b procUsage, d time.Duration) float64 {
 }
 
 // softirqTicks is the machine's total softirq time (/proc/stat): where XDP programs
-// and the kernel's receive path run, charged to no process.
+// and the kernel's receive path run, charged to no process. 0 if unreadable.
 func softirqTicks() uint64 {
+	n, _ := procStatCPU(procStatSoftirq)
+	return n
+}
+
+// Fields of /proc/stat's "cpu" line (after the name), in clock ticks.
+const (
+	procStatSoftirq = 7
+	procStatSteal   = 8
+)
+
+// procStatCPU returns field i of /proc/stat's "cpu" line: the machine's total
+// over every CPU.
+func procStatCPU(i int) (uint64, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	for line := range strings.Lines(string(b)) {
 		f := strings.Fields(line)
-		if len(f) > 7 && f[0] == "cpu" {
-			n, _ := strconv.ParseUint(f[7], 10, 64)
-			return n
+		if len(f) > i && f[0] == "cpu" {
+			return strconv.ParseUint(f[i], 10, 64)
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("/proc/stat: no cpu line with field %d", i)
 }
 
 // Transition lines: ebpfvrrp logs one JSON "transition" line per state change,

@@ -674,7 +674,7 @@ func (r *benchResults) findings() []string {
 		if s.StealShare() >= starveStealNoticed {
 			cure = fmt.Sprintf("The host took %.0f %% of this VM's CPU time during the window (steal: %v over %d vCPUs): "+
 				"while the VM's vCPUs are not running, no thread in it runs, real-time or not, so the silences are the host's "+
-				"(a VM held to a CPU quota stalls in whole quota periods), and keepalived's row shows the same.",
+				"(a VM held to a CPU quota stalls in whole quota periods); keepalived's row ran through the same window.",
 				100*s.StealShare(), s.Steal.Round(time.Millisecond), s.CPUs)
 		} else if s.RTPriority > 0 {
 			cure = "The advert thread was real-time here, so what delayed the adverts is outside it: the Runner's lock held by a " +

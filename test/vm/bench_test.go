@@ -831,18 +831,9 @@ func benchStarvation(t *testing.T, res *benchResults, window time.Duration, hogs
 // scheduling class inside the VM is served then.
 func stealTicks(t *testing.T) uint64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/stat")
+	n, err := procStatCPU(procStatSteal)
 	if err != nil {
-		t.Fatal(err)
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		t.Fatalf("/proc/stat: unexpected first line %q", line)
-	}
-	n, err := strconv.ParseUint(f[8], 10, 64)
-	if err != nil {
-		t.Fatalf("/proc/stat steal: %v", err)
+		t.Fatalf("steal time: %v", err)
 	}
 	return n
 }
